@@ -1,0 +1,22 @@
+# make plan: the dev stack's plan, offline.  make test: the whole test suite.
+# Both create venv/ (the virtualenv Pulumi.yaml names) from the pinned requirements first.
+PYTHON ?= python3
+VENV := venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: plan test clean
+
+$(STAMP): requirements.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $(STAMP)
+
+plan: $(STAMP)
+	$(PY) -m qnom plan --stack dev
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache

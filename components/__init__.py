@@ -1,0 +1,1 @@
+"""Pulumi components of the platform: one ComponentResource and its Args per module."""

@@ -1,0 +1,197 @@
+"""Network of one region: VPC over three AZs with public, private (app) and isolated (data)
+subnets, internet and NAT gateways, route tables, an S3 gateway endpoint, VPC flow logs to
+CloudWatch Logs, and the VPC's default security group stripped of every rule.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.defaults import assume_role_policy
+
+TIERS = ("public", "private", "isolated")
+SUBNET_PREFIX = 20  # nine /20s out of the /16 leave seven free for later tiers
+
+
+def subnet_cidrs(vpc_cidr: str, zone_count: int) -> dict[str, list[str]]:
+    """CIDRs per tier, in AZ order: tier i of AZ j takes /20 number i * zone_count + j."""
+    blocks = list(ipaddress.ip_network(vpc_cidr).subnets(new_prefix=SUBNET_PREFIX))
+    needed = len(TIERS) * zone_count
+    if needed > len(blocks):
+        raise ValueError(f"{vpc_cidr} has room for {len(blocks)} /{SUBNET_PREFIX} subnets, {needed} needed")
+    return {tier: [str(blocks[t * zone_count + z]) for z in range(zone_count)] for t, tier in enumerate(TIERS)}
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    region: str
+    """AWS region the network lives in (the provider's region)."""
+    cidr: str
+    """VPC CIDR, a private /16. Fixed for the VPC's lifetime: AWS replaces a VPC whose CIDR changes."""
+    availability_zones: list[str]
+    """AZ names to spread subnets over (three in every phase)."""
+    nat_per_az: bool
+    """True: one NAT gateway per AZ. False: one shared NAT gateway in the first AZ."""
+    flow_log_retention_days: int
+    """Retention of the flow log group, days."""
+
+
+class Network(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    isolated_subnet_ids: list[pulumi.Output[str]]
+    nat_gateway_ids: list[pulumi.Output[str]]
+    flow_log_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("qnom:components:Network", name, None, opts)
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._cidrs = subnet_cidrs(args.cidr, len(args.availability_zones))
+
+        self.vpc = aws.ec2.Vpc(f"{name}-vpc", aws.ec2.VpcArgs(
+            cidr_block=args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,  # RDS, OpenSearch and interface endpoints resolve through it
+            tags={"Name": f"{name}-vpc"},
+        ), self._child)
+        self.vpc_id = self.vpc.id
+        self._lock_default_security_group()
+        self._subnets = {tier: self._create_subnets(tier) for tier in TIERS}
+        self.public_subnet_ids = [subnet.id for subnet in self._subnets["public"]]
+        self.private_subnet_ids = [subnet.id for subnet in self._subnets["private"]]
+        self.isolated_subnet_ids = [subnet.id for subnet in self._subnets["isolated"]]
+        self._create_public_routes()
+        nat_gateways = self._create_nat_gateways()
+        self.nat_gateway_ids = [gateway.id for gateway in nat_gateways]
+        private_tables = self._create_private_routes(nat_gateways)
+        isolated_table = self._create_isolated_routes()
+        self._create_s3_endpoint([*private_tables, isolated_table])
+        self.flow_log_id = self._create_flow_logs()
+
+        self.register_outputs({
+            "vpc_id": self.vpc_id,
+            "public_subnet_ids": self.public_subnet_ids,
+            "private_subnet_ids": self.private_subnet_ids,
+            "isolated_subnet_ids": self.isolated_subnet_ids,
+            "nat_gateway_ids": self.nat_gateway_ids,
+            "flow_log_id": self.flow_log_id,
+        })
+
+    def _lock_default_security_group(self) -> None:
+        # Adopting the default group with no rules removes AWS's allow-all-within-group
+        # rules, so nothing can fall back on it (CIS 5.4 / FSBP EC2.2).
+        aws.ec2.DefaultSecurityGroup(f"{self._name}-default-sg", aws.ec2.DefaultSecurityGroupArgs(
+            vpc_id=self.vpc.id, ingress=[], egress=[], tags={"Name": f"{self._name}-default-locked"},
+        ), self._child)
+
+    def _create_subnets(self, tier: str) -> list[aws.ec2.Subnet]:
+        return [
+            aws.ec2.Subnet(f"{self._name}-{tier}-{zone}", aws.ec2.SubnetArgs(
+                vpc_id=self.vpc.id,
+                cidr_block=cidr,
+                availability_zone=zone,
+                # Nothing gets a public IP by default; the ALB and NAT gateways bring their own.
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{self._name}-{tier}-{zone}", "tier": tier},
+            ), self._child)
+            for zone, cidr in zip(self._args.availability_zones, self._cidrs[tier])
+        ]
+
+    def _associate_each(self, tables: list[aws.ec2.RouteTable], subnets: list[aws.ec2.Subnet], tier: str) -> None:
+        for zone, table, subnet in zip(self._args.availability_zones, tables, subnets):
+            aws.ec2.RouteTableAssociation(f"{self._name}-{tier}-{zone}", aws.ec2.RouteTableAssociationArgs(
+                route_table_id=table.id, subnet_id=subnet.id,
+            ), self._child)
+
+    def _create_public_routes(self) -> None:
+        gateway = aws.ec2.InternetGateway(f"{self._name}-igw", aws.ec2.InternetGatewayArgs(
+            vpc_id=self.vpc.id, tags={"Name": f"{self._name}-igw"},
+        ), self._child)
+        table = aws.ec2.RouteTable(f"{self._name}-public", aws.ec2.RouteTableArgs(
+            vpc_id=self.vpc.id, tags={"Name": f"{self._name}-public"},
+        ), self._child)
+        aws.ec2.Route(f"{self._name}-public-internet", aws.ec2.RouteArgs(
+            route_table_id=table.id, destination_cidr_block="0.0.0.0/0", gateway_id=gateway.id,
+        ), self._child)
+        self._associate_each([table] * len(self._subnets["public"]), self._subnets["public"], "public")
+
+    def _create_nat_gateways(self) -> list[aws.ec2.NatGateway]:
+        # The shared gateway is the first AZ's, under the same name it keeps when the stack
+        # moves to one per AZ: promotion adds gateways and never replaces this one.
+        zones = self._args.availability_zones if self._args.nat_per_az else self._args.availability_zones[:1]
+        gateways = []
+        for zone, subnet in zip(zones, self._subnets["public"]):
+            address = aws.ec2.Eip(f"{self._name}-nat-{zone}", aws.ec2.EipArgs(
+                domain="vpc", tags={"Name": f"{self._name}-nat-{zone}"},
+            ), self._child)
+            gateways.append(aws.ec2.NatGateway(f"{self._name}-nat-{zone}", aws.ec2.NatGatewayArgs(
+                allocation_id=address.id, subnet_id=subnet.id, tags={"Name": f"{self._name}-nat-{zone}"},
+            ), self._child))
+        return gateways
+
+    def _create_private_routes(self, gateways: list[aws.ec2.NatGateway]) -> list[aws.ec2.RouteTable]:
+        tables = []
+        for index, zone in enumerate(self._args.availability_zones):
+            table = aws.ec2.RouteTable(f"{self._name}-private-{zone}", aws.ec2.RouteTableArgs(
+                vpc_id=self.vpc.id, tags={"Name": f"{self._name}-private-{zone}"},
+            ), self._child)
+            gateway = gateways[index] if self._args.nat_per_az else gateways[0]
+            aws.ec2.Route(f"{self._name}-private-{zone}-nat", aws.ec2.RouteArgs(
+                route_table_id=table.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=gateway.id,
+            ), self._child)
+            tables.append(table)
+        self._associate_each(tables, self._subnets["private"], "private")
+        return tables
+
+    def _create_isolated_routes(self) -> aws.ec2.RouteTable:
+        # Data subnets have no route out: databases and caches never reach the internet.
+        table = aws.ec2.RouteTable(f"{self._name}-isolated", aws.ec2.RouteTableArgs(
+            vpc_id=self.vpc.id, tags={"Name": f"{self._name}-isolated"},
+        ), self._child)
+        self._associate_each([table] * len(self._subnets["isolated"]), self._subnets["isolated"], "isolated")
+        return table
+
+    def _create_s3_endpoint(self, tables: list[aws.ec2.RouteTable]) -> None:
+        # A gateway endpoint is free and keeps S3 traffic (artifacts, backups) off the NAT bill.
+        aws.ec2.VpcEndpoint(f"{self._name}-s3", aws.ec2.VpcEndpointArgs(
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{self._args.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[table.id for table in tables],
+            tags={"Name": f"{self._name}-s3"},
+        ), self._child)
+
+    def _create_flow_logs(self) -> pulumi.Output[str]:
+        log_group = aws.cloudwatch.LogGroup(f"{self._name}-flow-logs", aws.cloudwatch.LogGroupArgs(
+            retention_in_days=self._args.flow_log_retention_days,
+        ), self._child)
+        role = aws.iam.Role(f"{self._name}-flow-logs", aws.iam.RoleArgs(
+            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
+        ), self._child)
+        aws.iam.RolePolicy(f"{self._name}-flow-logs", aws.iam.RolePolicyArgs(
+            role=role.id,
+            policy=log_group.arn.apply(lambda arn: json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    "Resource": f"{arn}:*",
+                }],
+            })),
+        ), self._child)
+        flow_log = aws.ec2.FlowLog(f"{self._name}-flow-log", aws.ec2.FlowLogArgs(
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+        ), self._child)
+        return flow_log.id

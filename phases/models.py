@@ -1,0 +1,436 @@
+"""Pydantic models of one growth phase: every number the components read.
+
+The four YAML files beside this module are instances of `Phase`. Models are frozen and
+refuse unknown keys, so a typo in a phase file or in `qnom:overrides` is an error, not a
+silently ignored value. Cross-field rules live here, next to the fields they relate.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PhaseName = Literal["launch", "growth", "scale", "global"]
+RegionRole = Literal["primary", "secondary"]
+AwsRegionName = Literal[
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+    "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ap-south-1", "sa-east-1",
+]
+PriceClass = Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Model(BaseModel):
+    """Base for every catalog model: immutable, and unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class UserRange(Model):
+    min: int = Field(ge=0, description="Fewest users the phase is sized for.")
+    max: int | None = Field(default=None, ge=1, description="Most users; null means open-ended.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UserRange:
+        if self.max is not None and self.max <= self.min:
+            raise ValueError(f"users.max ({self.max}) must be greater than users.min ({self.min})")
+        return self
+
+
+class Capacity(Model):
+    """Instance counts of an auto scaling group."""
+
+    min: int = Field(ge=0)
+    desired: int = Field(ge=0)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Capacity:
+        if not self.min <= self.desired <= self.max:
+            raise ValueError(
+                f"min ({self.min}) <= desired ({self.desired}) <= max ({self.max}) must hold"
+            )
+        return self
+
+
+class RegionSpec(Model):
+    """One AWS region of the phase and what runs there."""
+
+    name: AwsRegionName
+    role: RegionRole
+    weight: int = Field(ge=0, le=100, description="Share of traffic in weighted routing, percent.")
+    cidr: str = Field(description="VPC CIDR; fixed for the region's lifetime (a change replaces the VPC).")
+    api: Capacity
+    db_read_replicas: int = Field(ge=0, le=5, description="RDS read replicas in this region (AWS: at most 5 per source).")
+    cache_nodes: int = Field(ge=1, le=6, description="Cache nodes in this region: 1 primary + replicas.")
+
+    @field_validator("cidr")
+    @classmethod
+    def _private_16(cls, value: str) -> str:
+        network = ipaddress.ip_network(value, strict=True)
+        if not network.is_private or network.prefixlen != 16:
+            raise ValueError(f"cidr must be a private /16 network, got {value}")
+        return value
+
+
+class HealthCheck(Model):
+    """Target health check; mirrors the seed's nginx `check` line."""
+
+    path: str = Field(pattern=r"^/")
+    interval_seconds: int = Field(ge=5, le=300)
+    timeout_seconds: int = Field(ge=2, le=120)
+    healthy_threshold: int = Field(ge=2, le=10)
+    unhealthy_threshold: int = Field(ge=2, le=10)
+    matcher: str = Field(pattern=r"^\d{3}(-\d{3})?$")
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> HealthCheck:
+        # The ALB rejects a target group whose health check timeout is not below its interval.
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError(
+                f"timeout_seconds ({self.timeout_seconds}) must be less than "
+                f"interval_seconds ({self.interval_seconds})"
+            )
+        return self
+
+
+class StepPolicy(Model):
+    """A simple CPU step: change capacity by `adjustment` when the alarm fires."""
+
+    adjustment: int
+    cooldown_seconds: int = Field(ge=0)
+    cpu_threshold_percent: int = Field(ge=1, le=100)
+
+
+class ScalingPolicies(Model):
+    scale_up: StepPolicy
+    scale_down: StepPolicy
+    requests_per_target: int = Field(ge=1, description="ALBRequestCountPerTarget target value.")
+
+    @model_validator(mode="after")
+    def _directions(self) -> ScalingPolicies:
+        problems = []
+        if self.scale_up.adjustment <= 0:
+            problems.append(f"scale_up.adjustment ({self.scale_up.adjustment}) must be positive")
+        if self.scale_down.adjustment >= 0:
+            problems.append(f"scale_down.adjustment ({self.scale_down.adjustment}) must be negative")
+        if self.scale_down.cpu_threshold_percent >= self.scale_up.cpu_threshold_percent:
+            problems.append(
+                f"scale_down.cpu_threshold_percent ({self.scale_down.cpu_threshold_percent}) must be "
+                f"below scale_up.cpu_threshold_percent ({self.scale_up.cpu_threshold_percent})"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ApiTier(Model):
+    instance_type: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+    health_check: HealthCheck
+    scaling: ScalingPolicies | None = Field(default=None, description="Null: fixed size, no policies.")
+    rate_limit_per_5min: int | None = Field(
+        default=None, ge=10, le=2_000_000_000,
+        description="WAF rate-based rule limit per client IP; null: no web ACL (AWS minimum is 10).",
+    )
+
+
+class SeasonalWindow(Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    factor: float = Field(gt=1, le=10)
+
+
+class TrafficSchedule(Model):
+    """Scheduled capacity of the primary region's API group (seed: Traffic Pattern Scaling)."""
+
+    timezone: str = "America/New_York"
+    business_hours_start: str = "07:00"
+    off_hours_start: str = "20:00"
+    business_hours_capacity: int = Field(ge=1)
+    off_hours_capacity: int = Field(ge=1)
+    weekend_factor: float = Field(gt=0, le=1)
+    seasonal: list[SeasonalWindow] = Field(default_factory=list)
+    surge_max: int = Field(ge=1, description="Explicit max size a seasonal window may raise the group to.")
+
+    @field_validator("business_hours_start", "off_hours_start")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not _CLOCK.match(value):
+            raise ValueError(f"must be a 24-hour HH:MM time, got {value!r}")
+        return value
+
+    def weekend_capacity(self) -> int:
+        # The weekend never drops below the off-hours floor.
+        return max(self.off_hours_capacity, math.ceil(self.business_hours_capacity * self.weekend_factor))
+
+    def seasonal_capacity(self, window: SeasonalWindow, baseline: int) -> int:
+        # Seasonal factors multiply the group's everyday size (its desired capacity).
+        return math.ceil(baseline * window.factor)
+
+
+class Workers(Model):
+    """Queue workers: a spot-heavy mixed-instances group scaled on queue depth."""
+
+    instance_types: list[str] = Field(min_length=2)
+    capacity: Capacity
+    on_demand_base: int = Field(ge=0)
+    spot_percent: int = Field(ge=0, le=100, description="Spot share above the on-demand base.")
+    messages_per_worker: int = Field(ge=1)
+
+
+class AuroraMigration(Model):
+    """Phase 4: Aurora PostgreSQL Serverless v2 replicating from the RDS instance."""
+
+    min_acu: float = Field(ge=0.5, le=256)
+    max_acu: float = Field(ge=1, le=256)
+    readers: int = Field(ge=0, le=15)
+
+    @model_validator(mode="after")
+    def _range(self) -> AuroraMigration:
+        if self.min_acu > self.max_acu:
+            raise ValueError(f"min_acu ({self.min_acu}) must be <= max_acu ({self.max_acu})")
+        return self
+
+
+class Database(Model):
+    engine_version: str = Field(pattern=r"^\d+(\.\d+)?$")
+    instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    multi_az: bool
+    allocated_storage_gb: int = Field(ge=20, le=65536)
+    max_allocated_storage_gb: int = Field(ge=20, le=65536)
+    max_connections: int = Field(ge=10, le=262143)
+    aurora: AuroraMigration | None = None
+
+    @model_validator(mode="after")
+    def _storage(self) -> Database:
+        if self.max_allocated_storage_gb <= self.allocated_storage_gb:
+            raise ValueError(
+                f"max_allocated_storage_gb ({self.max_allocated_storage_gb}) must exceed "
+                f"allocated_storage_gb ({self.allocated_storage_gb}) for storage autoscaling"
+            )
+        return self
+
+
+class Cache(Model):
+    engine: Literal["redis", "valkey"] = "redis"
+    engine_version: str = Field(pattern=r"^\d+(\.\d+)?$")
+    node_type: str = Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    automatic_failover: bool
+    global_datastore: bool = False
+
+
+class Queue(Model):
+    visibility_timeout_seconds: int = Field(ge=0, le=43200)
+    message_retention_seconds: int = Field(ge=60, le=1209600)
+    receive_wait_seconds: int = Field(ge=0, le=20, description="Long polling wait.")
+    max_receive_count: int = Field(ge=1, le=1000, description="Receives before a message goes to the DLQ.")
+    dlq_retention_seconds: int = Field(ge=60, le=1209600)
+
+
+class Search(Model):
+    engine_version: str = Field(pattern=r"^OpenSearch_\d+\.\d+$")
+    instance_type: str = Field(pattern=r"\.search$")
+    instance_count: int = Field(ge=1, le=80)
+    dedicated_master_type: str = Field(pattern=r"\.search$")
+    dedicated_master_count: int = Field(ge=3, le=5)
+    volume_size_gb: int = Field(ge=10, le=16384)
+
+    @model_validator(mode="after")
+    def _zone_awareness(self) -> Search:
+        # Three-AZ zone awareness needs data nodes in a multiple of three.
+        if self.instance_count % 3:
+            raise ValueError(f"instance_count ({self.instance_count}) must be a multiple of 3 for 3-AZ awareness")
+        return self
+
+
+class Cdn(Model):
+    price_class: PriceClass
+    static_default_ttl_seconds: int = Field(ge=0)
+    static_max_ttl_seconds: int = Field(ge=0)
+    origin_failover: bool = False
+
+    @model_validator(mode="after")
+    def _ttl(self) -> Cdn:
+        if self.static_default_ttl_seconds > self.static_max_ttl_seconds:
+            raise ValueError(
+                f"static_default_ttl_seconds ({self.static_default_ttl_seconds}) must be <= "
+                f"static_max_ttl_seconds ({self.static_max_ttl_seconds})"
+            )
+        return self
+
+
+class ServiceSize(Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    replicas: int = Field(ge=1)
+    cpu: str = Field(pattern=r"^\d+m$")
+    memory: str = Field(pattern=r"^\d+(Mi|Gi)$")
+
+
+class ScalePolicy(Model):
+    type: Literal["Percent", "Pods"]
+    value: int = Field(ge=1)
+    period_seconds: int = Field(ge=1, le=1800)
+
+
+class ScaleBehavior(Model):
+    stabilization_window_seconds: int = Field(ge=0, le=3600)
+    policies: list[ScalePolicy] = Field(min_length=1)
+    select_policy: Literal["Max", "Min", "Disabled"] = "Max"
+
+
+class Hpa(Model):
+    min_replicas: int = Field(ge=1)
+    max_replicas: int = Field(ge=1)
+    cpu_utilization_percent: int = Field(ge=1, le=100)
+    memory_utilization_percent: int = Field(ge=1, le=100)
+    requests_per_second_per_pod: int = Field(ge=1)
+    scale_up: ScaleBehavior
+    scale_down: ScaleBehavior
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Hpa:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) must be <= max_replicas ({self.max_replicas})")
+        return self
+
+
+class Kubernetes(Model):
+    services: list[ServiceSize] = Field(min_length=1)
+    hpa: Hpa
+
+
+class Threshold(Model):
+    target: float
+    critical: float
+
+
+class Alert(Model):
+    name: str
+    condition: str
+    duration: str = Field(pattern=r"^\d+[smh]$")
+    action: Literal["scale_up", "alert_oncall", "alert_critical"]
+
+
+class Monitoring(Model):
+    """Seed KPIs (target/critical) and alert rules."""
+
+    response_time_ms: Threshold
+    error_rate_percent: Threshold
+    availability_percent: Threshold
+    cpu_utilization_percent: Threshold
+    memory_utilization_percent: Threshold
+    connections_percent: Threshold
+    queue_depth_messages: Threshold
+    alerts: list[Alert]
+
+
+class Budget(Model):
+    monthly_usd: int = Field(ge=1)
+    warning_ratio: float = Field(gt=0, le=1, description="Warn when spend passes this share of the budget.")
+    daily_anomaly_factor: float = Field(gt=1, description="Critical when the daily average passes budget x this.")
+
+
+class Phase(Model):
+    """One growth phase of the platform, as the seed sizes it."""
+
+    number: int = Field(ge=1, le=4)
+    name: PhaseName
+    users: UserRange
+    regions: list[RegionSpec] = Field(min_length=1)
+    api: ApiTier
+    schedule: TrafficSchedule | None = None
+    workers: Workers | None = None
+    database: Database
+    cache: Cache
+    queue: Queue | None = None
+    search: Search | None = None
+    cdn: Cdn
+    kubernetes: Kubernetes | None = None
+    monitoring: Monitoring
+    budget: Budget
+
+    @model_validator(mode="after")
+    def _regions(self) -> Phase:
+        problems = []
+        roles = [region.role for region in self.regions]
+        if roles.count("primary") != 1:
+            problems.append(f"regions must have exactly one primary, found {roles.count('primary')}")
+        elif roles[0] != "primary":
+            problems.append("regions[0] must be the primary region")
+        names = [region.name for region in self.regions]
+        if len(set(names)) != len(names):
+            problems.append(f"regions[].name must be unique, got {names}")
+        weights = sum(region.weight for region in self.regions)
+        if weights != 100:
+            problems.append(f"regions[].weight must sum to 100, got {weights}")
+        networks = [ipaddress.ip_network(region.cidr) for region in self.regions]
+        for i, first in enumerate(networks):
+            for second in networks[i + 1:]:
+                if first.overlaps(second):
+                    problems.append(f"regions[].cidr {first} and {second} overlap")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _replicas_and_failover(self) -> Phase:
+        problems = []
+        for i, region in enumerate(self.regions):
+            if self.cache.automatic_failover and region.cache_nodes < 2:
+                problems.append(
+                    f"regions[{i}].cache_nodes ({region.cache_nodes}) must be >= 2 when "
+                    "cache.automatic_failover is true"
+                )
+            if region.role == "secondary" and region.db_read_replicas < 1:
+                problems.append(
+                    f"regions[{i}].db_read_replicas must be >= 1: a secondary region reads from local replicas"
+                )
+        if self.cache.global_datastore and len(self.regions) < 2:
+            problems.append("cache.global_datastore needs at least two regions")
+        if self.api.scaling is None and any(r.api.min != r.api.max for r in self.regions):
+            problems.append("api.scaling is required when any regions[].api.min differs from max")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _schedule_within_capacity(self) -> Phase:
+        if self.schedule is None:
+            return self
+        schedule, bounds = self.schedule, self.primary_region.api
+        problems = []
+        for field, size in (
+            ("business_hours_capacity", schedule.business_hours_capacity),
+            ("off_hours_capacity", schedule.off_hours_capacity),
+            ("weekend capacity", schedule.weekend_capacity()),
+        ):
+            if not bounds.min <= size <= bounds.max:
+                problems.append(
+                    f"schedule.{field} ({size}) must be within regions[0].api min..max ({bounds.min}..{bounds.max})"
+                )
+        if schedule.off_hours_capacity > schedule.business_hours_capacity:
+            problems.append("schedule.off_hours_capacity must be <= schedule.business_hours_capacity")
+        if schedule.surge_max < bounds.max:
+            problems.append(f"schedule.surge_max ({schedule.surge_max}) must be >= regions[0].api.max ({bounds.max})")
+        for window in schedule.seasonal:
+            size = schedule.seasonal_capacity(window, bounds.desired)
+            if size > schedule.surge_max:
+                problems.append(
+                    f"schedule.seasonal[{window.name}] needs {size} instances, above schedule.surge_max "
+                    f"({schedule.surge_max}); raise surge_max explicitly"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def primary_region(self) -> RegionSpec:
+        return self.regions[0]
+
+    @property
+    def multi_region(self) -> bool:
+        return len(self.regions) > 1

@@ -1,0 +1,1 @@
+"""Offline toolkit for the QNom Pulumi program: mock engine, plan document, CLI."""

@@ -1,0 +1,5 @@
+import sys
+
+from qnom.cli import main
+
+sys.exit(main())

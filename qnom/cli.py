@@ -1,0 +1,59 @@
+"""`python -m qnom`: offline commands over the Pulumi program (no AWS, no Pulumi CLI).
+
+Exit codes: 0 success; 2 invalid settings (message on stderr, no traceback); 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from rich.console import Console
+
+from phases.settings import SettingsError
+from qnom.plan import build_plan, to_json
+
+EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code is also 2
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="qnom", description="Offline tools for the QNom Pulumi program.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    plan = commands.add_parser("plan", help="show what a stack provisions, offline")
+    plan.add_argument("--stack", required=True, help="stack name; reads Pulumi.<stack>.yaml (dev, prod)")
+    plan.add_argument("--stack-file", type=Path, help="read this stack file instead of Pulumi.<stack>.yaml")
+    plan.add_argument("--phase", help="phase to plan (1-4 or name), replacing qnom:phase")
+    plan.add_argument("--json", action="store_true", help="print the qnom.plan/v1 JSON document")
+    plan.set_defaults(handler=_plan)
+    return parser
+
+
+def _plan(args: argparse.Namespace) -> int:
+    document = build_plan(args.stack, args.stack_file, args.phase)
+    if args.json:
+        sys.stdout.write(to_json(document))
+    else:
+        from qnom.render import render
+
+        render(document, Console(width=160))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except SettingsError as error:
+        print(f"qnom: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception:  # noqa: BLE001 any other failure is exit 1 with its traceback
+        traceback.print_exc()
+        return EXIT_FAILURE

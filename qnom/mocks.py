@@ -1,0 +1,110 @@
+"""AWS-like answers for the Pulumi mock runtime: resource outputs and provider functions.
+
+Runs as a preview would: resources echo their inputs and everything AWS computes at
+create time (ids, ARNs, endpoints) stays unknown, so the plan shows what a real
+`pulumi preview` would know. Provider functions (AZs, AMI parameters, the account id)
+answer with fixed, realistic values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pulumi.runtime import Mocks, MockCallArgs, MockResourceArgs
+
+ACCOUNT_ID = "123456789012"
+AMI_ID = "ami-0abcdef1234567890"
+ZONE_SUFFIXES = ("a", "b", "c", "d")
+DEFAULT_REGION = "us-east-1"
+
+
+def mock_id(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:17]
+
+
+class AwsMocks(Mocks):
+    """Mock answers. `provider_regions` maps a provider URN to its region (filled by the monitor)."""
+
+    def __init__(self) -> None:
+        self.provider_regions: dict[str, str] = {}
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
+        if args.typ.startswith("pulumi:providers:"):
+            # A provider's id is known in a real preview too; invokes through it need it.
+            return mock_id(args.typ, args.name), dict(args.inputs)
+        # An empty id is unknown in a preview, like every output the inputs do not give.
+        return "", dict(args.inputs)
+
+    def call(self, args: MockCallArgs) -> dict:
+        region = args.args.get("region") or self._region_of(args.provider)
+        handler = _CALLS.get(args.token)
+        return handler(region, args.args) if handler else {}
+
+    def _region_of(self, provider_ref: str) -> str:
+        # A provider reference is "<urn>::<id>".
+        urn = provider_ref.rsplit("::", 1)[0] if provider_ref else ""
+        return self.provider_regions.get(urn, DEFAULT_REGION)
+
+
+def _availability_zones(region: str, _args: dict) -> dict:
+    names = [f"{region}{suffix}" for suffix in ZONE_SUFFIXES]
+    return {
+        "id": region,
+        "names": names,
+        "zoneIds": [f"{region[:2]}{region.split('-')[1][0]}{region[-1]}-az{i + 1}" for i in range(len(names))],
+        "groupNames": [region] * len(names),
+        "state": "available",
+    }
+
+
+def _ssm_parameter(region: str, args: dict) -> dict:
+    name = args.get("name", "")
+    return {
+        "id": name,
+        "name": name,
+        "type": "String",
+        "value": AMI_ID if "/ami/" in name or "ami" in name else "mock-value",
+        "arn": f"arn:aws:ssm:{region}:{ACCOUNT_ID}:parameter{name}",
+        "version": 1,
+        "withDecryption": True,
+    }
+
+
+def _caller_identity(_region: str, _args: dict) -> dict:
+    return {
+        "id": ACCOUNT_ID,
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/qnom-plan",
+        "userId": "AIDAQNOMPLANOFFLINE",
+    }
+
+
+def _region(region: str, _args: dict) -> dict:
+    return {"id": region, "name": region, "region": region, "endpoint": f"ec2.{region}.amazonaws.com",
+            "description": region}
+
+
+def _partition(_region: str, _args: dict) -> dict:
+    return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
+
+
+def _hosted_zone(_region: str, args: dict) -> dict:
+    name = args.get("name", "example.com").rstrip(".")
+    zone_id = "Z" + mock_id("zone", name).upper()[:13]
+    return {"id": zone_id, "zoneId": zone_id, "name": name,
+            "nameServers": [f"ns-{i}.awsdns-{i}.net" for i in range(1, 5)], "privateZone": False}
+
+
+def _elb_service_account(region: str, _args: dict) -> dict:
+    return {"id": "127311923021", "arn": "arn:aws:iam::127311923021:root", "region": region}
+
+
+_CALLS = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:ssm/getParameter:getParameter": _ssm_parameter,
+    "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:index/getRegion:getRegion": _region,
+    "aws:index/getPartition:getPartition": _partition,
+    "aws:route53/getZone:getZone": _hosted_zone,
+    "aws:elb/getServiceAccount:getServiceAccount": _elb_service_account,
+}

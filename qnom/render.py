@@ -1,0 +1,59 @@
+"""The human view of a plan: one table per component, with counts and the key sizes."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+# Inputs worth showing in the summary, in display order.
+KEY_INPUTS = (
+    "region", "cidrBlock", "availabilityZone", "instanceClass", "instanceType", "nodeType",
+    "minSize", "desiredCapacity", "maxSize", "multiAz", "numCacheClusters", "engineVersion",
+    "allocatedStorage", "trafficType", "retentionInDays", "vpcEndpointType",
+)
+
+
+def _short_type(resource_type: str) -> str:
+    return resource_type.rsplit(":", 1)[-1]
+
+
+def _key_values(resource: dict[str, Any]) -> str:
+    inputs = resource["inputs"]
+    shown = [f"{key}={inputs[key]}" for key in KEY_INPUTS if key in inputs and inputs[key] not in ("", None)]
+    return ", ".join(shown)
+
+
+def render(document: dict[str, Any], console: Console) -> None:
+    phase = document["phase"]
+    console.print(
+        f"[bold]qnom plan[/bold]  stack [cyan]{document['stack']}[/cyan]  environment "
+        f"[cyan]{document['environment']}[/cyan]  phase [cyan]{phase['number']} ({phase['name']})[/cyan]  "
+        f"regions [cyan]{', '.join(document['regions'])}[/cyan]"
+    )
+    by_parent: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for resource in document["resources"]:
+        if resource["custom"] and not resource["type"].startswith("pulumi:providers:"):
+            by_parent[resource["parent"]].append(resource)
+    components = {resource["urn"]: resource for resource in document["resources"] if not resource["custom"]}
+    for parent_urn in sorted(by_parent):
+        component = components.get(parent_urn)
+        title = f"{_short_type(component['type'])} {component['name']}" if component else "stack"
+        table = Table(title=title, title_justify="left", show_lines=False)
+        table.add_column("resource")
+        table.add_column("type")
+        table.add_column("key settings", overflow="fold")
+        table.add_column("protect")
+        for resource in by_parent[parent_urn]:
+            table.add_row(resource["name"], _short_type(resource["type"]), _key_values(resource),
+                          "yes" if resource["options"]["protect"] else "")
+        console.print(table)
+    providers = [r for r in document["resources"] if r["type"].startswith("pulumi:providers:")]
+    counts = Counter(_short_type(r["type"]) for r in document["resources"] if r["custom"])
+    console.print(f"providers: {', '.join(r['name'] for r in providers)}")
+    console.print(f"[bold]{document['summary']['resourceCount']} resources[/bold] "
+                  f"({sum(counts.values())} custom): " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())))
+    if document["outputs"]:
+        console.print("outputs: " + ", ".join(f"{k}={v}" for k, v in sorted(document["outputs"].items())))

@@ -1,0 +1,64 @@
+"""Test helpers: plans built through the offline engine, cached per distinct setting."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from phases.settings import settings_from_config
+from qnom.engine import ProgramRun, RecordedResource, run_program
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A recorded program run with finders for assertions."""
+
+    run: ProgramRun
+
+    @property
+    def resources(self) -> list[RecordedResource]:
+        return self.run.resources
+
+    def of_type(self, resource_type: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == resource_type]
+
+    def named(self, name: str, resource_type: str | None = None) -> RecordedResource:
+        found = [r for r in self.resources if r.name == name and (resource_type is None or r.type == resource_type)]
+        assert len(found) == 1, f"expected one resource named {name!r}, found {len(found)}"
+        return found[0]
+
+    def children_of(self, parent: RecordedResource) -> list[RecordedResource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def region_of(self, resource: RecordedResource) -> str | None:
+        return self.run.region_of(resource)
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return self.run.outputs
+
+
+def stack_config(environment: str = "prod", phase: int | str = 2, overrides: dict | None = None,
+                 **settings: Any) -> dict[str, Any]:
+    config = {"aws:region": "us-east-1", "qnom:phase": phase, "qnom:environment": environment}
+    if overrides:
+        config["qnom:overrides"] = overrides
+    config.update({f"qnom:{key}": value for key, value in settings.items()})
+    return config
+
+
+@lru_cache(maxsize=None)
+def _cached(stack: str, config_json: str) -> Plan:
+    return Plan(run_program(stack, json.loads(config_json)))
+
+
+def build(environment: str = "prod", phase: int | str = 2, overrides: dict | None = None, **settings: Any) -> Plan:
+    """Runs the real program offline for one stack setting (cached: plans are deterministic)."""
+    config = stack_config(environment, phase, overrides, **settings)
+    return _cached(environment, json.dumps(config, sort_keys=True))
+
+
+def settings_for(environment: str = "prod", phase: int | str = 2, overrides: dict | None = None, **settings: Any):
+    return settings_from_config(stack_config(environment, phase, overrides, **settings), stack=environment)
