@@ -13,6 +13,7 @@ import runpy
 import sys
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ class ProgramRun:
         provider = resource if resource.type == "pulumi:providers:aws" else self.by_urn.get(resource.provider or "")
         return provider.inputs.get("region") if provider and provider.type == "pulumi:providers:aws" else None
 
-    @property
+    @cached_property
     def by_urn(self) -> dict[str, RecordedResource]:
         return {resource.urn: resource for resource in self.resources}
 

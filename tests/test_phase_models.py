@@ -1,0 +1,120 @@
+"""Cross-field rules of the phase models: each rule has a passing and a failing case."""
+
+from __future__ import annotations
+
+import copy
+
+import pydantic
+import pytest
+
+from phases.catalog import phase_document
+from phases.models import Phase
+
+
+def _mutated(number: int, path: str, value) -> dict:
+    """Phase `number`'s document with the value at dotted `path` replaced (ints index lists)."""
+    document = copy.deepcopy(phase_document(number))
+    *parents, last = [int(part) if part.isdigit() else part for part in path.split(".")]
+    node = document
+    for part in parents:
+        node = node[part]
+    node[last] = value
+    return document
+
+
+# (phase, path, value, fragment of the expected message); value None means "field removed".
+FAILING = [
+    (2, "regions.0.api", {"min": 5, "desired": 4, "max": 6}, "min (5) <= desired (4) <= max (6)"),
+    (2, "regions.0.api", {"min": 4, "desired": 7, "max": 6}, "min (4) <= desired (7) <= max (6)"),
+    (1, "users", {"min": 1000, "max": 1000}, "users.max (1000) must be greater than users.min (1000)"),
+    (2, "api.health_check.timeout_seconds", 5, "timeout_seconds (5) must be less than interval_seconds (5)"),
+    (2, "api.scaling.scale_up.adjustment", 0, "scale_up.adjustment (0) must be positive"),
+    (2, "api.scaling.scale_down.adjustment", 1, "scale_down.adjustment (1) must be negative"),
+    (2, "api.scaling.scale_down.cpu_threshold_percent", 70, "must be below scale_up.cpu_threshold_percent (70)"),
+    (3, "regions.1.weight", 30, "regions[].weight must sum to 100, got 105"),
+    (3, "regions.0.role", "secondary", "exactly one primary, found 0"),
+    (3, "regions.1.role", "primary", "exactly one primary, found 2"),
+    (3, "regions.1.name", "us-east-1", "regions[].name must be unique"),
+    (3, "regions.1.cidr", "10.10.0.0/16", "overlap"),
+    (1, "regions.0.cidr", "8.8.0.0/16", "cidr must be a private /16 network"),
+    (1, "regions.0.cidr", "10.10.0.0/20", "cidr must be a private /16 network"),
+    (2, "regions.0.cache_nodes", 1, "must be >= 2 when cache.automatic_failover is true"),
+    (3, "regions.2.db_read_replicas", 0, "a secondary region reads from local replicas"),
+    (2, "cache.global_datastore", True, "cache.global_datastore needs at least two regions"),
+    (1, "regions.0.api", {"min": 2, "desired": 2, "max": 4}, "api.scaling is required"),
+    (2, "schedule.business_hours_capacity", 7, "schedule.business_hours_capacity (7) must be within"),
+    (2, "schedule.off_hours_capacity", 3, "schedule.off_hours_capacity (3) must be within"),
+    (3, "schedule.off_hours_capacity", 21, "schedule.off_hours_capacity (21) must be within"),
+    (2, "schedule.surge_max", 19, "needs 20 instances, above schedule.surge_max (19)"),
+    (2, "schedule.surge_max", 5, "schedule.surge_max (5) must be >= regions[0].api.max (6)"),
+    (2, "schedule.business_hours_start", "7am", "24-hour HH:MM"),
+    (4, "database.aurora.min_acu", 200, "min_acu (200.0) must be <= max_acu (128.0)"),
+    (2, "database.max_allocated_storage_gb", 100, "must exceed allocated_storage_gb (100)"),
+    (3, "search.instance_count", 4, "instance_count (4) must be a multiple of 3"),
+    (1, "cdn.static_default_ttl_seconds", 90000, "must be <= static_max_ttl_seconds (86400)"),
+    (3, "kubernetes.hpa.min_replicas", 101, "min_replicas (101) must be <= max_replicas (100)"),
+    (2, "regions.0.db_read_replicas", 6, "less than or equal to 5"),
+    (2, "api.rate_limit_per_5min", 5, "greater than or equal to 10"),
+    (1, "environment", "dev", "Extra inputs are not permitted"),
+]
+
+# The same fields set to values that satisfy the rule.
+PASSING = [
+    (2, "regions.0.api", {"min": 4, "desired": 4, "max": 8}),
+    (1, "users", {"min": 0, "max": 1}),
+    (2, "api.health_check.timeout_seconds", 4),
+    (2, "api.scaling.scale_down.cpu_threshold_percent", 69),
+    (3, "regions.1.weight", 25),
+    (3, "regions.1.cidr", "10.40.0.0/16"),
+    (1, "regions.0.cidr", "172.16.0.0/16"),
+    (2, "regions.0.cache_nodes", 2),
+    (1, "cache.automatic_failover", False),
+    (4, "cache.global_datastore", True),
+    (3, "regions.2.db_read_replicas", 1),
+    (1, "regions.0.api", {"min": 2, "desired": 2, "max": 2}),
+    (2, "schedule.business_hours_capacity", 5),
+    (2, "schedule.surge_max", 20),
+    (4, "database.aurora.min_acu", 128),
+    (3, "search.instance_count", 6),
+    (1, "cdn.static_default_ttl_seconds", 86400),
+    (3, "kubernetes.hpa.min_replicas", 100),
+    (2, "regions.0.db_read_replicas", 5),
+    (2, "api.rate_limit_per_5min", 10),
+]
+
+
+@pytest.mark.parametrize(("number", "path", "value", "message"), FAILING,
+                         ids=[f"{case[0]}-{case[1]}-{case[2]}" for case in FAILING])
+def test_rule_refuses(number, path, value, message):
+    with pytest.raises(pydantic.ValidationError) as error:
+        Phase.model_validate(_mutated(number, path, value))
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(("number", "path", "value"), PASSING,
+                         ids=[f"{case[0]}-{case[1]}-{case[2]}" for case in PASSING])
+def test_rule_accepts(number, path, value):
+    phase = Phase.model_validate(_mutated(number, path, value))
+    assert phase.number == number
+
+
+def test_models_are_frozen():
+    phase = Phase.model_validate(phase_document(2))
+    with pytest.raises(pydantic.ValidationError):
+        phase.api.instance_type = "t3.nano"
+
+
+def test_off_hours_may_not_exceed_business_hours():
+    document = _mutated(2, "schedule.business_hours_capacity", 5)
+    document["schedule"]["off_hours_capacity"] = 6
+    with pytest.raises(pydantic.ValidationError) as error:
+        Phase.model_validate(document)
+    assert "off_hours_capacity must be <= schedule.business_hours_capacity" in str(error.value)
+    document["schedule"]["off_hours_capacity"] = 5
+    assert Phase.model_validate(document).schedule.off_hours_capacity == 5
+
+
+def test_weekend_never_drops_below_off_hours_floor():
+    schedule = Phase.model_validate(phase_document(2)).schedule
+    # 6 x 0.5 = 3 is below the off-hours floor of 4.
+    assert schedule.weekend_capacity() == 4

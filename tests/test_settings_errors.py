@@ -1,0 +1,108 @@
+"""Malformed stack files: `qnom plan` exits 2 with one message per problem naming the key path
+and the allowed values, no traceback, and nothing registered."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from phases.settings import SettingsError, settings_from_config
+from qnom import engine
+from qnom.engine import PROJECT_DIR
+
+# (case id, stack file body, fragments every one of which must appear on stderr)
+BAD_STACK_FILES = [
+    ("unknown-phase", "qnom:phase: five\n  qnom:environment: prod",
+     ["qnom:phase: got 'five'", "allowed values: 1-4 or launch, growth, scale, global"]),
+    ("phase-out-of-range", "qnom:phase: '7'\n  qnom:environment: prod",
+     ["qnom:phase: got '7'", "allowed values: 1-4"]),
+    ("bad-environment", "qnom:phase: '2'\n  qnom:environment: staging",
+     ["qnom:environment: got 'staging'", "allowed values: dev, prod"]),
+    ("missing-environment", "qnom:phase: '2'", ["qnom:environment: required setting is missing"]),
+    ("unknown-key", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:sise: large",
+     ["qnom:sise: unknown setting", "allowed keys: domain, environment"]),
+    ("min-above-max", "qnom:phase: '2'\n  qnom:environment: prod\n"
+     "  qnom:overrides: {regions: {us-east-1: {api: {min: 9}}}}",
+     ["qnom:overrides.regions.us-east-1.api", "min (9) <= desired (4) <= max (6) must hold"]),
+    ("wrong-type", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:overrides: {regions: {us-east-1: {api: {max: lots}}}}",
+     ["qnom:overrides.regions.us-east-1.api.max", "got 'lots'", "valid integer"]),
+    ("negative-count", "qnom:phase: '2'\n  qnom:environment: prod\n"
+     "  qnom:overrides: {regions: {us-east-1: {db_read_replicas: -1}}}",
+     ["qnom:overrides.regions.us-east-1.db_read_replicas", "got -1", "greater than or equal to 0"]),
+    ("unknown-override-key", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:overrides: {api: {instance_size: big}}",
+     ["qnom:overrides.api.instance_size: unknown key",
+      "allowed keys: health_check, instance_type, rate_limit_per_5min, scaling"]),
+    ("weights-not-100", "qnom:phase: '3'\n  qnom:environment: prod\n"
+     "  qnom:overrides: {regions: {eu-west-1: {weight: 40}}}",
+     ["regions[].weight must sum to 100, got 115"]),
+    ("literal-value", "qnom:phase: '2'\n  qnom:environment: prod\n"
+     "  qnom:overrides: {cdn: {price_class: PriceClass_Cheap}}",
+     ["qnom:overrides.cdn.price_class", "'PriceClass_100', 'PriceClass_200' or 'PriceClass_All'"]),
+    ("failover-single-node", "qnom:phase: '2'\n  qnom:environment: prod\n"
+     "  qnom:overrides: {regions: {us-east-1: {cache_nodes: 1}}}",
+     ["regions[0].cache_nodes (1) must be >= 2 when cache.automatic_failover is true"]),
+    ("overrides-not-object", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:overrides: [1, 2]",
+     ["qnom:overrides: got list; allowed values: an object"]),
+    ("bad-domain", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:domain: 'not a domain'",
+     ["qnom:domain: got 'not a domain'", "allowed values: a DNS name"]),
+    ("config-not-mapping", "- qnom:phase", ["config: must be a mapping"]),
+]
+
+
+def _run_plan(tmp_path, body: str) -> subprocess.CompletedProcess:
+    stack_file = tmp_path / "Pulumi.broken.yaml"
+    stack_file.write_text(textwrap.dedent(f"config:\n  {body}\n"))
+    return subprocess.run(
+        [sys.executable, "-m", "qnom", "plan", "--stack", "broken", "--stack-file", str(stack_file), "--json"],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.mark.parametrize(("body", "fragments"), [case[1:] for case in BAD_STACK_FILES],
+                         ids=[case[0] for case in BAD_STACK_FILES])
+def test_bad_stack_file_exits_2_with_clear_message(tmp_path, body, fragments):
+    result = _run_plan(tmp_path, body)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    for fragment in fragments:
+        assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(SettingsError) as error:
+        settings_from_config({"qnom:phase": "nine", "qnom:environment": "qa", "qnom:colour": "red"}, stack="x")
+    assert len(error.value.problems) == 3
+
+
+def test_missing_stack_file_exits_2(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "qnom", "plan", "--stack", "qa", "--stack-file", str(tmp_path / "none.yaml")],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "stack file not found" in result.stderr
+
+
+def test_invalid_settings_register_nothing(monkeypatch):
+    """The program itself refuses invalid settings before creating anything."""
+    recorded = []
+    original = engine.RecordingMonitor.RegisterResource
+
+    def spy(self, request):
+        recorded.append(request.type)
+        return original(self, request)
+
+    monkeypatch.setattr(engine.RecordingMonitor, "RegisterResource", spy)
+    with pytest.raises(SettingsError):
+        engine.run_program("prod", {"qnom:phase": "2", "qnom:environment": "prod",
+                                    "qnom:overrides": {"regions": {"us-east-1": {"api": {"min": 9}}}}})
+    assert [kind for kind in recorded if kind != "pulumi:pulumi:Stack"] == []
+
+
+@pytest.mark.parametrize(("raw", "number"), [("1", 1), (2, 2), ("scale", 3), ("Global", 4), ("launch", 1)])
+def test_phase_by_number_or_name(raw, number):
+    assert settings_from_config({"qnom:phase": raw, "qnom:environment": "dev"}, stack="dev").phase.number == number
