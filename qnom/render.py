@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 # Inputs worth showing in the summary, in display order.
@@ -22,7 +23,7 @@ def _short_type(resource_type: str) -> str:
 
 def _key_values(resource: dict[str, Any]) -> str:
     inputs = resource["inputs"]
-    shown = [f"{key}={inputs[key]}" for key in KEY_INPUTS if key in inputs and inputs[key] not in ("", None)]
+    shown = [escape(f"{key}={inputs[key]}") for key in KEY_INPUTS if key in inputs and inputs[key] not in ("", None)]
     return ", ".join(shown)
 
 
@@ -47,7 +48,7 @@ def render(document: dict[str, Any], console: Console) -> None:
         table.add_column("key settings", overflow="fold")
         table.add_column("protect")
         for resource in by_parent[parent_urn]:
-            table.add_row(resource["name"], _short_type(resource["type"]), _key_values(resource),
+            table.add_row(escape(resource["name"]), _short_type(resource["type"]), _key_values(resource),
                           "yes" if resource["options"]["protect"] else "")
         console.print(table)
     providers = [r for r in document["resources"] if r["type"].startswith("pulumi:providers:")]
@@ -56,4 +57,4 @@ def render(document: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]{document['summary']['resourceCount']} resources[/bold] "
                   f"({sum(counts.values())} custom): " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())))
     if document["outputs"]:
-        console.print("outputs: " + ", ".join(f"{k}={v}" for k, v in sorted(document["outputs"].items())))
+        console.print("outputs: " + escape(", ".join(f"{k}={v}" for k, v in sorted(document["outputs"].items()))))

@@ -114,5 +114,6 @@ def test_human_view_lists_components_and_counts():
     assert "stack dev  environment dev  phase 1 (launch)" in result.stdout
     assert "Network us-east-1-network" in result.stdout
     assert "cidrBlock=10.10.0.0/20" in result.stdout
+    assert "vpcIds=[unknown]" in result.stdout  # markers survive the terminal markup
     counted = re.search(r"^(\d+) resources", result.stdout, re.MULTILINE)
     assert counted and int(counted.group(1)) == build_plan("dev")["summary"]["resourceCount"]
