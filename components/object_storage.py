@@ -25,6 +25,35 @@ from phases.environment import EnvironmentProfile
 LOG_PREFIX = "s3-access/objects/"
 
 
+def tls_only_policy(bucket_arn: str) -> dict:
+    """Bucket policy refusing every request to the bucket or its objects that is not over TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [defaults.deny_insecure_transport([bucket_arn, f"{bucket_arn}/*"], "s3:*")],
+    }
+
+
+def log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> dict:
+    """TLS only, plus S3 server access log delivery from one source bucket of this account.
+
+    With ACLs disabled (bucket owner enforced) the log delivery service writes under this
+    policy, limited to the log prefix.
+    """
+    policy = tls_only_policy(log_bucket_arn)
+    policy["Statement"].append({
+        "Sid": "AllowServerAccessLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{log_bucket_arn}/{LOG_PREFIX}*",
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": source_bucket_arn},
+            "StringEquals": {"aws:SourceAccount": account_id},
+        },
+    })
+    return policy
+
+
 @dataclass(frozen=True)
 class ObjectStorageArgs:
     profile: EnvironmentProfile
@@ -168,27 +197,9 @@ class ObjectStorage(pulumi.ComponentResource):
             days_after_initiation=self._args.abort_incomplete_upload_days)
 
     def _create_log_bucket_policy(self) -> None:
-        # With ACLs disabled (bucket owner enforced) the log delivery service writes under a
-        # bucket policy, limited to the object bucket of this account.
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        policy = pulumi.Output.all(logs=self._logs.arn, source=self._objects.arn, account=account).apply(
-            lambda values: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [
-                    defaults.deny_insecure_transport([values["logs"], f"{values['logs']}/*"], "s3:*"),
-                    {
-                        "Sid": "AllowServerAccessLogDelivery",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "logging.s3.amazonaws.com"},
-                        "Action": "s3:PutObject",
-                        "Resource": f"{values['logs']}/{LOG_PREFIX}*",
-                        "Condition": {
-                            "ArnLike": {"aws:SourceArn": values["source"]},
-                            "StringEquals": {"aws:SourceAccount": values["account"]},
-                        },
-                    },
-                ],
-            }))
+        policy = pulumi.Output.all(self._logs.arn, self._objects.arn, account).apply(
+            lambda values: json.dumps(log_bucket_policy(*values)))
         aws.s3.BucketPolicy(f"{self._name}-logs", aws.s3.BucketPolicyArgs(
             bucket=self._logs.id, policy=policy,
         ), self._child)
@@ -196,8 +207,5 @@ class ObjectStorage(pulumi.ComponentResource):
     def _create_object_bucket_policy(self) -> None:
         aws.s3.BucketPolicy(f"{self._name}-objects", aws.s3.BucketPolicyArgs(
             bucket=self._objects.id,
-            policy=self._objects.arn.apply(lambda arn: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [defaults.deny_insecure_transport([arn, f"{arn}/*"], "s3:*")],
-            })),
+            policy=self._objects.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
         ), self._child)

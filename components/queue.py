@@ -22,6 +22,24 @@ from phases.environment import EnvironmentProfile
 from phases.models import Queue as QueueSpec
 
 
+def redrive_policy(dlq_arn: str, max_receive_count: int) -> str:
+    """The main queue's redrive policy: after `max_receive_count` receives a message moves to the DLQ."""
+    return json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
+
+
+def redrive_allow_policy(source_queue_arn: str) -> str:
+    """The DLQ's redrive-allow policy: only the given queue may use it as its dead-letter queue."""
+    return json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [source_queue_arn]})
+
+
+def tls_only_policy(queue_arn: str) -> str:
+    """Queue policy refusing every request to the queue that does not arrive over TLS."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [defaults.deny_insecure_transport([queue_arn], "sqs:*")],
+    })
+
+
 @dataclass(frozen=True)
 class QueueArgs:
     spec: QueueSpec
@@ -78,10 +96,7 @@ class Queue(pulumi.ComponentResource):
             message_retention_seconds=spec.message_retention_seconds,
             receive_wait_time_seconds=spec.receive_wait_seconds,
             sqs_managed_sse_enabled=True,
-            redrive_policy=self._dlq.arn.apply(lambda arn: json.dumps({
-                "deadLetterTargetArn": arn,
-                "maxReceiveCount": spec.max_receive_count,
-            })),
+            redrive_policy=self._dlq.arn.apply(lambda arn: redrive_policy(arn, spec.max_receive_count)),
         ), self._stateful)
 
     def _allow_redrive_from_main_only(self) -> None:
@@ -89,17 +104,11 @@ class Queue(pulumi.ComponentResource):
         # two queues depend on each other.
         aws.sqs.RedriveAllowPolicy(f"{self._name}-dlq", aws.sqs.RedriveAllowPolicyArgs(
             queue_url=self._dlq.url,
-            redrive_allow_policy=self._queue.arn.apply(lambda arn: json.dumps({
-                "redrivePermission": "byQueue",
-                "sourceQueueArns": [arn],
-            })),
+            redrive_allow_policy=self._queue.arn.apply(redrive_allow_policy),
         ), self._child)
 
     def _require_tls(self, queue: aws.sqs.Queue, role: str) -> None:
         aws.sqs.QueuePolicy(f"{self._name}-{role}", aws.sqs.QueuePolicyArgs(
             queue_url=queue.url,
-            policy=queue.arn.apply(lambda arn: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [defaults.deny_insecure_transport([arn], "sqs:*")],
-            })),
+            policy=queue.arn.apply(tls_only_policy),
         ), self._child)

@@ -40,6 +40,37 @@ LOG_TYPES = {
 _DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
 
 
+def domain_access_policy(domain_arn: str) -> dict:
+    """Access policy of the domain: HTTP actions on this domain only, unsigned.
+
+    With fine-grained access control AWS recommends a domain policy that does not demand
+    signed requests; the gates are the VPC, the client-only security group and the domain's
+    own users.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "es:ESHttp*",
+            "Resource": f"{domain_arn}/*",
+        }],
+    }
+
+
+def log_delivery_policy(log_group_arns: Sequence[str]) -> dict:
+    """CloudWatch Logs resource policy letting OpenSearch write into the given log groups."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "es.amazonaws.com"},
+            "Action": ["logs:PutLogEvents", "logs:CreateLogStream"],
+            "Resource": [f"{arn}:*" for arn in log_group_arns],
+        }],
+    }
+
+
 @dataclass(frozen=True)
 class SearchArgs:
     spec: SearchSpec
@@ -133,15 +164,7 @@ class Search(pulumi.ComponentResource):
         return aws.cloudwatch.LogResourcePolicy(f"{self._name}-logs", aws.cloudwatch.LogResourcePolicyArgs(
             # Resource policies are named per account and region, hence the domain name in it.
             policy_name=f"{self._args.domain_name}-logs",
-            policy_document=pulumi.Output.all(*arns).apply(lambda values: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "es.amazonaws.com"},
-                    "Action": ["logs:PutLogEvents", "logs:CreateLogStream"],
-                    "Resource": [f"{arn}:*" for arn in values],
-                }],
-            })),
+            policy_document=pulumi.Output.all(*arns).apply(lambda values: json.dumps(log_delivery_policy(values))),
         ), self._child)
 
     def _create_domain(self) -> aws.opensearch.Domain:
@@ -186,18 +209,7 @@ class Search(pulumi.ComponentResource):
         ), pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=[self._log_policy])))
 
     def _create_access_policy(self) -> None:
-        # With fine-grained access control AWS recommends a domain policy that does not demand
-        # signed requests: the gates are the VPC, the client-only security group and the
-        # domain's own users. The policy covers this domain only.
         aws.opensearch.DomainPolicy(f"{self._name}-access", aws.opensearch.DomainPolicyArgs(
             domain_name=self._domain.domain_name,
-            access_policies=self._domain.arn.apply(lambda arn: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "*"},
-                    "Action": "es:ESHttp*",
-                    "Resource": f"{arn}/*",
-                }],
-            })),
+            access_policies=self._domain.arn.apply(lambda arn: json.dumps(domain_access_policy(arn))),
         ), self._child)
