@@ -33,6 +33,13 @@ from phases.models import Cache as CacheSpec
 
 @dataclass(frozen=True)
 class CacheArgs:
+    """What one region's cache needs.
+
+    A secondary region's member of the global datastore is meant to arrive as a new optional
+    field (its global replication group id) with a default that keeps today's behaviour, so the
+    primary group's name, parent and replacement-forcing inputs stay as they are.
+    """
+
     spec: CacheSpec
     """The phase's `cache` block: engine, version, node type, failover, eviction policy."""
     node_count: int

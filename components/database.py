@@ -38,6 +38,16 @@ LOG_EXPORTS = ["postgresql", "upgrade"]
 
 @dataclass(frozen=True)
 class DatabaseArgs:
+    """What one region's database needs.
+
+    A secondary region's set (cross-region replicas and no primary) is meant to arrive as a
+    new optional field with a default that keeps today's behaviour, so the primary's names,
+    parent and inputs stay as they are. AWS rejects the Aurora read replica of an RDS for
+    PostgreSQL instance that already has a cross-region read replica; secondary regions
+    should therefore replicate from a replica here (`-replica-0`, a cascaded replica; the
+    replicas keep backups on for this) rather than from the primary.
+    """
+
     spec: DatabaseSpec
     """The phase's `database` block: class, Multi-AZ, storage, connection limit, Aurora migration."""
     read_replicas: int
