@@ -69,21 +69,27 @@ class Region(pulumi.ComponentResource):
         if spec.role == "primary":
             # Secondary regions get their cross-region replicas and caches from the
             # multi-region work, as new siblings: nothing here moves when they arrive.
-            self._create_data_tier(name, spec, settings, child, client_security_group_ids=[])
+            self._create_queue_and_storage(name, settings, child)
+            # The compute tier goes here: its workers consume the queue, and its API and
+            # worker security groups are the only clients the data stores admit.
+            self._create_data_stores(name, spec, settings, child, client_security_group_ids=[])
         self.register_outputs({
             "vpc_id": self.vpc_id,
             "availability_zones": self.availability_zones,
         })
 
-    def _create_data_tier(self, name: str, spec: RegionSpec, settings: StackSettings,
-                          child: pulumi.ResourceOptions,
-                          client_security_group_ids: Sequence[pulumi.Input[str]]) -> None:
-        """Queue and object storage first (the workers consume the queue), then the stores that
-        admit only `client_security_group_ids` (the API and worker tiers' groups)."""
-        phase, profile, isolated = settings.phase, settings.profile, self.network.isolated_subnet_ids
+    def _create_queue_and_storage(self, name: str, settings: StackSettings, child: pulumi.ResourceOptions) -> None:
+        """The data tier's parts that admit no network clients: the job queue (phase 2 on) and buckets."""
+        phase, profile = settings.phase, settings.profile
         self.queue = Queue(f"{name}-queue", QueueArgs(spec=phase.queue, profile=profile),
                            child) if phase.queue else None
         self.storage = ObjectStorage(f"{name}-storage", ObjectStorageArgs(profile=profile), child)
+
+    def _create_data_stores(self, name: str, spec: RegionSpec, settings: StackSettings,
+                            child: pulumi.ResourceOptions,
+                            client_security_group_ids: Sequence[pulumi.Input[str]]) -> None:
+        """Database, cache and (phase 3 on) search, reachable only from `client_security_group_ids`."""
+        phase, profile, isolated = settings.phase, settings.profile, self.network.isolated_subnet_ids
         self.database = Database(f"{name}-db", DatabaseArgs(
             spec=phase.database,
             read_replicas=spec.db_read_replicas,
