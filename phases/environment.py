@@ -23,6 +23,9 @@ class EnvironmentProfile(Model):
     backup_retention_days: int = Field(ge=1, le=35)
     log_retention_days: int = Field(ge=1)
     force_destroy_buckets: bool = Field(description="Let `pulumi destroy` empty buckets (dev only).")
+    recovery_window_days: int = Field(
+        ge=7, le=30, description="Days a scheduled deletion of a KMS key or a secret waits: the last chance to cancel it.")
+    search_dedicated_masters: bool = Field(description="Dedicated master nodes for the search domain.")
 
 
 PROFILES: dict[str, EnvironmentProfile] = {
@@ -34,6 +37,8 @@ PROFILES: dict[str, EnvironmentProfile] = {
         backup_retention_days=1,
         log_retention_days=14,
         force_destroy_buckets=True,
+        recovery_window_days=7,
+        search_dedicated_masters=False,
     ),
     "prod": EnvironmentProfile(
         name="prod",
@@ -43,6 +48,8 @@ PROFILES: dict[str, EnvironmentProfile] = {
         backup_retention_days=7,
         log_retention_days=90,
         force_destroy_buckets=False,
+        recovery_window_days=30,
+        search_dedicated_masters=True,
     ),
 }
 

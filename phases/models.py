@@ -183,16 +183,37 @@ class Workers(Model):
 
 
 class AuroraMigration(Model):
-    """Phase 4: Aurora PostgreSQL Serverless v2 replicating from the RDS instance."""
+    """Phase 4: Aurora PostgreSQL replicating from the RDS instance, Serverless v2 after cut-over.
 
+    AWS builds an Aurora read replica of an RDS for PostgreSQL instance as a replica cluster
+    whose only member is one reader, created with a provisioned class in AWS's documented
+    procedure; Serverless v2 (`db.serverless`) readers join once the explicit cut-over has
+    promoted the cluster to a standalone writer.
+    """
+
+    engine_version: str = Field(
+        pattern=r"^\d+\.\d+$",
+        description="Aurora PostgreSQL major.minor; AWS needs the RDS instance's major and a minor >= its own.",
+    )
+    replica_instance_class: str = Field(
+        pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
+        description="Provisioned class of the replica cluster's single instance (the writer after cut-over).",
+    )
     min_acu: float = Field(ge=0.5, le=256)
     max_acu: float = Field(ge=1, le=256)
-    readers: int = Field(ge=0, le=15)
+    readers: int = Field(ge=0, le=15, description="Serverless v2 readers added at cut-over (AWS: 15 per cluster).")
 
     @model_validator(mode="after")
     def _range(self) -> AuroraMigration:
+        problems = []
         if self.min_acu > self.max_acu:
-            raise ValueError(f"min_acu ({self.min_acu}) must be <= max_acu ({self.max_acu})")
+            problems.append(f"min_acu ({self.min_acu}) must be <= max_acu ({self.max_acu})")
+        for field, value in (("min_acu", self.min_acu), ("max_acu", self.max_acu)):
+            # Serverless v2 capacity moves in steps of half an Aurora capacity unit.
+            if (value * 2) % 1:
+                problems.append(f"{field} ({value}) must be a multiple of 0.5")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
@@ -214,6 +235,20 @@ class Database(Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _aurora_major(self) -> Database:
+        # AWS replicates an RDS for PostgreSQL instance only into Aurora of the same major version.
+        if self.aurora is not None and self.aurora.engine_version.split(".")[0] != self.major_version:
+            raise ValueError(
+                f"aurora.engine_version ({self.aurora.engine_version}) must have the major version of "
+                f"engine_version ({self.engine_version})"
+            )
+        return self
+
+    @property
+    def major_version(self) -> str:
+        return self.engine_version.split(".")[0]
+
 
 class Cache(Model):
     engine: Literal["redis", "valkey"] = "redis"
@@ -221,6 +256,27 @@ class Cache(Model):
     node_type: str = Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
     automatic_failover: bool
     global_datastore: bool = False
+    maxmemory_policy: Literal["volatile-lru", "volatile-lfu", "volatile-ttl", "allkeys-lru", "allkeys-lfu"] = Field(
+        default="volatile-lru",
+        description="Eviction under memory pressure; sessions carry TTLs, so only expiring keys are evicted.",
+    )
+
+    @model_validator(mode="after")
+    def _supported(self) -> Cache:
+        problems = []
+        if int(self.engine_version.split(".")[0]) < 7:
+            problems.append(f"engine_version ({self.engine_version}) must be 7 or newer")
+        family = self.node_type.split(".")[1]
+        # AWS: global datastores run on M5/R5 nodes or newer, never on burstable T nodes.
+        if self.global_datastore and (family[0] not in "mr" or family in ("m3", "m4", "r3", "r4")):
+            problems.append(f"global_datastore needs an M5/R5-or-newer node_type, got {self.node_type}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def major_version(self) -> str:
+        return self.engine_version.split(".")[0]
 
 
 class Queue(Model):
@@ -229,6 +285,17 @@ class Queue(Model):
     receive_wait_seconds: int = Field(ge=0, le=20, description="Long polling wait.")
     max_receive_count: int = Field(ge=1, le=1000, description="Receives before a message goes to the DLQ.")
     dlq_retention_seconds: int = Field(ge=60, le=1209600)
+
+    @model_validator(mode="after")
+    def _dlq_outlives_source(self) -> Queue:
+        # SQS keeps a message's original enqueue time when it moves to the DLQ, so a DLQ that
+        # retains less than its source deletes failed messages before anyone can look at them.
+        if self.dlq_retention_seconds < self.message_retention_seconds:
+            raise ValueError(
+                f"dlq_retention_seconds ({self.dlq_retention_seconds}) must be >= "
+                f"message_retention_seconds ({self.message_retention_seconds})"
+            )
+        return self
 
 
 class Search(Model):

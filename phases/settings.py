@@ -28,6 +28,8 @@ CONFIG_KEYS: dict[str, str] = {
     "overrides": "Object deep-merged over the phase catalog and validated by the same model; "
                  "regions are addressed by name.",
     "domain": "Public domain of the API (e.g. api.example.com). Unset: no DNS, no certificates.",
+    "databaseCutover": "Phase 4 only: promote the Aurora replica cluster to the writer and add its Serverless v2 "
+                       "readers. Default false: Aurora only replicates and the RDS instance stays the writer.",
 }
 REQUIRED_KEYS = ("phase", "environment")
 
@@ -53,6 +55,8 @@ class StackSettings:
     phase: Phase
     profile: EnvironmentProfile
     domain: str | None = None
+    database_cutover: bool = False
+    """True once the operator cuts the database over from RDS to Aurora (phase 4, `qnom:databaseCutover`)."""
 
     @property
     def nat_per_az(self) -> bool:
@@ -95,6 +99,7 @@ def settings_from_config(
     if environment is not None and environment not in PROFILES:
         problems.append(f"{NAMESPACE}:environment: got {environment!r}; allowed values: dev, prod")
     domain = _domain(values.get("domain"), problems)
+    cutover = _flag("databaseCutover", values.get("databaseCutover"), problems)
     overrides = _overrides(values.get("overrides"), problems)
 
     phase = None
@@ -103,10 +108,13 @@ def settings_from_config(
             phase = Phase.model_validate(apply_overrides(phase_document(number), overrides))
         except pydantic.ValidationError as error:
             problems += _describe(error, phase_document(number), overrides)
+    if cutover and phase is not None and phase.database.aurora is None:
+        problems.append(f"{NAMESPACE}:databaseCutover: true needs an Aurora migration (phase 4, database.aurora); "
+                        f"phase {phase.number} ({phase.name}) has none; allowed values: false")
     if problems:
         raise SettingsError(problems)
     return StackSettings(project=project, stack=stack, environment=environment, phase=phase,
-                         profile=PROFILES[environment], domain=domain)
+                         profile=PROFILES[environment], domain=domain, database_cutover=bool(cutover))
 
 
 def apply_overrides(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,6 +159,19 @@ def _domain(raw: Any, problems: list[str]) -> str | None:
         problems.append(f"{NAMESPACE}:domain: got {raw!r}; allowed values: a DNS name such as api.example.com")
         return None
     return str(raw).lower()
+
+
+def _flag(key: str, raw: Any, problems: list[str]) -> bool:
+    """A boolean setting: YAML booleans, or the strings the Pulumi engine passes ("true"/"false")."""
+    if raw in (None, ""):
+        return False
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    problems.append(f"{NAMESPACE}:{key}: got {raw!r}; allowed values: true, false")
+    return False
 
 
 def _overrides(raw: Any, problems: list[str]) -> dict[str, Any] | None:

@@ -1,0 +1,175 @@
+"""Cache of one region: an ElastiCache (Redis OSS or Valkey) replication group in every phase.
+
+Creates: a customer-managed KMS key (data at rest, the auth token's secret); a security group
+admitting only the client tiers on 6379; a cache subnet group over the isolated subnets; a
+parameter group for session storage (TTL-aware eviction); an auth token from pulumi-random
+kept in Secrets Manager; a CloudWatch log group for the slow and engine logs; in prod a random
+suffix that makes the final snapshot name unique; and the replication group (`-group`).
+
+Why one replication group in every phase: a phase changes the resource's settings, never its
+type, so no promotion drops the cache. What AWS changes in place (ModifyReplicationGroup,
+IncreaseReplicaCount): the node type (online vertical scaling), the number of nodes, automatic
+failover and Multi-AZ; the provider adds replicas before it switches failover on, so 1 -> 2
+nodes with failover works in one update. What AWS can only do by building a new group, and so
+is identical in every phase here: the replication group id, engine family (redis), cluster mode
+(disabled), port, subnet group, at-rest encryption and its KMS key, transit encryption (not
+modifiable on engines before 7.0.5), data tiering, network type. Joining a global datastore
+(phase 4, wired by the multi-region work) needs R5/M5 nodes or newer, which the phase validates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components import defaults
+from phases.environment import EnvironmentProfile
+from phases.models import Cache as CacheSpec
+
+
+@dataclass(frozen=True)
+class CacheArgs:
+    """What one region's cache needs.
+
+    A secondary region's member of the global datastore is meant to arrive as a new optional
+    field (its global replication group id) with a default that keeps today's behaviour, so the
+    primary group's name, parent and replacement-forcing inputs stay as they are.
+    """
+
+    spec: CacheSpec
+    """The phase's `cache` block: engine, version, node type, failover, eviction policy."""
+    node_count: int
+    """Nodes in this region: one primary plus replicas (the region's `cache_nodes`)."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the region."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Isolated (data) subnets, one per availability zone."""
+    profile: EnvironmentProfile
+    """Environment profile: protection, snapshot retention, final snapshots, log retention."""
+    client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
+    """Security groups allowed to connect on 6379 (the API and worker tiers). Default: none."""
+
+
+class Cache(pulumi.ComponentResource):
+    primary_endpoint: pulumi.Output[str]
+    reader_endpoint: pulumi.Output[str]
+    port: int
+    auth_secret_arn: pulumi.Output[str]
+    replication_group_id: pulumi.Output[str]
+    replication_group_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("qnom:components:Cache", name, None, opts)
+        self._name, self._args, self._spec = name, args, args.spec
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._stateful = defaults.stateful_options(self._child, args.profile)
+
+        self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("cache", args.profile), self._stateful)
+        self._security_group = defaults.client_only_security_group(
+            f"{name}-sg", "qnom cache: client tiers only", args.vpc_id, defaults.REDIS_PORT,
+            args.client_security_group_ids, self._child)
+        self._subnet_group = aws.elasticache.SubnetGroup(f"{name}-subnets", aws.elasticache.SubnetGroupArgs(
+            subnet_ids=list(args.subnet_ids),
+            description="qnom cache: isolated subnets",
+        ), self._child)
+        self._parameter_group = self._create_parameter_group()
+        self._auth_token, self._auth_secret = self._create_auth_token()
+        self._log_group = aws.cloudwatch.LogGroup(f"{name}-logs", aws.cloudwatch.LogGroupArgs(
+            retention_in_days=args.profile.log_retention_days,
+        ), self._child)
+        self._group = self._create_replication_group()
+
+        self.primary_endpoint = self._group.primary_endpoint_address
+        self.reader_endpoint = self._group.reader_endpoint_address
+        self.port = defaults.REDIS_PORT
+        self.auth_secret_arn = self._auth_secret.arn
+        self.replication_group_id = self._group.id
+        self.replication_group_arn = self._group.arn
+        self.security_group_id = self._security_group.id
+        self.kms_key_arn = self._key.arn
+
+        self.register_outputs({
+            "primary_endpoint": self.primary_endpoint,
+            "reader_endpoint": self.reader_endpoint,
+            "port": self.port,
+            "auth_secret_arn": self.auth_secret_arn,
+            "replication_group_id": self.replication_group_id,
+            "replication_group_arn": self.replication_group_arn,
+            "security_group_id": self.security_group_id,
+            "kms_key_arn": self.kms_key_arn,
+        })
+
+    def _create_parameter_group(self) -> aws.elasticache.ParameterGroup:
+        # Sessions are written with a TTL; evicting only keys that carry one keeps anything
+        # written without a TTL (rate-limit counters, feature flags) when memory runs short.
+        return aws.elasticache.ParameterGroup(f"{self._name}-params", aws.elasticache.ParameterGroupArgs(
+            family=f"{self._spec.engine}{self._spec.major_version}",
+            description="qnom cache: session storage",
+            parameters=[aws.elasticache.ParameterGroupParameterArgs(
+                name="maxmemory-policy", value=self._spec.maxmemory_policy)],
+        ), self._child)
+
+    def _create_auth_token(self) -> tuple[random.RandomPassword, aws.secretsmanager.Secret]:
+        # AUTH tokens are 16-128 printable characters without @, " or /; letters and digits
+        # keep clear of every client library's quoting.
+        token = random.RandomPassword(f"{self._name}-auth-token", random.RandomPasswordArgs(
+            length=64, special=False,
+        ), self._child)
+        secret = aws.secretsmanager.Secret(f"{self._name}-auth-token", aws.secretsmanager.SecretArgs(
+            description="qnom cache: AUTH token of the replication group",
+            kms_key_id=self._key.arn,
+            recovery_window_in_days=self._args.profile.recovery_window_days,
+        ), self._stateful)
+        aws.secretsmanager.SecretVersion(f"{self._name}-auth-token", aws.secretsmanager.SecretVersionArgs(
+            secret_id=secret.id,
+            secret_string=token.result,
+        ), self._child)
+        return token, secret
+
+    def _create_replication_group(self) -> aws.elasticache.ReplicationGroup:
+        spec, profile = self._spec, self._args.profile
+        failover = spec.automatic_failover
+        return aws.elasticache.ReplicationGroup(f"{self._name}-group", aws.elasticache.ReplicationGroupArgs(
+            description="qnom cache",
+            engine=spec.engine,
+            engine_version=spec.engine_version,
+            cluster_mode="disabled",
+            node_type=spec.node_type,
+            num_cache_clusters=self._args.node_count,
+            automatic_failover_enabled=failover,
+            # AWS accepts Multi-AZ only together with automatic failover.
+            multi_az_enabled=failover,
+            port=defaults.REDIS_PORT,
+            subnet_group_name=self._subnet_group.name,
+            security_group_ids=[self._security_group.id],
+            parameter_group_name=self._parameter_group.name,
+            at_rest_encryption_enabled=True,
+            kms_key_id=self._key.arn,
+            transit_encryption_enabled=True,
+            auth_token=self._auth_token.result,
+            snapshot_retention_limit=profile.backup_retention_days,
+            snapshot_window=defaults.CACHE_SNAPSHOT_WINDOW,
+            maintenance_window=defaults.CACHE_MAINTENANCE_WINDOW,
+            final_snapshot_identifier=self._final_snapshot_name(),
+            auto_minor_version_upgrade=True,
+            # Same reason as the database: a promotion resizes now, not in a later window.
+            apply_immediately=True,
+            log_delivery_configurations=[
+                aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
+                    destination=self._log_group.name, destination_type="cloudwatch-logs",
+                    log_format="json", log_type=log_type)
+                for log_type in ("slow-log", "engine-log")
+            ],
+        ), self._stateful)
+
+    def _final_snapshot_name(self) -> pulumi.Output[str] | None:
+        if not self._args.profile.final_snapshot:
+            return None
+        suffix = random.RandomId(f"{self._name}-final-snapshot", random.RandomIdArgs(byte_length=4), self._child)
+        return suffix.hex.apply(lambda value: f"{self._name}-final-{value}")

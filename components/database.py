@@ -1,0 +1,325 @@
+"""PostgreSQL of one region: an RDS primary with read replicas and, from phase 4, an Aurora
+PostgreSQL cluster that replicates from it until an explicit cut-over.
+
+Creates: a customer-managed KMS key (storage, Performance Insights, master secrets); a
+security group admitting only the client tiers on 5432; a DB subnet group over the isolated
+subnets; a parameter group forcing TLS and setting the phase's connection limit; an IAM role
+for enhanced monitoring; in prod a random suffix that makes final snapshot names unique;
+the RDS primary (`-primary`, master password managed by RDS in Secrets Manager) and its
+read replicas (`-replica-{i}`). With an Aurora migration in the phase: a cluster parameter
+group, the Aurora cluster (`-aurora`) replicating from the primary, its one provisioned
+instance (`-aurora-0`) and, after the cut-over, Serverless v2 readers (`-aurora-{i}`).
+
+The phase changes only what AWS modifies in place (instance class, Multi-AZ, storage limits,
+replica count, parameter values); engine, encryption, key, user name, database name, subnet
+group and port are the same in every phase, so a promotion never replaces a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components import defaults
+from phases.environment import EnvironmentProfile
+from phases.models import Database as DatabaseSpec
+
+ENGINE = "postgres"
+AURORA_ENGINE = "aurora-postgresql"
+SERVERLESS_CLASS = "db.serverless"
+DB_NAME = "qnom"  # fixed for the instance's lifetime: AWS replaces an instance whose db_name changes
+MASTER_USERNAME = "qnom_admin"  # fixed too: a new master user name replaces the instance
+LOG_EXPORTS = ["postgresql", "upgrade"]
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    """What one region's database needs.
+
+    A secondary region's set (cross-region replicas and no primary) is meant to arrive as a
+    new optional field with a default that keeps today's behaviour, so the primary's names,
+    parent and inputs stay as they are. AWS rejects the Aurora read replica of an RDS for
+    PostgreSQL instance that already has a cross-region read replica; secondary regions
+    should therefore replicate from a replica here (`-replica-0`, a cascaded replica; the
+    replicas keep backups on for this) rather than from the primary.
+    """
+
+    spec: DatabaseSpec
+    """The phase's `database` block: class, Multi-AZ, storage, connection limit, Aurora migration."""
+    read_replicas: int
+    """Read replicas of the primary in this region (the region's `db_read_replicas`)."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the region."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Isolated (data) subnets, one per availability zone, in the order of `availability_zones`."""
+    availability_zones: Sequence[str]
+    """The region's availability zones; the primary starts in the first, replicas take the others."""
+    profile: EnvironmentProfile
+    """Environment profile: protection, deletion protection, final snapshots, backup retention."""
+    client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
+    """Security groups allowed to connect on 5432 (the API and worker tiers). Default: none."""
+    cutover: bool = False
+    """Promote the Aurora cluster to the writer (`qnom:databaseCutover`). Default false."""
+
+
+class Database(pulumi.ComponentResource):
+    endpoint: pulumi.Output[str]
+    port: int
+    reader_endpoints: pulumi.Output[list[str]]
+    master_secret_arn: pulumi.Output[str]
+    primary_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+    aurora_endpoint: pulumi.Output[str] | None
+    aurora_reader_endpoint: pulumi.Output[str] | None
+    aurora_master_secret_arn: pulumi.Output[str] | None
+    writer_endpoint: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("qnom:components:Database", name, None, opts)
+        self._name, self._args, self._spec = name, args, args.spec
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._stateful = defaults.stateful_options(self._child, args.profile)
+
+        self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("database", args.profile), self._stateful)
+        self._security_group = defaults.client_only_security_group(
+            f"{name}-sg", "qnom PostgreSQL: client tiers only", args.vpc_id, defaults.POSTGRES_PORT,
+            args.client_security_group_ids, self._child)
+        self._subnet_group = aws.rds.SubnetGroup(f"{name}-subnets", aws.rds.SubnetGroupArgs(
+            subnet_ids=list(args.subnet_ids),
+            description="qnom PostgreSQL: isolated subnets",
+        ), self._child)
+        self._parameter_group = self._create_parameter_group()
+        self._monitoring_role = self._create_monitoring_role()
+        self._snapshot_suffix = self._create_snapshot_suffix()
+        self._primary = self._create_primary()
+        self._replicas = self._create_replicas()
+        self._cluster = self._create_aurora_cluster() if self._spec.aurora else None
+        self._create_aurora_instances()
+
+        self.endpoint = self._primary.address
+        self.port = defaults.POSTGRES_PORT
+        self.reader_endpoints = pulumi.Output.all(*[replica.address for replica in self._replicas])
+        self.master_secret_arn = self._primary.master_user_secrets.apply(_first_secret_arn)
+        self.primary_arn = self._primary.arn
+        self.security_group_id = self._security_group.id
+        self.kms_key_arn = self._key.arn
+        self.aurora_endpoint = self._cluster.endpoint if self._cluster else None
+        self.aurora_reader_endpoint = self._cluster.reader_endpoint if self._cluster else None
+        self.aurora_master_secret_arn = (self._cluster.master_user_secrets.apply(_first_secret_arn)
+                                         if self._cluster and args.cutover else None)
+        # Until the cut-over the RDS instance takes every write; afterwards the Aurora cluster.
+        self.writer_endpoint = self.aurora_endpoint if self._cluster and args.cutover else self.endpoint
+
+        self.register_outputs({
+            "endpoint": self.endpoint,
+            "port": self.port,
+            "reader_endpoints": self.reader_endpoints,
+            "master_secret_arn": self.master_secret_arn,
+            "primary_arn": self.primary_arn,
+            "security_group_id": self.security_group_id,
+            "kms_key_arn": self.kms_key_arn,
+            "aurora_endpoint": self.aurora_endpoint,
+            "aurora_reader_endpoint": self.aurora_reader_endpoint,
+            "aurora_master_secret_arn": self.aurora_master_secret_arn,
+            "writer_endpoint": self.writer_endpoint,
+        })
+
+    def _create_parameter_group(self) -> aws.rds.ParameterGroup:
+        # Both parameters are applied at the next reboot, which every class change in a
+        # promotion brings; max_connections is static in PostgreSQL. Read replicas share
+        # this group because a hot standby refuses to run with fewer connections than its
+        # primary.
+        return aws.rds.ParameterGroup(f"{self._name}-params", aws.rds.ParameterGroupArgs(
+            family=f"{ENGINE}{self._spec.major_version}",
+            description="qnom PostgreSQL: TLS only, connection limit of the phase",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1", apply_method="pending-reboot"),
+                aws.rds.ParameterGroupParameterArgs(name="max_connections", value=str(self._spec.max_connections),
+                                                    apply_method="pending-reboot"),
+            ],
+        ), self._child)
+
+    def _create_monitoring_role(self) -> aws.iam.Role:
+        role = aws.iam.Role(f"{self._name}-monitoring", aws.iam.RoleArgs(
+            assume_role_policy=defaults.assume_role_policy("monitoring.rds.amazonaws.com"),
+            description="qnom PostgreSQL: enhanced monitoring",
+        ), self._child)
+        aws.iam.RolePolicyAttachment(f"{self._name}-monitoring", aws.iam.RolePolicyAttachmentArgs(
+            role=role.name, policy_arn=defaults.ENHANCED_MONITORING_POLICY_ARN,
+        ), self._child)
+        return role
+
+    def _create_snapshot_suffix(self) -> random.RandomId | None:
+        # Final snapshot names are unique per account and region; a fixed name would make the
+        # second deletion (another stack, or a rebuilt one) fail on the first one's snapshot.
+        if not self._args.profile.final_snapshot:
+            return None
+        return random.RandomId(f"{self._name}-final-snapshot", random.RandomIdArgs(byte_length=4), self._child)
+
+    def _final_snapshot_name(self, resource: str) -> pulumi.Output[str] | None:
+        if self._snapshot_suffix is None:
+            return None
+        return self._snapshot_suffix.hex.apply(lambda suffix: f"{self._name}-{resource}-final-{suffix}")
+
+    def _instance_observability(self) -> dict:
+        return {
+            "performance_insights_enabled": True,
+            "performance_insights_kms_key_id": self._key.arn,
+            "performance_insights_retention_period": defaults.PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+            "monitoring_interval": defaults.ENHANCED_MONITORING_INTERVAL_SECONDS,
+            "monitoring_role_arn": self._monitoring_role.arn,
+        }
+
+    def _create_primary(self) -> aws.rds.Instance:
+        spec, profile = self._spec, self._args.profile
+        # AWS refuses an explicit availability zone on a Multi-AZ instance, and a Multi-AZ
+        # failover moves the primary to its standby's zone. So the zone is pinned only while
+        # the instance is single-AZ, and ignored afterwards: the old value stays in state and
+        # never turns into a replacement.
+        zone = None if spec.multi_az else self._args.availability_zones[0]
+        return aws.rds.Instance(f"{self._name}-primary", aws.rds.InstanceArgs(
+            engine=ENGINE,
+            engine_version=spec.engine_version,
+            instance_class=spec.instance_class,
+            multi_az=spec.multi_az,
+            availability_zone=zone,
+            allocated_storage=spec.allocated_storage_gb,
+            max_allocated_storage=spec.max_allocated_storage_gb,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=self._key.arn,
+            db_name=DB_NAME,
+            username=MASTER_USERNAME,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=self._key.arn,
+            iam_database_authentication_enabled=True,
+            port=defaults.POSTGRES_PORT,
+            db_subnet_group_name=self._subnet_group.name,
+            vpc_security_group_ids=[self._security_group.id],
+            parameter_group_name=self._parameter_group.name,
+            publicly_accessible=False,
+            backup_retention_period=profile.backup_retention_days,
+            backup_window=defaults.DB_BACKUP_WINDOW,
+            maintenance_window=defaults.DB_MAINTENANCE_WINDOW,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=not profile.final_snapshot,
+            deletion_protection=profile.deletion_protection,
+            skip_final_snapshot=not profile.final_snapshot,
+            final_snapshot_identifier=self._final_snapshot_name("primary"),
+            enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            # A promotion is a planned change run in a planned window; deferring it to the
+            # maintenance window would leave the stack reporting sizes it does not have yet.
+            apply_immediately=True,
+            **self._instance_observability(),
+        ), pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(ignore_changes=["availabilityZone"])))
+
+    def _create_replicas(self) -> list[aws.rds.Instance]:
+        zones, profile = self._args.availability_zones, self._args.profile
+        return [
+            # A same-region replica inherits engine, storage encryption and its key, user and
+            # subnet group from the primary (AWS: do not pass a key for a same-region replica).
+            aws.rds.Instance(f"{self._name}-replica-{index}", aws.rds.InstanceArgs(
+                replicate_source_db=self._primary.identifier,
+                instance_class=self._spec.instance_class,
+                availability_zone=zones[(index + 1) % len(zones)],
+                max_allocated_storage=self._spec.max_allocated_storage_gb,
+                vpc_security_group_ids=[self._security_group.id],
+                parameter_group_name=self._parameter_group.name,
+                publicly_accessible=False,
+                iam_database_authentication_enabled=True,
+                # Backups on a replica let it be the source of a cascaded replica (a secondary
+                # region reading from here instead of from the primary).
+                backup_retention_period=profile.backup_retention_days,
+                backup_window=defaults.DB_BACKUP_WINDOW,
+                maintenance_window=defaults.DB_MAINTENANCE_WINDOW,
+                copy_tags_to_snapshot=True,
+                deletion_protection=profile.deletion_protection,
+                # AWS takes no final snapshot of a read replica; the primary's backups hold the data.
+                skip_final_snapshot=True,
+                auto_minor_version_upgrade=True,
+                apply_immediately=True,
+                **self._instance_observability(),
+            ), self._stateful)
+            for index in range(self._args.read_replicas)
+        ]
+
+    def _create_aurora_cluster(self) -> aws.rds.Cluster:
+        aurora, profile, cutover = self._spec.aurora, self._args.profile, self._args.cutover
+        parameters = aws.rds.ClusterParameterGroup(f"{self._name}-aurora-params", aws.rds.ClusterParameterGroupArgs(
+            family=f"{AURORA_ENGINE}{self._spec.major_version}",
+            description="qnom Aurora PostgreSQL: TLS only",
+            parameters=[aws.rds.ClusterParameterGroupParameterArgs(
+                name="rds.force_ssl", value="1", apply_method="pending-reboot")],
+        ), self._child)
+        # AWS's documented migration: a cluster created with replication_source_identifier is
+        # an Aurora read replica of the RDS instance; it takes master user, password and
+        # database name from the source, so none of them is passed. Removing the identifier
+        # (the cut-over) promotes the cluster in place to a standalone writer; the provider
+        # runs that promotion before any other change of the same update. A cluster stays
+        # encrypted with the database key and keeps its subnet group, zones and engine in
+        # every step, so nothing here is ever replaced.
+        return aws.rds.Cluster(f"{self._name}-aurora", aws.rds.ClusterArgs(
+            engine=AURORA_ENGINE,
+            engine_mode="provisioned",
+            engine_version=aurora.engine_version,
+            replication_source_identifier=None if cutover else self._primary.arn,
+            # After promotion the cluster gets its own RDS-managed master secret, so the
+            # RDS instance's rotation no longer decides the Aurora password.
+            manage_master_user_password=True if cutover else None,
+            master_user_secret_kms_key_id=self._key.arn if cutover else None,
+            serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
+                min_capacity=aurora.min_acu, max_capacity=aurora.max_acu),
+            storage_encrypted=True,
+            kms_key_id=self._key.arn,
+            availability_zones=list(self._args.availability_zones),
+            db_subnet_group_name=self._subnet_group.name,
+            vpc_security_group_ids=[self._security_group.id],
+            db_cluster_parameter_group_name=parameters.name,
+            port=defaults.POSTGRES_PORT,
+            iam_database_authentication_enabled=True,
+            enabled_cloudwatch_logs_exports=["postgresql"],
+            backup_retention_period=profile.backup_retention_days,
+            preferred_backup_window=defaults.DB_BACKUP_WINDOW,
+            preferred_maintenance_window=defaults.DB_MAINTENANCE_WINDOW,
+            copy_tags_to_snapshot=True,
+            deletion_protection=profile.deletion_protection,
+            skip_final_snapshot=not profile.final_snapshot,
+            final_snapshot_identifier=self._final_snapshot_name("aurora"),
+            apply_immediately=True,
+        ), self._stateful)
+
+    def _create_aurora_instances(self) -> None:
+        if self._cluster is None:
+            return
+        aurora = self._spec.aurora
+        # A replica cluster of an RDS instance holds exactly one instance, a reader; AWS's
+        # procedure creates it with a provisioned class, and AWS's Serverless v2 migration
+        # path starts from a provisioned instance too. It becomes the writer at the cut-over.
+        classes = [aurora.replica_instance_class]
+        if self._args.cutover:
+            classes += [SERVERLESS_CLASS] * aurora.readers
+        for index, instance_class in enumerate(classes):
+            aws.rds.ClusterInstance(f"{self._name}-aurora-{index}", aws.rds.ClusterInstanceArgs(
+                cluster_identifier=self._cluster.id,
+                engine=AURORA_ENGINE,
+                instance_class=instance_class,
+                db_subnet_group_name=self._subnet_group.name,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                copy_tags_to_snapshot=True,
+                apply_immediately=True,
+                # Readers in tiers 0-1 scale with the writer, so a failover lands on warm capacity.
+                promotion_tier=0 if index == 0 else 1,
+                **self._instance_observability(),
+            ), self._stateful)
+
+
+def _first_secret_arn(secrets) -> str | None:
+    return secrets[0].secret_arn if secrets else None

@@ -1,0 +1,211 @@
+"""Object storage of one region: an S3 bucket for objects and a separate bucket for access logs.
+
+Creates: a customer-managed KMS key for the objects; the log bucket (`-logs`) and the object
+bucket (`-objects`), each with versioning, default encryption, all public access blocked,
+bucket-owner-enforced ownership (no ACLs), a TLS-only bucket policy and a lifecycle
+configuration; server access logging from the object bucket into the log bucket.
+
+Objects move to Standard-IA, then to Glacier Flexible Retrieval, and incomplete multipart
+uploads are aborted. The log bucket uses SSE-S3 because S3 server access logging cannot
+deliver into a bucket whose default encryption is SSE-KMS. Bucket names are auto-named and
+never change: a bucket whose name changes is a new, empty bucket.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import defaults
+from phases.environment import EnvironmentProfile
+
+LOG_PREFIX = "s3-access/objects/"
+
+
+def tls_only_policy(bucket_arn: str) -> dict:
+    """Bucket policy refusing every request to the bucket or its objects that is not over TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [defaults.deny_insecure_transport([bucket_arn, f"{bucket_arn}/*"], "s3:*")],
+    }
+
+
+def log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> dict:
+    """TLS only, plus S3 server access log delivery from one source bucket of this account.
+
+    With ACLs disabled (bucket owner enforced) the log delivery service writes under this
+    policy, limited to the log prefix.
+    """
+    policy = tls_only_policy(log_bucket_arn)
+    policy["Statement"].append({
+        "Sid": "AllowServerAccessLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{log_bucket_arn}/{LOG_PREFIX}*",
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": source_bucket_arn},
+            "StringEquals": {"aws:SourceAccount": account_id},
+        },
+    })
+    return policy
+
+
+@dataclass(frozen=True)
+class ObjectStorageArgs:
+    profile: EnvironmentProfile
+    """Environment profile: protection, force-destroy in dev, log retention."""
+    infrequent_access_after_days: int = 30
+    """Days before objects move to Standard-IA. Default 30, the S3 minimum for that transition."""
+    archive_after_days: int = 90
+    """Days before objects move to Glacier Flexible Retrieval. Default 90."""
+    noncurrent_expiration_days: int = 365
+    """Days a replaced or deleted object version is kept. Default 365."""
+    abort_incomplete_upload_days: int = 7
+    """Days before an unfinished multipart upload is aborted and its parts deleted. Default 7."""
+
+    def __post_init__(self) -> None:
+        # S3 rejects a lifecycle whose Glacier transition comes less than 30 days after the
+        # Standard-IA one (objects bill at least 30 days in Standard-IA).
+        if self.infrequent_access_after_days < 30:
+            raise ValueError(f"infrequent_access_after_days ({self.infrequent_access_after_days}) must be >= 30")
+        if self.archive_after_days < self.infrequent_access_after_days + 30:
+            raise ValueError(f"archive_after_days ({self.archive_after_days}) must be >= "
+                             f"infrequent_access_after_days + 30 ({self.infrequent_access_after_days + 30})")
+
+
+class ObjectStorage(pulumi.ComponentResource):
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    log_bucket_name: pulumi.Output[str]
+    log_bucket_arn: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ObjectStorageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("qnom:components:ObjectStorage", name, None, opts)
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._stateful = defaults.stateful_options(self._child, args.profile)
+
+        self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("object storage", args.profile),
+                                self._stateful)
+        self._logs = self._create_bucket("logs", aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm="AES256"),
+        ))
+        self._objects = self._create_bucket("objects", aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm="aws:kms", kms_master_key_id=self._key.arn),
+            # One data key per bucket instead of one KMS call per object.
+            bucket_key_enabled=True,
+        ))
+        self._create_object_lifecycle()
+        self._create_log_lifecycle()
+        self._create_log_bucket_policy()
+        self._create_object_bucket_policy()
+        aws.s3.BucketLogging(f"{name}-objects", aws.s3.BucketLoggingInitArgs(
+            bucket=self._objects.id,
+            target_bucket=self._logs.id,
+            target_prefix=LOG_PREFIX,
+        ), self._child)
+
+        self.bucket_name = self._objects.bucket
+        self.bucket_arn = self._objects.arn
+        self.log_bucket_name = self._logs.bucket
+        self.log_bucket_arn = self._logs.arn
+        self.kms_key_arn = self._key.arn
+
+        self.register_outputs({
+            "bucket_name": self.bucket_name,
+            "bucket_arn": self.bucket_arn,
+            "log_bucket_name": self.log_bucket_name,
+            "log_bucket_arn": self.log_bucket_arn,
+            "kms_key_arn": self.kms_key_arn,
+        })
+
+    def _create_bucket(self, role: str,
+                       encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs) -> aws.s3.Bucket:
+        name = f"{self._name}-{role}"
+        bucket = aws.s3.Bucket(name, aws.s3.BucketArgs(
+            force_destroy=self._args.profile.force_destroy_buckets,
+        ), self._stateful)
+        aws.s3.BucketPublicAccessBlock(name, aws.s3.BucketPublicAccessBlockArgs(
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        ), self._child)
+        aws.s3.BucketOwnershipControls(name, aws.s3.BucketOwnershipControlsArgs(
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        ), self._child)
+        aws.s3.BucketVersioning(name, aws.s3.BucketVersioningInitArgs(
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+        ), self._child)
+        aws.s3.BucketServerSideEncryptionConfiguration(name, aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
+            bucket=bucket.id,
+            rules=[encryption],
+        ), self._child)
+        return bucket
+
+    def _create_object_lifecycle(self) -> None:
+        args = self._args
+        aws.s3.BucketLifecycleConfiguration(f"{self._name}-objects", aws.s3.BucketLifecycleConfigurationArgs(
+            bucket=self._objects.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="cold-data",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                transitions=[
+                    aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
+                        days=args.infrequent_access_after_days, storage_class="STANDARD_IA"),
+                    aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
+                        days=args.archive_after_days, storage_class="GLACIER"),
+                ],
+                noncurrent_version_transitions=[
+                    aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionTransitionArgs(
+                        noncurrent_days=args.infrequent_access_after_days, storage_class="STANDARD_IA"),
+                ],
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=args.noncurrent_expiration_days),
+                abort_incomplete_multipart_upload=self._abort_uploads(),
+            )],
+        ), self._child)
+
+    def _create_log_lifecycle(self) -> None:
+        days = self._args.profile.log_retention_days
+        aws.s3.BucketLifecycleConfiguration(f"{self._name}-logs", aws.s3.BucketLifecycleConfigurationArgs(
+            bucket=self._logs.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-logs",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=days),
+                abort_incomplete_multipart_upload=self._abort_uploads(),
+            )],
+        ), self._child)
+
+    def _abort_uploads(self) -> aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs:
+        return aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+            days_after_initiation=self._args.abort_incomplete_upload_days)
+
+    def _create_log_bucket_policy(self) -> None:
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        policy = pulumi.Output.all(self._logs.arn, self._objects.arn, account).apply(
+            lambda values: json.dumps(log_bucket_policy(*values)))
+        aws.s3.BucketPolicy(f"{self._name}-logs", aws.s3.BucketPolicyArgs(
+            bucket=self._logs.id, policy=policy,
+        ), self._child)
+
+    def _create_object_bucket_policy(self) -> None:
+        aws.s3.BucketPolicy(f"{self._name}-objects", aws.s3.BucketPolicyArgs(
+            bucket=self._objects.id,
+            policy=self._objects.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
+        ), self._child)

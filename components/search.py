@@ -1,0 +1,215 @@
+"""Search of one region (phase 3 on): an OpenSearch domain inside the VPC.
+
+Creates: a customer-managed KMS key (data at rest, the master user's secret); a security
+group admitting only the client tiers on 443; a master user password from pulumi-random kept
+in Secrets Manager; CloudWatch log groups for the index and search slow logs, application and
+audit logs, with the resource policy that lets OpenSearch write to them; the domain
+(`-domain`) across three AZs with zone awareness, dedicated masters where the profile asks for
+them, encryption at rest and node-to-node, HTTPS only with TLS 1.2 or newer and fine-grained
+access control; and the domain's access policy.
+
+The domain name is fixed (OpenSearch replaces a domain whose name changes) and so are its KMS
+key and encryption switches, which AWS cannot turn off or re-key on a running domain.
+Prerequisite: the account's OpenSearch service-linked role (AWSServiceRoleForAmazonOpenSearchService)
+must exist before a VPC domain can be created; it is account-wide, so it is not created here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components import defaults
+from phases.environment import EnvironmentProfile
+from phases.models import Search as SearchSpec
+
+ZONE_COUNT = 3
+MASTER_USER = "qnom-admin"
+LOG_TYPES = {
+    "INDEX_SLOW_LOGS": "index-slow",
+    "SEARCH_SLOW_LOGS": "search-slow",
+    "ES_APPLICATION_LOGS": "application",
+    "AUDIT_LOGS": "audit",
+}
+_DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
+
+
+def domain_access_policy(domain_arn: str) -> dict:
+    """Access policy of the domain: HTTP actions on this domain only, unsigned.
+
+    With fine-grained access control AWS recommends a domain policy that does not demand
+    signed requests; the gates are the VPC, the client-only security group and the domain's
+    own users.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "es:ESHttp*",
+            "Resource": f"{domain_arn}/*",
+        }],
+    }
+
+
+def log_delivery_policy(log_group_arns: Sequence[str]) -> dict:
+    """CloudWatch Logs resource policy letting OpenSearch write into the given log groups."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "es.amazonaws.com"},
+            "Action": ["logs:PutLogEvents", "logs:CreateLogStream"],
+            "Resource": [f"{arn}:*" for arn in log_group_arns],
+        }],
+    }
+
+
+@dataclass(frozen=True)
+class SearchArgs:
+    spec: SearchSpec
+    """The phase's `search` block: engine version, data and master node types and counts, volume."""
+    domain_name: str
+    """OpenSearch domain name: 3-28 lowercase letters, digits and hyphens, unique in the account and region."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the region."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Isolated (data) subnets, one in each of three availability zones."""
+    profile: EnvironmentProfile
+    """Environment profile: protection, dedicated masters, log retention."""
+    client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
+    """Security groups allowed to connect on 443 (the API and worker tiers). Default: none."""
+
+    def __post_init__(self) -> None:
+        if not _DOMAIN_NAME.match(self.domain_name):
+            raise ValueError(f"domain_name {self.domain_name!r} must be 3-28 characters: a lowercase letter, "
+                             "then lowercase letters, digits or hyphens")
+        if len(self.subnet_ids) != ZONE_COUNT:
+            raise ValueError(f"subnet_ids must hold one subnet in each of {ZONE_COUNT} zones, got {len(self.subnet_ids)}")
+
+
+class Search(pulumi.ComponentResource):
+    endpoint: pulumi.Output[str]
+    domain_arn: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+    master_secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: SearchArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("qnom:components:Search", name, None, opts)
+        self._name, self._args, self._spec = name, args, args.spec
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._stateful = defaults.stateful_options(self._child, args.profile)
+
+        self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("search", args.profile), self._stateful)
+        self._security_group = defaults.client_only_security_group(
+            f"{name}-sg", "qnom search: client tiers only", args.vpc_id, defaults.HTTPS_PORT,
+            args.client_security_group_ids, self._child)
+        self._password, self._secret = self._create_master_password()
+        self._log_groups = self._create_log_groups()
+        self._log_policy = self._allow_log_delivery()
+        self._domain = self._create_domain()
+        self._create_access_policy()
+
+        self.endpoint = self._domain.endpoint
+        self.domain_arn = self._domain.arn
+        self.domain_name = self._domain.domain_name
+        self.master_secret_arn = self._secret.arn
+        self.security_group_id = self._security_group.id
+        self.kms_key_arn = self._key.arn
+
+        self.register_outputs({
+            "endpoint": self.endpoint,
+            "domain_arn": self.domain_arn,
+            "domain_name": self.domain_name,
+            "master_secret_arn": self.master_secret_arn,
+            "security_group_id": self.security_group_id,
+            "kms_key_arn": self.kms_key_arn,
+        })
+
+    def _create_master_password(self) -> tuple[random.RandomPassword, aws.secretsmanager.Secret]:
+        # Fine-grained access control wants 8+ characters with upper case, lower case, a
+        # digit and a special character.
+        password = random.RandomPassword(f"{self._name}-master-password", random.RandomPasswordArgs(
+            length=32, min_upper=2, min_lower=2, min_numeric=2, min_special=2, override_special="!#$%*()-_=+",
+        ), self._child)
+        secret = aws.secretsmanager.Secret(f"{self._name}-master", aws.secretsmanager.SecretArgs(
+            description="qnom search: master user of fine-grained access control",
+            kms_key_id=self._key.arn,
+            recovery_window_in_days=self._args.profile.recovery_window_days,
+        ), self._stateful)
+        aws.secretsmanager.SecretVersion(f"{self._name}-master", aws.secretsmanager.SecretVersionArgs(
+            secret_id=secret.id,
+            secret_string=pulumi.Output.json_dumps({"username": MASTER_USER, "password": password.result}),
+        ), self._child)
+        return password, secret
+
+    def _create_log_groups(self) -> dict[str, aws.cloudwatch.LogGroup]:
+        return {
+            log_type: aws.cloudwatch.LogGroup(f"{self._name}-{suffix}", aws.cloudwatch.LogGroupArgs(
+                retention_in_days=self._args.profile.log_retention_days,
+            ), self._child)
+            for log_type, suffix in LOG_TYPES.items()
+        }
+
+    def _allow_log_delivery(self) -> aws.cloudwatch.LogResourcePolicy:
+        arns = [group.arn for group in self._log_groups.values()]
+        return aws.cloudwatch.LogResourcePolicy(f"{self._name}-logs", aws.cloudwatch.LogResourcePolicyArgs(
+            # Resource policies are named per account and region, hence the domain name in it.
+            policy_name=f"{self._args.domain_name}-logs",
+            policy_document=pulumi.Output.all(*arns).apply(lambda values: json.dumps(log_delivery_policy(values))),
+        ), self._child)
+
+    def _create_domain(self) -> aws.opensearch.Domain:
+        spec, profile = self._spec, self._args.profile
+        masters = profile.search_dedicated_masters
+        return aws.opensearch.Domain(f"{self._name}-domain", aws.opensearch.DomainArgs(
+            domain_name=self._args.domain_name,
+            engine_version=spec.engine_version,
+            cluster_config=aws.opensearch.DomainClusterConfigArgs(
+                instance_type=spec.instance_type,
+                instance_count=spec.instance_count,
+                zone_awareness_enabled=True,
+                zone_awareness_config=aws.opensearch.DomainClusterConfigZoneAwarenessConfigArgs(
+                    availability_zone_count=ZONE_COUNT),
+                dedicated_master_enabled=masters,
+                dedicated_master_type=spec.dedicated_master_type if masters else None,
+                dedicated_master_count=spec.dedicated_master_count if masters else None,
+                multi_az_with_standby_enabled=False,
+            ),
+            ebs_options=aws.opensearch.DomainEbsOptionsArgs(
+                ebs_enabled=True, volume_type="gp3", volume_size=spec.volume_size_gb),
+            vpc_options=aws.opensearch.DomainVpcOptionsArgs(
+                subnet_ids=list(self._args.subnet_ids),
+                security_group_ids=[self._security_group.id],
+            ),
+            encrypt_at_rest=aws.opensearch.DomainEncryptAtRestArgs(enabled=True, kms_key_id=self._key.arn),
+            node_to_node_encryption=aws.opensearch.DomainNodeToNodeEncryptionArgs(enabled=True),
+            domain_endpoint_options=aws.opensearch.DomainDomainEndpointOptionsArgs(
+                enforce_https=True, tls_security_policy=defaults.OPENSEARCH_TLS_POLICY),
+            advanced_security_options=aws.opensearch.DomainAdvancedSecurityOptionsArgs(
+                enabled=True,
+                anonymous_auth_enabled=False,
+                internal_user_database_enabled=True,
+                master_user_options=aws.opensearch.DomainAdvancedSecurityOptionsMasterUserOptionsArgs(
+                    master_user_name=MASTER_USER, master_user_password=self._password.result),
+            ),
+            log_publishing_options=[
+                aws.opensearch.DomainLogPublishingOptionArgs(
+                    log_type=log_type, cloudwatch_log_group_arn=group.arn, enabled=True)
+                for log_type, group in self._log_groups.items()
+            ],
+        ), pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=[self._log_policy])))
+
+    def _create_access_policy(self) -> None:
+        aws.opensearch.DomainPolicy(f"{self._name}-access", aws.opensearch.DomainPolicyArgs(
+            domain_name=self._domain.domain_name,
+            access_policies=self._domain.arn.apply(lambda arn: json.dumps(domain_access_policy(arn))),
+        ), self._child)

@@ -1,0 +1,153 @@
+"""The Cache component: one ElastiCache replication group, sized per phase, encrypted, client-only."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pydantic
+import pytest
+
+from phases.models import Cache
+from qnom.engine import run_program
+from tests.support import build
+
+GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def source_names(resource, prop: str) -> list[str]:
+    return sorted(urn.rsplit("::", 1)[1] for urn in resource.dependencies.get(prop, []))
+
+
+@pytest.mark.parametrize(("phase", "node_type", "nodes", "failover"), [
+    (1, "cache.t3.micro", 1, False),
+    (2, "cache.r5.large", 2, True),
+    (3, "cache.r5.large", 3, True),
+    (4, "cache.r5.large", 3, True),
+])
+def test_phase_sizes_the_cache(phase, node_type, nodes, failover):
+    group = build("prod", phase).named("us-east-1-cache-group", GROUP)
+    assert group.inputs["nodeType"] == node_type
+    assert group.inputs["numCacheClusters"] == nodes
+    assert group.inputs["automaticFailoverEnabled"] is failover
+    # Multi-AZ wherever failover is on (AWS accepts it only together with failover).
+    assert group.inputs["multiAzEnabled"] is failover
+
+
+def test_every_phase_has_the_same_single_replication_group():
+    urns = {phase: [r.urn for r in build("prod", phase).of_type(GROUP)] for phase in (1, 2, 3, 4)}
+    assert len(urns[1]) == 1
+    assert urns[1] == urns[2] == urns[3] == urns[4]
+    assert not build("prod", 4).of_type("aws:elasticache/cluster:Cluster")
+
+
+def test_cache_is_encrypted_at_rest_and_in_transit_with_an_auth_token():
+    plan = build("prod", 2)
+    group = plan.named("us-east-1-cache-group", GROUP)
+    assert group.inputs["atRestEncryptionEnabled"] is True
+    assert source_names(group, "kmsKeyId") == ["us-east-1-cache-key"]
+    assert group.inputs["transitEncryptionEnabled"] is True
+    assert group.inputs["authToken"] == "[secret]"
+    assert source_names(group, "authToken") == ["us-east-1-cache-auth-token"]
+    key = plan.named("us-east-1-cache-key")
+    assert key.inputs["enableKeyRotation"] is True and key.options["protect"] is True
+
+
+def test_auth_token_is_kept_in_secrets_manager_and_never_in_clear_text():
+    plan = build("prod", 2)
+    token = plan.named("us-east-1-cache-auth-token", "random:index/randomPassword:RandomPassword")
+    assert token.inputs["length"] == 64 and token.inputs["special"] is False
+    secret = plan.named("us-east-1-cache-auth-token", "aws:secretsmanager/secret:Secret")
+    assert source_names(secret, "kmsKeyId") == ["us-east-1-cache-key"]
+    version = plan.named("us-east-1-cache-auth-token", "aws:secretsmanager/secretVersion:SecretVersion")
+    assert version.inputs["secretString"] == "[secret]"
+    assert source_names(version, "secretId") == ["us-east-1-cache-auth-token"]
+
+
+def test_cache_shape_never_changes_across_phases():
+    for phase in (1, 2, 3, 4):
+        group = build("prod", phase).named("us-east-1-cache-group", GROUP)
+        assert (group.inputs["engine"], group.inputs["engineVersion"]) == ("redis", "7.1")
+        assert group.inputs["clusterMode"] == "disabled"
+        assert group.inputs["port"] == 6379
+        assert source_names(group, "subnetGroupName") == ["us-east-1-cache-subnets"]
+
+
+def test_parameter_group_suits_session_storage():
+    params = build("prod", 1).named("us-east-1-cache-params")
+    assert params.inputs["family"] == "redis7"
+    assert params.inputs["parameters"] == [{"name": "maxmemory-policy", "value": "volatile-lru"}]
+
+
+@pytest.mark.parametrize(("environment", "retention", "final_snapshot", "protected"), [
+    ("prod", 7, True, True),
+    ("dev", 1, False, False),
+])
+def test_snapshots_follow_the_environment(environment, retention, final_snapshot, protected):
+    group = build(environment, 2).named("us-east-1-cache-group", GROUP)
+    assert group.inputs["snapshotRetentionLimit"] == retention
+    assert ("finalSnapshotIdentifier" in group.inputs) is final_snapshot
+    assert group.options["protect"] is protected
+
+
+def test_cache_lives_in_the_isolated_subnets_and_logs_to_cloudwatch():
+    plan = build("prod", 3)
+    subnets = source_names(plan.named("us-east-1-cache-subnets"), "subnetIds")
+    assert subnets == [f"us-east-1-network-isolated-us-east-1{zone}" for zone in "abc"]
+    group = plan.named("us-east-1-cache-group", GROUP)
+    assert sorted(c["logType"] for c in group.inputs["logDeliveryConfigurations"]) == ["engine-log", "slow-log"]
+    assert source_names(group, "logDeliveryConfigurations") == ["us-east-1-cache-logs"]
+    assert plan.named("us-east-1-cache-logs").inputs["retentionInDays"] == 90
+
+
+COMPONENT_PROGRAM = textwrap.dedent('''
+    import pulumi
+    import pulumi_aws as aws
+
+    from components.cache import Cache, CacheArgs
+    from phases.catalog import load_phase
+    from phases.environment import PROFILES
+
+    provider = aws.Provider("aws-us-east-1", aws.ProviderArgs(region="us-east-1"))
+    Cache("us-east-1-cache", CacheArgs(
+        spec=load_phase(3).cache,
+        node_count=3,
+        vpc_id="vpc-stub",
+        subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
+        profile=PROFILES["prod"],
+        client_security_group_ids=["sg-api-stub", "sg-workers-stub"],
+    ), pulumi.ResourceOptions(providers={"aws": provider}))
+''')
+
+
+def test_only_the_client_tiers_reach_the_cache(tmp_path):
+    program = tmp_path / "program.py"
+    program.write_text(COMPONENT_PROGRAM)
+    run = run_program("prod", {"aws:region": "us-east-1"}, program=program)
+    rules = [r for r in run.resources if r.type == INGRESS]
+    assert sorted(r.inputs["referencedSecurityGroupId"] for r in rules) == ["sg-api-stub", "sg-workers-stub"]
+    for rule in rules:
+        assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (6379, 6379)
+        assert not {"cidrIpv4", "cidrIpv6", "prefixListId"} & set(rule.inputs)
+    group = next(r for r in run.resources if r.type == GROUP)
+    sg = next(r for r in run.resources if r.type == "aws:ec2/securityGroup:SecurityGroup")
+    assert group.dependencies["securityGroupIds"] == [sg.urn]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"engine_version": "6.2"}, "engine_version (6.2) must be 7 or newer"),
+    ({"global_datastore": True, "node_type": "cache.t3.micro"}, "global_datastore needs an M5/R5-or-newer node_type"),
+    ({"global_datastore": True, "node_type": "cache.r4.large"}, "global_datastore needs an M5/R5-or-newer node_type"),
+    ({"maxmemory_policy": "noeviction"}, "Input should be"),
+])
+def test_cache_validation(change, message):
+    document = {"engine": "redis", "engine_version": "7.1", "node_type": "cache.r5.large",
+                "automatic_failover": True, **change}
+    with pytest.raises(pydantic.ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Cache.model_validate(document)
+
+
+@pytest.mark.parametrize("node_type", ["cache.r5.large", "cache.m6g.large", "cache.r7g.xlarge"])
+def test_global_datastore_accepts_current_node_families(node_type):
+    assert Cache(engine_version="7.1", node_type=node_type, automatic_failover=True,
+                 global_datastore=True).node_type == node_type

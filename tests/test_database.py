@@ -1,0 +1,283 @@
+"""The Database component: RDS PostgreSQL sized per phase, its security, and the Aurora migration."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pydantic
+import pytest
+import yaml
+
+from phases.catalog import load_phase
+from phases.models import AuroraMigration, Database
+from phases.settings import CONFIG_KEYS, SettingsError
+from qnom.engine import PROJECT_DIR, run_program
+from tests.support import build, settings_for
+
+INSTANCE = "aws:rds/instance:Instance"
+CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+PRIMARY = "us-east-1-db-primary"
+
+
+def source_names(resource, prop: str) -> list[str]:
+    """Logical names of the resources an input's value comes from."""
+    return sorted(urn.rsplit("::", 1)[1] for urn in resource.dependencies.get(prop, []))
+
+
+def replicas(plan) -> list:
+    return sorted((r for r in plan.of_type(INSTANCE) if r.name != PRIMARY), key=lambda r: r.name)
+
+
+@pytest.mark.parametrize(("phase", "instance_class", "multi_az", "replica_count", "max_connections"), [
+    (1, "db.t3.medium", False, 0, "200"),
+    (2, "db.r5.large", False, 1, "500"),
+    (3, "db.r5.xlarge", True, 2, "1000"),
+    (4, "db.r5.xlarge", True, 2, "1000"),
+])
+def test_phase_sizes_the_database(phase, instance_class, multi_az, replica_count, max_connections):
+    plan = build("prod", phase)
+    primary = plan.named(PRIMARY, INSTANCE)
+    assert primary.inputs["instanceClass"] == instance_class
+    assert primary.inputs["multiAz"] is multi_az
+    assert [r.name for r in replicas(plan)] == [f"us-east-1-db-replica-{i}" for i in range(replica_count)]
+    assert all(r.inputs["instanceClass"] == instance_class for r in replicas(plan))
+    parameters = {p["name"]: p["value"] for p in plan.named("us-east-1-db-params").inputs["parameters"]}
+    assert parameters == {"rds.force_ssl": "1", "max_connections": max_connections}
+
+
+def test_primary_storage_is_encrypted_gp3_with_autoscaling_and_its_own_key():
+    primary = build("prod", 1).named(PRIMARY, INSTANCE)
+    assert primary.inputs["engine"] == "postgres"
+    assert primary.inputs["engineVersion"] == "16"
+    assert primary.inputs["storageType"] == "gp3"
+    assert primary.inputs["allocatedStorage"] == 100
+    assert primary.inputs["maxAllocatedStorage"] == 1000
+    assert primary.inputs["storageEncrypted"] is True
+    assert source_names(primary, "kmsKeyId") == ["us-east-1-db-key"]
+    assert source_names(primary, "performanceInsightsKmsKeyId") == ["us-east-1-db-key"]
+
+
+def test_database_key_rotates_and_waits_before_deletion():
+    plan = build("prod", 1)
+    key = plan.named("us-east-1-db-key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == 30
+    assert key.options["protect"] is True
+    assert build("dev", 1).named("us-east-1-db-key").inputs["deletionWindowInDays"] == 7
+
+
+def test_master_password_is_managed_by_rds_in_secrets_manager():
+    primary = build("prod", 2).named(PRIMARY, INSTANCE)
+    assert primary.inputs["manageMasterUserPassword"] is True
+    assert source_names(primary, "masterUserSecretKmsKeyId") == ["us-east-1-db-key"]
+    assert "password" not in primary.inputs
+    assert primary.inputs["username"] == "qnom_admin"
+    assert primary.inputs["dbName"] == "qnom"
+
+
+@pytest.mark.parametrize(("environment", "retention", "protected", "final_snapshot"), [
+    ("prod", 7, True, True),
+    ("dev", 1, False, False),
+])
+def test_backups_protection_and_final_snapshot_follow_the_environment(environment, retention, protected,
+                                                                       final_snapshot):
+    plan = build(environment, 2)
+    primary = plan.named(PRIMARY, INSTANCE)
+    assert primary.inputs["backupRetentionPeriod"] == retention
+    assert primary.inputs["deletionProtection"] is protected
+    assert primary.options["protect"] is protected
+    assert primary.inputs["skipFinalSnapshot"] is (not final_snapshot)
+    assert primary.inputs["copyTagsToSnapshot"] is True
+    # The final snapshot's name carries a pulumi-random suffix, so it is unique per stack.
+    assert source_names(primary, "finalSnapshotIdentifier") == (
+        ["us-east-1-db-final-snapshot"] if final_snapshot else [])
+    suffixes = {r.name for r in plan.of_type("random:index/randomId:RandomId")}
+    assert ("us-east-1-db-final-snapshot" in suffixes) is final_snapshot
+
+
+def test_primary_is_observable():
+    plan = build("prod", 1)
+    primary = plan.named(PRIMARY, INSTANCE)
+    assert primary.inputs["performanceInsightsEnabled"] is True
+    assert primary.inputs["monitoringInterval"] == 60
+    assert source_names(primary, "monitoringRoleArn") == ["us-east-1-db-monitoring"]
+    trust = json.loads(plan.named("us-east-1-db-monitoring", "aws:iam/role:Role").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    assert "postgresql" in primary.inputs["enabledCloudwatchLogsExports"]
+    assert primary.inputs["iamDatabaseAuthenticationEnabled"] is True
+
+
+@pytest.mark.parametrize("phase", [1, 2, 3, 4])
+def test_no_database_is_publicly_accessible(phase):
+    plan = build("prod", phase)
+    instances = plan.of_type(INSTANCE) + plan.of_type(CLUSTER_INSTANCE)
+    assert instances
+    assert all(instance.inputs["publiclyAccessible"] is False for instance in instances)
+
+
+def test_database_lives_in_the_isolated_subnets():
+    plan = build("prod", 2)
+    primary = plan.named(PRIMARY, INSTANCE)
+    assert source_names(primary, "dbSubnetGroupName") == ["us-east-1-db-subnets"]
+    subnets = source_names(plan.named("us-east-1-db-subnets"), "subnetIds")
+    assert subnets == [f"us-east-1-network-isolated-us-east-1{zone}" for zone in "abc"]
+
+
+def test_replicas_follow_the_primary_from_other_zones():
+    plan = build("prod", 3)
+    primary_zone = build("prod", 2).named(PRIMARY, INSTANCE).inputs["availabilityZone"]
+    assert primary_zone == "us-east-1a"
+    zones = []
+    for replica in replicas(plan):
+        assert source_names(replica, "replicateSourceDb") == [PRIMARY]
+        assert source_names(replica, "parameterGroupName") == ["us-east-1-db-params"]
+        assert replica.inputs["skipFinalSnapshot"] is True
+        zones.append(replica.inputs["availabilityZone"])
+    assert zones == ["us-east-1b", "us-east-1c"]
+
+
+def test_multi_az_primary_leaves_its_zone_to_rds():
+    # AWS rejects an explicit zone on a Multi-AZ instance, and a failover moves the primary:
+    # the zone is ignored after creation in every phase, so dropping it never replaces anything.
+    single, multi = build("prod", 2).named(PRIMARY, INSTANCE), build("prod", 3).named(PRIMARY, INSTANCE)
+    assert single.inputs["availabilityZone"] == "us-east-1a"
+    assert "availabilityZone" not in multi.inputs
+    assert single.options["ignoreChanges"] == multi.options["ignoreChanges"] == ["availabilityZone"]
+
+
+def test_region_wires_no_client_groups_yet():
+    # The compute tier's groups arrive at integration; until then nothing may connect.
+    plan = build("prod", 3)
+    database = plan.named("us-east-1-db", "qnom:components:Database")
+    assert not [r for r in plan.children_of(database) if r.type == INGRESS]
+
+
+COMPONENT_PROGRAM = textwrap.dedent('''
+    import pulumi
+    import pulumi_aws as aws
+
+    from components.database import Database, DatabaseArgs
+    from phases.catalog import load_phase
+    from phases.environment import PROFILES
+
+    provider = aws.Provider("aws-us-east-1", aws.ProviderArgs(region="us-east-1"))
+    phase = load_phase(4)
+    Database("us-east-1-db", DatabaseArgs(
+        spec=phase.database,
+        read_replicas=2,
+        vpc_id="vpc-stub",
+        subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
+        availability_zones=["us-east-1a", "us-east-1b", "us-east-1c"],
+        profile=PROFILES["prod"],
+        client_security_group_ids=["sg-api-stub", "sg-workers-stub"],
+    ), pulumi.ResourceOptions(providers={"aws": provider}))
+''')
+
+
+@pytest.fixture(scope="module")
+def component_run(tmp_path_factory):
+    program = tmp_path_factory.mktemp("database") / "program.py"
+    program.write_text(COMPONENT_PROGRAM)
+    return run_program("prod", {"aws:region": "us-east-1"}, program=program)
+
+
+def test_only_the_client_tiers_reach_the_database(component_run):
+    rules = [r for r in component_run.resources if r.type == INGRESS]
+    assert sorted(r.inputs["referencedSecurityGroupId"] for r in rules) == ["sg-api-stub", "sg-workers-stub"]
+    for rule in rules:
+        assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 5432, 5432)
+        assert not {"cidrIpv4", "cidrIpv6", "prefixListId"} & set(rule.inputs)
+    group = next(r for r in component_run.resources if r.type == "aws:ec2/securityGroup:SecurityGroup")
+    assert group.inputs["vpcId"] == "vpc-stub"
+    assert "ingress" not in group.inputs and "egress" not in group.inputs
+    # Aurora sits behind the same group as the RDS instance.
+    cluster = next(r for r in component_run.resources if r.type == CLUSTER)
+    assert cluster.dependencies["vpcSecurityGroupIds"] == [group.urn]
+
+
+def test_phase_4_adds_an_aurora_replica_cluster_and_keeps_the_rds_instance():
+    plan = build("prod", 4)
+    cluster = plan.named("us-east-1-db-aurora", CLUSTER)
+    assert cluster.inputs["engine"] == "aurora-postgresql"
+    assert cluster.inputs["engineVersion"] == "16.8"
+    assert cluster.inputs["engineMode"] == "provisioned"
+    assert source_names(cluster, "replicationSourceIdentifier") == [PRIMARY]
+    assert cluster.inputs["serverlessv2ScalingConfiguration"] == {"minCapacity": 2, "maxCapacity": 128}
+    assert cluster.inputs["storageEncrypted"] is True
+    assert source_names(cluster, "kmsKeyId") == ["us-east-1-db-key"]
+    assert source_names(cluster, "dbSubnetGroupName") == ["us-east-1-db-subnets"]
+    # The replica takes user, password and database name from its source (AWS's procedure).
+    assert not {"masterUsername", "masterPassword", "databaseName", "manageMasterUserPassword"} & set(cluster.inputs)
+    assert cluster.options["protect"] is True and cluster.inputs["deletionProtection"] is True
+    # A replica cluster holds one provisioned reader; no Serverless v2 instance before the cut-over.
+    instances = plan.of_type(CLUSTER_INSTANCE)
+    assert [(i.name, i.inputs["instanceClass"]) for i in instances] == [("us-east-1-db-aurora-0", "db.r5.xlarge")]
+    primary = plan.named(PRIMARY, INSTANCE)
+    assert primary.options["protect"] is True and primary.inputs["deletionProtection"] is True
+
+
+@pytest.mark.parametrize("phase", [1, 2, 3])
+def test_no_aurora_before_phase_4(phase):
+    plan = build("prod", phase)
+    assert not plan.of_type(CLUSTER) and not plan.of_type(CLUSTER_INSTANCE)
+
+
+def test_cutover_promotes_aurora_in_place_and_deletes_nothing():
+    before, after = build("prod", 4), build("prod", 4, databaseCutover=True)
+    cluster = after.named("us-east-1-db-aurora", CLUSTER)
+    assert "replicationSourceIdentifier" not in cluster.inputs
+    assert cluster.inputs["manageMasterUserPassword"] is True
+    assert cluster.urn == before.named("us-east-1-db-aurora", CLUSTER).urn
+    classes = [(i.name, i.inputs["instanceClass"]) for i in after.of_type(CLUSTER_INSTANCE)]
+    assert classes == [("us-east-1-db-aurora-0", "db.r5.xlarge"), ("us-east-1-db-aurora-1", "db.serverless"),
+                       ("us-east-1-db-aurora-2", "db.serverless")]
+    assert {r.urn for r in before.of_type(INSTANCE)} == {r.urn for r in after.of_type(INSTANCE)}
+    assert all(r.options["protect"] for r in after.of_type(INSTANCE))
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, True), ("true", True), ("false", False), (None, False)])
+def test_cutover_setting_reads_booleans(value, expected):
+    extra = {} if value is None else {"databaseCutover": value}
+    assert settings_for("prod", 4, **extra).database_cutover is expected
+
+
+@pytest.mark.parametrize(("phase", "value", "message"), [
+    (4, "yes", "qnom:databaseCutover: got 'yes'; allowed values: true, false"),
+    (3, True, "qnom:databaseCutover: true needs an Aurora migration"),
+])
+def test_cutover_setting_is_validated(phase, value, message):
+    with pytest.raises(SettingsError) as error:
+        settings_for("prod", phase, databaseCutover=value)
+    assert any(problem.startswith(message) for problem in error.value.problems)
+
+
+def test_every_config_key_is_declared_in_pulumi_yaml():
+    declared = yaml.safe_load((Path(PROJECT_DIR) / "Pulumi.yaml").read_text())["config"]
+    assert set(declared) == {f"qnom:{key}" for key in CONFIG_KEYS}
+    assert declared["qnom:databaseCutover"] == {
+        "type": "boolean", "default": False, "description": CONFIG_KEYS["databaseCutover"]}
+
+
+@pytest.mark.parametrize(("aurora", "message"), [
+    ({"min_acu": 8, "max_acu": 4}, "min_acu (8.0) must be <= max_acu (4.0)"),
+    ({"min_acu": 0.75}, "min_acu (0.75) must be a multiple of 0.5"),
+    ({"readers": 16}, "less than or equal to 15"),
+    ({"replica_instance_class": "db.serverless"}, "String should match pattern"),
+    ({"engine_version": "16"}, "String should match pattern"),
+])
+def test_aurora_migration_validation(aurora, message):
+    document = {"engine_version": "16.8", "replica_instance_class": "db.r5.xlarge", "min_acu": 2, "max_acu": 128,
+                "readers": 2, **aurora}
+    with pytest.raises(pydantic.ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        AuroraMigration.model_validate(document)
+
+
+def test_aurora_must_stay_in_the_rds_major_version():
+    document = load_phase(4).database.model_dump()
+    document["aurora"]["engine_version"] = "17.2"
+    with pytest.raises(pydantic.ValidationError, match="must have the major version of engine_version"):
+        Database.model_validate(document)

@@ -1,0 +1,228 @@
+"""Promotion safety: moving a prod stack from phase N to N+1 (and through the Aurora cut-over)
+keeps every stateful resource, its URN and every input whose change would replace it.
+
+A replacement-forcing input that is "[unknown]" in a preview (a computed id or ARN) compares
+equal only as a marker, so for those the resources it comes from must be the same too.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from qnom.engine import UNKNOWN, RecordedResource
+from tests.support import build
+
+# Inputs whose change makes AWS (through the provider) build a new resource, per type: the
+# ForceNew arguments of the provider's schemas (pulumi-aws is bridged from the Terraform AWS
+# provider; its docs say "forces a new resource"). A few are listed conservatively where AWS
+# refuses the change or it would break replication (replicateSourceDb, port, description).
+# Every pulumi-aws v7 resource also takes `region`, which forces replacement. Nested inputs
+# are written as dotted paths.
+REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
+    "aws:rds/instance:Instance": (
+        "engine", "storageEncrypted", "kmsKeyId", "username", "dbName", "availabilityZone", "dbSubnetGroupName",
+        "identifier", "identifierPrefix", "characterSetName", "ncharCharacterSetName", "timezone",
+        "snapshotIdentifier", "customIamInstanceProfile", "replicateSourceDb", "port"),
+    "aws:rds/cluster:Cluster": (
+        "engine", "engineMode", "storageEncrypted", "kmsKeyId", "masterUsername", "databaseName",
+        "dbSubnetGroupName", "availabilityZones", "clusterIdentifier", "clusterIdentifierPrefix",
+        "clusterScalabilityType", "dbSystemId", "snapshotIdentifier", "sourceRegion", "port"),
+    "aws:rds/clusterInstance:ClusterInstance": (
+        "engine", "clusterIdentifier", "identifier", "identifierPrefix", "availabilityZone", "dbSubnetGroupName",
+        "customIamInstanceProfile"),
+    "aws:elasticache/replicationGroup:ReplicationGroup": (
+        "replicationGroupId", "engine", "clusterMode", "port", "subnetGroupName", "atRestEncryptionEnabled",
+        "kmsKeyId", "transitEncryptionEnabled", "dataTieringEnabled", "networkType", "globalReplicationGroupId",
+        "snapshotArns", "snapshotName", "securityGroupNames"),
+    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "objectLockEnabled", "bucketNamespace"),
+    "aws:sqs/queue:Queue": ("name", "namePrefix", "fifoQueue"),
+    "aws:opensearch/domain:Domain": (
+        "domainName", "encryptAtRest.enabled", "encryptAtRest.kmsKeyId", "nodeToNodeEncryption.enabled",
+        "advancedSecurityOptions.enabled"),
+    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"),
+    "aws:secretsmanager/secret:Secret": ("name", "namePrefix"),
+    "aws:rds/subnetGroup:SubnetGroup": ("name", "namePrefix"),
+    "aws:rds/parameterGroup:ParameterGroup": ("name", "namePrefix", "family", "description"),
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": ("name", "namePrefix", "family", "description"),
+    "aws:elasticache/subnetGroup:SubnetGroup": ("name",),
+    "aws:elasticache/parameterGroup:ParameterGroup": ("name", "family", "description"),
+    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "vpcId", "description"),
+}
+ALL_TYPES_FORCE = ("region",)
+
+# Resources that hold data: they must never disappear or be replaced by a promotion.
+STATEFUL_TYPES = (
+    "aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance",
+    "aws:elasticache/replicationGroup:ReplicationGroup", "aws:s3/bucket:Bucket", "aws:sqs/queue:Queue",
+    "aws:opensearch/domain:Domain", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret",
+)
+MISSING = object()
+
+
+def _lookup(inputs: dict[str, Any], path: str) -> Any:
+    value: Any = inputs
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
+
+
+def _has_unknown(value: Any) -> bool:
+    if value == UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(_has_unknown(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(item) for item in value)
+    return False
+
+
+def replacement_drift(before: RecordedResource, after: RecordedResource) -> list[str]:
+    """Replacement-forcing inputs of one resource that differ between two plans.
+
+    An input the newer registration lists in `ignoreChanges` keeps its old value in Pulumi's
+    diff, so it cannot force a replacement and is skipped.
+    """
+    problems = []
+    for path in REPLACEMENT_INPUTS.get(after.type, ()) + ALL_TYPES_FORCE:
+        top = path.split(".")[0]
+        if top in after.options["ignoreChanges"]:
+            continue
+        old, new = _lookup(before.inputs, path), _lookup(after.inputs, path)
+        if old != new:
+            problems.append(f"{after.name}.{path}: {_show(old)} -> {_show(new)}")
+        elif _has_unknown(old) and before.dependencies.get(top, []) != after.dependencies.get(top, []):
+            problems.append(f"{after.name}.{path}: [unknown] from {before.dependencies.get(top, [])} "
+                            f"-> [unknown] from {after.dependencies.get(top, [])}")
+    return problems
+
+
+def promotion_problems(before_plan, after_plan) -> list[str]:
+    """Everything a promotion would replace or delete among stateful and replacement-checked resources."""
+    after_by_urn = after_plan.run.by_urn
+    problems = []
+    for old in before_plan.resources:
+        if old.type not in STATEFUL_TYPES and old.type not in REPLACEMENT_INPUTS:
+            continue
+        new = after_by_urn.get(old.urn)
+        if new is None:
+            if old.type in STATEFUL_TYPES:
+                problems.append(f"{old.name} ({old.type}) disappears")
+            continue
+        if (new.parent, new.provider) != (old.parent, old.provider):
+            problems.append(f"{old.name}: parent or provider changes")
+        problems += replacement_drift(old, new)
+    return problems
+
+
+def _show(value: Any) -> str:
+    return "(absent)" if value is MISSING else repr(value)
+
+
+@pytest.mark.parametrize(("before", "after"), [(1, 2), (2, 3), (3, 4)])
+def test_prod_promotion_keeps_every_data_store(before, after):
+    assert promotion_problems(build("prod", before), build("prod", after)) == []
+
+
+@pytest.mark.parametrize(("before", "after"), [(1, 2), (2, 3), (3, 4)])
+def test_prod_promotion_keeps_stateful_urns(before, after):
+    old_plan, new_plan = build("prod", before), build("prod", after)
+    old = {r.urn for r in old_plan.resources if r.type in STATEFUL_TYPES}
+    new = {r.urn for r in new_plan.resources if r.type in STATEFUL_TYPES}
+    assert len(old) >= 8  # phase 1: three keys, the RDS primary, the cache and its secret, two buckets
+    assert old <= new
+
+
+def test_promotions_only_add_data_stores():
+    added = {}
+    for before, after in [(1, 2), (2, 3), (3, 4)]:
+        old = {r.name for r in build("prod", before).resources if r.type in STATEFUL_TYPES}
+        new = {r.name for r in build("prod", after).resources if r.type in STATEFUL_TYPES}
+        added[after] = sorted(new - old)
+    assert added[2] == ["us-east-1-db-replica-0", "us-east-1-queue-dlq", "us-east-1-queue-main"]
+    assert added[3] == ["us-east-1-db-replica-1", "us-east-1-search-domain", "us-east-1-search-key",
+                        "us-east-1-search-master"]
+    assert added[4] == ["us-east-1-db-aurora", "us-east-1-db-aurora-0"]
+
+
+def test_cutover_keeps_every_data_store_and_only_adds_serverless_readers():
+    replicating, cut_over = build("prod", 4), build("prod", 4, databaseCutover=True)
+    assert promotion_problems(replicating, cut_over) == []
+    old = {r.name for r in replicating.resources if r.type in STATEFUL_TYPES}
+    new = {r.name for r in cut_over.resources if r.type in STATEFUL_TYPES}
+    assert sorted(new - old) == ["us-east-1-db-aurora-1", "us-east-1-db-aurora-2"]
+
+
+@pytest.mark.parametrize("phase", [1, 2, 3, 4])
+def test_stateful_resources_are_protected_in_prod(phase):
+    stateful = [r for r in build("prod", phase).resources if r.type in STATEFUL_TYPES]
+    assert stateful
+    assert [r.name for r in stateful if not r.options["protect"]] == []
+
+
+@pytest.mark.parametrize("phase", [1, 2, 3, 4])
+def test_no_secret_appears_in_clear_text(phase):
+    secret_inputs = re.compile(r"password|authtoken|secretstring|secretbinary", re.IGNORECASE)
+    leaks = []
+
+    def visit(name: str, value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if secret_inputs.search(key) and not isinstance(item, bool) and item not in ("[secret]", UNKNOWN):
+                    leaks.append(f"{name}.{path}{key}")
+                visit(name, item, f"{path}{key}.")
+        elif isinstance(value, list):
+            for item in value:
+                visit(name, item, path)
+
+    for resource in build("prod", phase, databaseCutover=phase == 4).resources:
+        visit(resource.name, resource.inputs, "")
+    assert leaks == []
+
+
+def test_every_data_store_is_encrypted():
+    plan = build("prod", 4)
+    for resource in plan.of_type("aws:rds/instance:Instance"):
+        # Same-region replicas inherit the primary's encryption and key.
+        assert resource.inputs.get("storageEncrypted") is True or "replicateSourceDb" in resource.inputs
+    assert all(r.inputs["storageEncrypted"] for r in plan.of_type("aws:rds/cluster:Cluster"))
+    for group in plan.of_type("aws:elasticache/replicationGroup:ReplicationGroup"):
+        assert group.inputs["atRestEncryptionEnabled"] and group.inputs["transitEncryptionEnabled"]
+    assert all(q.inputs["sqsManagedSseEnabled"] for q in plan.of_type("aws:sqs/queue:Queue"))
+    encrypted = {urn.rsplit("::", 1)[1] for r in plan.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+        for urn in r.dependencies["bucket"]}
+    assert encrypted == {r.name for r in plan.of_type("aws:s3/bucket:Bucket")}
+    assert all(d.inputs["encryptAtRest"]["enabled"] for d in plan.of_type("aws:opensearch/domain:Domain"))
+    assert all(k.inputs["enableKeyRotation"] for k in plan.of_type("aws:kms/key:Key"))
+
+
+def _record(inputs: dict, dependencies: dict | None = None, ignore: list[str] | None = None,
+            resource_type: str = "aws:rds/instance:Instance") -> RecordedResource:
+    options = {"protect": True, "retainOnDelete": False, "deleteBeforeReplace": False,
+               "ignoreChanges": ignore or [], "dependsOn": [], "aliases": []}
+    return RecordedResource(urn="urn:x", type=resource_type, name="db", custom=True, parent=None, provider=None,
+                            inputs=inputs, options=options, dependencies=dependencies or {})
+
+
+@pytest.mark.parametrize(("before", "after", "expected"), [
+    (_record({"engine": "postgres"}), _record({"engine": "aurora-postgresql"}),
+     ["db.engine: 'postgres' -> 'aurora-postgresql'"]),
+    (_record({"kmsKeyId": UNKNOWN}, {"kmsKeyId": ["urn:key-a"]}),
+     _record({"kmsKeyId": UNKNOWN}, {"kmsKeyId": ["urn:key-b"]}),
+     ["db.kmsKeyId: [unknown] from ['urn:key-a'] -> [unknown] from ['urn:key-b']"]),
+    (_record({"kmsKeyId": UNKNOWN}, {"kmsKeyId": ["urn:key-a"]}),
+     _record({"kmsKeyId": UNKNOWN}, {"kmsKeyId": ["urn:key-a"]}), []),
+    (_record({"availabilityZone": "us-east-1a"}), _record({}), ["db.availabilityZone: 'us-east-1a' -> (absent)"]),
+    (_record({"availabilityZone": "us-east-1a"}), _record({}, ignore=["availabilityZone"]), []),
+    (_record({"instanceClass": "db.t3.medium"}), _record({"instanceClass": "db.r5.large"}), []),
+    (_record({"encryptAtRest": {"enabled": True, "kmsKeyId": "k1"}}, resource_type="aws:opensearch/domain:Domain"),
+     _record({"encryptAtRest": {"enabled": True, "kmsKeyId": "k2"}}, resource_type="aws:opensearch/domain:Domain"),
+     ["db.encryptAtRest.kmsKeyId: 'k1' -> 'k2'"]),
+])
+def test_replacement_drift_finds_what_would_replace(before, after, expected):
+    assert replacement_drift(before, after) == expected
