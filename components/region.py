@@ -1,7 +1,9 @@
 """One AWS region of the platform: its explicit AWS provider and everything regional.
 
 Every regional resource hangs under its `Region` and uses the region's provider from
-phase 1 on, so adding a region in a later phase only adds siblings.
+phase 1 on, so adding a region in a later phase only adds siblings. Creates the region's
+`Network` and its `ApiTier` (load balancer and API group, sized from the region's
+capacity; the traffic schedule only in the primary region).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.api_tier import ApiTier, ApiTierArgs
 from components.network import Network, NetworkArgs
 from phases.models import RegionSpec
 from phases.settings import StackSettings
@@ -28,6 +31,8 @@ class RegionArgs:
     """The region's entry in the phase catalog (name, role, CIDR, capacities)."""
     settings: StackSettings
     """The validated stack settings (phase, environment profile, tags)."""
+    session_secret: pulumi.Input[str]
+    """The API's session-signing secret, one value for every region."""
 
 
 class Region(pulumi.ComponentResource):
@@ -35,6 +40,7 @@ class Region(pulumi.ComponentResource):
     availability_zones: list[str]
     network: Network
     vpc_id: pulumi.Output[str]
+    api: ApiTier
 
     def __init__(self, name: str, args: RegionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Region", name, None, opts)
@@ -52,10 +58,34 @@ class Region(pulumi.ComponentResource):
             flow_log_retention_days=settings.profile.log_retention_days,
         ), child)
         self.vpc_id = self.network.vpc_id
+        self.api = self._create_api_tier(name, args, child)
         self.register_outputs({
             "vpc_id": self.vpc_id,
             "availability_zones": self.availability_zones,
+            "alb_dns_name": self.api.alb_dns_name,
+            "api_asg_name": self.api.asg_name,
         })
+
+    def _create_api_tier(self, name: str, args: RegionArgs, child: pulumi.ResourceOptions) -> ApiTier:
+        settings, spec = args.settings, args.spec
+        return ApiTier(f"{name}-api", ApiTierArgs(
+            region=spec.name,
+            vpc_id=self.network.vpc_id,
+            vpc_cidr=spec.cidr,
+            public_subnet_ids=self.network.public_subnet_ids,
+            private_subnet_ids=self.network.private_subnet_ids,
+            spec=settings.phase.api,
+            capacity=spec.api,
+            profile=settings.profile,
+            image=settings.api_image,
+            session_secret=args.session_secret,
+            # Secrets Manager is regional, so the same name serves every region.
+            session_secret_name=f"{settings.project}/{settings.stack}/api/session-secret",
+            # The seed's traffic pattern is the primary region's; secondaries scale on load.
+            schedule=settings.phase.schedule if spec.role == "primary" else None,
+            domain=settings.domain,
+            tags=settings.tags,
+        ), child)
 
     @staticmethod
     def _create_provider(region: str, settings: StackSettings) -> aws.Provider:

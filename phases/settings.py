@@ -8,6 +8,7 @@ same messages: one line per problem, naming the key path and the allowed values.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -28,7 +29,15 @@ CONFIG_KEYS: dict[str, str] = {
     "overrides": "Object deep-merged over the phase catalog and validated by the same model; "
                  "regions are addressed by name.",
     "domain": "Public domain of the API (e.g. api.example.com). Unset: no DNS, no certificates.",
+    "apiImage": "Container image the API and worker instances run (registry/repository:tag or @sha256 digest).",
 }
+DEFAULT_API_IMAGE = "public.ecr.aws/qnom/api:stable"
+# A registry reference and nothing else: the value is written into the instances' boot script.
+_IMAGE = re.compile(
+    r"^[a-z0-9]+([.-][a-z0-9]+)*(:\d+)?"                     # registry host[:port]
+    r"(/[a-z0-9]+([._-][a-z0-9]+)*)+"                         # /repository path
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$"  # :tag or @digest
+)
 REQUIRED_KEYS = ("phase", "environment")
 
 
@@ -53,6 +62,7 @@ class StackSettings:
     phase: Phase
     profile: EnvironmentProfile
     domain: str | None = None
+    api_image: str = DEFAULT_API_IMAGE
 
     @property
     def nat_per_az(self) -> bool:
@@ -95,6 +105,7 @@ def settings_from_config(
     if environment is not None and environment not in PROFILES:
         problems.append(f"{NAMESPACE}:environment: got {environment!r}; allowed values: dev, prod")
     domain = _domain(values.get("domain"), problems)
+    api_image = _api_image(values.get("apiImage"), problems)
     overrides = _overrides(values.get("overrides"), problems)
 
     phase = None
@@ -106,7 +117,7 @@ def settings_from_config(
     if problems:
         raise SettingsError(problems)
     return StackSettings(project=project, stack=stack, environment=environment, phase=phase,
-                         profile=PROFILES[environment], domain=domain)
+                         profile=PROFILES[environment], domain=domain, api_image=api_image)
 
 
 def apply_overrides(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,6 +162,17 @@ def _domain(raw: Any, problems: list[str]) -> str | None:
         problems.append(f"{NAMESPACE}:domain: got {raw!r}; allowed values: a DNS name such as api.example.com")
         return None
     return str(raw).lower()
+
+
+def _api_image(raw: Any, problems: list[str]) -> str:
+    if raw in (None, ""):
+        return DEFAULT_API_IMAGE
+    text = str(raw)
+    if len(text) > 255 or not _IMAGE.match(text):
+        problems.append(f"{NAMESPACE}:apiImage: got {raw!r}; allowed values: an image reference such as "
+                        f"{DEFAULT_API_IMAGE} or 123456789012.dkr.ecr.us-east-1.amazonaws.com/api@sha256:<digest>")
+        return DEFAULT_API_IMAGE
+    return text
 
 
 def _overrides(raw: Any, problems: list[str]) -> dict[str, Any] | None:
