@@ -419,9 +419,9 @@ class ApiTier(pulumi.ComponentResource):
             return
         # Simple scaling, because the seed's steps carry a cooldown, which AWS honours only
         # for simple scaling policies (step scaling uses instance warm-up instead).
-        for direction, step, comparison, alarm in (
-            ("up", scaling.scale_up, "GreaterThanThreshold", "cpu-high"),
-            ("down", scaling.scale_down, "LessThanThreshold", "cpu-low"),
+        for direction, step, comparison, alarm, word in (
+            ("up", scaling.scale_up, "GreaterThanThreshold", "cpu-high", "above"),
+            ("down", scaling.scale_down, "LessThanThreshold", "cpu-low", "below"),
         ):
             policy = aws.autoscaling.Policy(f"{self._name}-scale-{direction}", aws.autoscaling.PolicyArgs(
                 autoscaling_group_name=self.group.name,
@@ -431,7 +431,7 @@ class ApiTier(pulumi.ComponentResource):
                 cooldown=step.cooldown_seconds,
             ), self._child)
             aws.cloudwatch.MetricAlarm(f"{self._name}-{alarm}", aws.cloudwatch.MetricAlarmArgs(
-                alarm_description=f"Average CPU of the API group {comparison} {step.cpu_threshold_percent}%: "
+                alarm_description=f"Average CPU of the API group {word} {step.cpu_threshold_percent}%: "
                                   f"scale {direction} by {abs(step.adjustment)}",
                 namespace="AWS/EC2",
                 metric_name="CPUUtilization",

@@ -152,3 +152,19 @@ def ecr_pull_policy(repository_arn: str) -> dict:
             },
         ],
     }
+
+
+def consume_queue_policy(queue_arn: str, kms_key_arn: str | None = None) -> dict:
+    """IAM policy receiving and deleting messages of one SQS queue (and decrypting them when
+    the queue uses a customer-managed key; SQS-managed encryption needs no grant)."""
+    statements = [{
+        "Sid": "ConsumeQueue",
+        "Effect": "Allow",
+        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                   "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+        "Resource": queue_arn,
+    }]
+    if kms_key_arn:
+        statements.append({"Sid": "DecryptMessages", "Effect": "Allow", "Action": "kms:Decrypt",
+                           "Resource": kms_key_arn})
+    return {"Version": "2012-10-17", "Statement": statements}
