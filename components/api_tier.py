@@ -102,8 +102,8 @@ class ApiTier(pulumi.ComponentResource):
 
         self.alb_sg, self.instance_sg = self._create_security_groups()
         self.secret = self._create_session_secret()
-        self.logs = self._create_access_log_bucket()
-        self.alb = self._create_load_balancer()
+        self.logs, log_policy = self._create_access_log_bucket()
+        self.alb = self._create_load_balancer(log_policy)
         self.target_group = self._create_target_group()
         self.certificate = self._create_certificate()
         self.listener = self._create_listeners()
@@ -198,7 +198,7 @@ class ApiTier(pulumi.ComponentResource):
         ), self._child)
         return secret
 
-    def _create_access_log_bucket(self) -> aws.s3.Bucket:
+    def _create_access_log_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
         name, profile = self._name, self._args.profile
         bucket = aws.s3.Bucket(f"{name}-alb-logs", aws.s3.BucketArgs(
             force_destroy=profile.force_destroy_buckets,
@@ -233,7 +233,7 @@ class ApiTier(pulumi.ComponentResource):
         # the region's Elastic Load Balancing account rather than as a service principal.
         writer = aws.elb.get_service_account(opts=self._invoke).arn
         account_id = aws.get_caller_identity(opts=self._invoke).account_id
-        self._log_policy = aws.s3.BucketPolicy(f"{name}-alb-logs", aws.s3.BucketPolicyArgs(
+        policy = aws.s3.BucketPolicy(f"{name}-alb-logs", aws.s3.BucketPolicyArgs(
             bucket=bucket.id,
             policy=bucket.arn.apply(lambda arn: json.dumps({
                 "Version": "2012-10-17",
@@ -249,11 +249,11 @@ class ApiTier(pulumi.ComponentResource):
                 ],
             })),
         ), self._child)
-        return bucket
+        return bucket, policy
 
     # Load balancer ----------------------------------------------------------------------
 
-    def _create_load_balancer(self) -> aws.lb.LoadBalancer:
+    def _create_load_balancer(self, log_policy: aws.s3.BucketPolicy) -> aws.lb.LoadBalancer:
         args = self._args
         return aws.lb.LoadBalancer(f"{self._name}-alb", aws.lb.LoadBalancerArgs(
             load_balancer_type="application",
@@ -266,7 +266,7 @@ class ApiTier(pulumi.ComponentResource):
             access_logs=aws.lb.LoadBalancerAccessLogsArgs(
                 bucket=self.logs.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True),
         # The load balancer checks it can write to the bucket when logging is switched on.
-        ), self._opts(depends_on=[self._log_policy]))
+        ), self._opts(depends_on=[log_policy]))
 
     def _create_target_group(self) -> aws.lb.TargetGroup:
         spec = self._args.spec

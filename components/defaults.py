@@ -103,7 +103,8 @@ def deny_insecure_transport(bucket_arn: str) -> dict:
     }
 
 
-def app_egress_rules(security_group_id: pulumi.Input[str], vpc_cidr: str) -> dict[str, aws.vpc.SecurityGroupEgressRuleArgs]:
+def app_egress_rules(security_group_id: pulumi.Input[str],
+                     vpc_cidr: str) -> dict[str, aws.vpc.SecurityGroupEgressRuleArgs]:
     """Egress of app instances (API and workers): HTTPS out, the data tier's ports in the VPC.
 
     HTTPS goes to 0.0.0.0/0 because the AWS APIs the instances call (SSM Session Manager,

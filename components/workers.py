@@ -97,7 +97,8 @@ class Workers(pulumi.ComponentResource):
         })
 
     def _create_security_group(self) -> aws.ec2.SecurityGroup:
-        name = self._name
+        name = f"{self._name}-instances"
+        # No ingress rule at all: workers pull their work from SQS and nothing calls them.
         group = aws.ec2.SecurityGroup(name, aws.ec2.SecurityGroupArgs(
             vpc_id=self._args.vpc_id, description="QNom queue workers: no inbound traffic",
             tags={"Name": name},

@@ -211,7 +211,7 @@ class TrafficSchedule(Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"must be an IANA time zone such as America/New_York, got {value!r}") from None
+            raise ValueError("must be an IANA time zone such as America/New_York") from None
         return value
 
     @model_validator(mode="after")

@@ -321,6 +321,12 @@ def test_schedule_runs_on_the_primary_region_only(monkeypatch):
     assert depends_on(plan.named("us-east-1-api-off-hours", SCHEDULE), "autoscalingGroupName") == ["us-east-1-api-asg"]
 
 
+def test_suite_plans_are_built_on_the_pinned_date():
+    # tests/conftest.py pins 1 Nov 2025, so cached plans never depend on the day the suite runs.
+    start = build("prod", 2).named("us-east-1-api-black-friday-2025-start", SCHEDULE)
+    assert start.inputs["startTime"] == "2025-11-28T05:00:00Z"
+
+
 def test_on_black_friday_the_program_keeps_the_surge(monkeypatch):
     plan = plan_on(monkeypatch, date(2025, 11, 28))
     group = plan.named("us-east-1-api-asg", ASG).inputs
@@ -360,6 +366,17 @@ def test_api_image_setting_is_declared_and_validated():
     with pytest.raises(SettingsError, match=r"qnom:apiImage: got 'api:latest; curl evil'"):
         settings_from_config({"qnom:phase": 1, "qnom:environment": "dev", "qnom:apiImage": "api:latest; curl evil"},
                              stack="dev")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"api": {"instance_type": "m6g.large"}}, "qnom:overrides.api.instance_type: got 'm6g.large'"),
+    ({"schedule": {"timezone": "Nowhere/City"}},
+     "qnom:overrides.schedule.timezone: got 'Nowhere/City'; must be an IANA time zone"),
+    ({"workers": {"capacity": {"min": 0, "desired": 0, "max": 3}}}, r"qnom:overrides.workers: capacity.min \(0\)"),
+])
+def test_invalid_overrides_name_the_key_path(overrides, message):
+    with pytest.raises(SettingsError, match=message):
+        settings_from_config({"qnom:phase": 2, "qnom:environment": "prod", "qnom:overrides": overrides}, stack="prod")
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -91,7 +91,8 @@ def test_a_running_window_keeps_its_end_and_the_group_keeps_its_surge():
     actions = growth_actions(friday)
     assert "black-friday-2025-start" not in actions  # already run, and AWS refuses past start times
     assert actions["black-friday-2025-end"].start_time == "2025-11-29T05:00:00Z"
-    assert traffic.group_size(GROWTH.primary_region.api, GROWTH.schedule, friday) == Capacity(min=20, desired=20, max=20)
+    surge = traffic.group_size(GROWTH.primary_region.api, GROWTH.schedule, friday)
+    assert surge == Capacity(min=20, desired=20, max=20)
 
 
 def test_outside_windows_the_group_keeps_the_phase_bounds():
