@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.platform import DATA_OUTPUTS, Platform, PlatformArgs
+from components.platform import STACK_OUTPUTS, Platform, PlatformArgs
 from phases.settings import read_pulumi_config, settings_from_config
 
 settings = settings_from_config(read_pulumi_config(), project=pulumi.get_project(), stack=pulumi.get_stack())
@@ -11,6 +11,5 @@ platform = Platform("platform", PlatformArgs(settings=settings))
 pulumi.export("phase", settings.phase.name)
 pulumi.export("environment", settings.environment)
 pulumi.export("regions", [region.name for region in settings.phase.regions])
-pulumi.export("vpcIds", platform.vpc_ids)
-for export_name, attribute in DATA_OUTPUTS.items():
+for export_name, attribute in STACK_OUTPUTS.items():
     pulumi.export(export_name, getattr(platform, attribute))

@@ -20,7 +20,7 @@ modifiable on engines before 7.0.5), data tiering, network type. Joining a globa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -50,8 +50,8 @@ class CacheArgs:
     """Isolated (data) subnets, one per availability zone."""
     profile: EnvironmentProfile
     """Environment profile: protection, snapshot retention, final snapshots, log retention."""
-    client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    """Security groups allowed to connect on 6379 (the API and worker tiers). Default: none."""
+    client_security_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Security groups allowed to connect on 6379, by client name (`api`, `workers`). Default: none."""
 
 
 class Cache(pulumi.ComponentResource):
@@ -73,7 +73,7 @@ class Cache(pulumi.ComponentResource):
         self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("cache", args.profile), self._stateful)
         self._security_group = defaults.client_only_security_group(
             f"{name}-sg", "qnom cache: client tiers only", args.vpc_id, defaults.REDIS_PORT,
-            args.client_security_group_ids, self._child)
+            args.client_security_groups, self._child)
         self._subnet_group = aws.elasticache.SubnetGroup(f"{name}-subnets", aws.elasticache.SubnetGroupArgs(
             subnet_ids=list(args.subnet_ids),
             description="qnom cache: isolated subnets",

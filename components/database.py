@@ -18,7 +18,7 @@ group and port are the same in every phase, so a promotion never replaces a data
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -60,8 +60,8 @@ class DatabaseArgs:
     """The region's availability zones; the primary starts in the first, replicas take the others."""
     profile: EnvironmentProfile
     """Environment profile: protection, deletion protection, final snapshots, backup retention."""
-    client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    """Security groups allowed to connect on 5432 (the API and worker tiers). Default: none."""
+    client_security_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Security groups allowed to connect on 5432, by client name (`api`, `workers`). Default: none."""
     cutover: bool = False
     """Promote the Aurora cluster to the writer (`qnom:databaseCutover`). Default false."""
 
@@ -88,7 +88,7 @@ class Database(pulumi.ComponentResource):
         self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("database", args.profile), self._stateful)
         self._security_group = defaults.client_only_security_group(
             f"{name}-sg", "qnom PostgreSQL: client tiers only", args.vpc_id, defaults.POSTGRES_PORT,
-            args.client_security_group_ids, self._child)
+            args.client_security_groups, self._child)
         self._subnet_group = aws.rds.SubnetGroup(f"{name}-subnets", aws.rds.SubnetGroupArgs(
             subnet_ids=list(args.subnet_ids),
             description="qnom PostgreSQL: isolated subnets",

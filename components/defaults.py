@@ -1,16 +1,19 @@
 """Secure defaults shared by every component, so a phase file cannot forget them.
 
 Holds the resource options and policy documents that make resources safe: protection of
-stateful resources in prod, IAM trust documents scoped to one AWS service, customer-managed
-KMS keys with rotation, TLS-only policy statements, and security groups that admit only
-named client groups. Creates one kind of resource itself: those client-only security groups
-(an `aws.ec2.SecurityGroup` and its `aws.vpc.SecurityGroupIngressRule`s).
+stateful resources in prod, IAM trust documents and policies scoped to one AWS service or
+resource, customer-managed KMS keys with rotation, TLS-only policy statements, security
+groups that admit only named client groups, and for EC2 instances: IMDSv2 only, no public
+address, encrypted root volumes, the AMI source, the TLS policy of HTTPS listeners and the
+ports app instances may open towards the data tier. Creates one kind of resource itself:
+the client-only security groups (an `aws.ec2.SecurityGroup` and its
+`aws.vpc.SecurityGroupIngressRule`s).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -53,6 +56,63 @@ ENHANCED_MONITORING_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonRDS
 OPENSEARCH_TLS_POLICY = "Policy-Min-TLS-1-2-2019-07"
 
 
+AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+"""AWS's public SSM parameter naming the current Amazon Linux 2023 x86_64 AMI of a region."""
+SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+"""Session Manager access instead of SSH: no key pairs, no port 22."""
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+"""TLS 1.3 and 1.2 only, forward-secret ciphers."""
+APP_DATA_PORTS = {"postgres": POSTGRES_PORT, "redis": REDIS_PORT}
+"""Ports app instances may reach inside their VPC; the data tier's groups decide who gets in."""
+GROUP_METRICS = [
+    "GroupMinSize", "GroupMaxSize", "GroupDesiredCapacity", "GroupInServiceInstances",
+    "GroupPendingInstances", "GroupStandbyInstances", "GroupTerminatingInstances", "GroupTotalInstances",
+]
+"""Auto Scaling group metrics published every minute (free)."""
+SESSION_SECRET_LENGTH = 64
+
+
+def secret_recovery_days(profile: EnvironmentProfile) -> int:
+    """Protected environments keep deleted secrets restorable for the profile's recovery
+    window; dev deletes them at once, so a fixed secret name is free again after
+    `pulumi destroy`."""
+    return profile.recovery_window_days if profile.protect_stateful else 0
+
+
+def instance_metadata_options() -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
+    """IMDSv2 only, one hop: a container or a proxied request cannot fetch the instance's
+    credentials with a plain GET (the SSRF path IMDSv1 leaves open)."""
+    return aws.ec2.LaunchTemplateMetadataOptionsArgs(
+        http_endpoint="enabled",
+        http_tokens="required",
+        http_put_response_hop_limit=1,
+        instance_metadata_tags="disabled",
+    )
+
+
+def encrypted_root_volume(size_gb: int) -> aws.ec2.LaunchTemplateBlockDeviceMappingArgs:
+    """An encrypted gp3 root volume (account's default EBS key), deleted with the instance."""
+    return aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+        device_name="/dev/xvda",  # the root device name of the Amazon Linux 2023 AMIs
+        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+            volume_size=size_gb,
+            volume_type="gp3",
+            encrypted="true",
+            delete_on_termination="true",
+        ),
+    )
+
+
+def private_network_interface(security_group_id: pulumi.Input[str]) -> aws.ec2.LaunchTemplateNetworkInterfaceArgs:
+    """The primary interface, never with a public IP, whatever the subnet's default."""
+    return aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+        device_index=0,
+        associate_public_ip_address="false",
+        delete_on_termination="true",
+        security_groups=[security_group_id],
+    )
+
+
 def data_key_args(purpose: str, profile: EnvironmentProfile) -> aws.kms.KeyArgs:
     """A customer-managed symmetric key for one purpose, rotated yearly by AWS.
 
@@ -85,7 +145,7 @@ def client_only_security_group(
     description: str,
     vpc_id: pulumi.Input[str],
     port: int,
-    client_security_group_ids: Sequence[pulumi.Input[str]],
+    client_security_groups: Mapping[str, pulumi.Input[str]],
     opts: pulumi.ResourceOptions,
 ) -> aws.ec2.SecurityGroup:
     """A security group that admits only the given client groups, on one port.
@@ -100,13 +160,83 @@ def client_only_security_group(
         description=description,
         tags={"Name": name},
     ), opts)
-    for index, client in enumerate(client_security_group_ids):
-        aws.vpc.SecurityGroupIngressRule(f"{name}-from-{index}", aws.vpc.SecurityGroupIngressRuleArgs(
+    # Rules are named by client, not by position: adding the workers in a later phase adds
+    # a rule and leaves the API's untouched.
+    for client, client_group_id in sorted(client_security_groups.items()):
+        aws.vpc.SecurityGroupIngressRule(f"{name}-from-{client}", aws.vpc.SecurityGroupIngressRuleArgs(
             security_group_id=group.id,
-            referenced_security_group_id=client,
+            referenced_security_group_id=client_group_id,
             ip_protocol="tcp",
             from_port=port,
             to_port=port,
-            description=f"clients on {port}",
+            description=f"{client} on {port}",
         ), opts)
     return group
+
+
+def app_egress_rules(security_group_id: pulumi.Input[str],
+                     vpc_cidr: str) -> dict[str, aws.vpc.SecurityGroupEgressRuleArgs]:
+    """Egress of app instances (API and workers): HTTPS out, the data tier's ports in the VPC.
+
+    HTTPS goes to 0.0.0.0/0 because the AWS APIs the instances call (SSM Session Manager,
+    Secrets Manager, ECR, SQS) and the image registry are reached at their public
+    endpoints through the NAT gateway, with no fixed addresses; the VPC has no interface
+    endpoints for them (each would cost about $7/month per AZ). DNS, instance metadata and
+    NTP go to link-local addresses that security groups do not filter.
+    """
+    rules = {"https": aws.vpc.SecurityGroupEgressRuleArgs(
+        security_group_id=security_group_id, ip_protocol="tcp", from_port=443, to_port=443,
+        cidr_ipv4="0.0.0.0/0", description="HTTPS to AWS APIs and the image registry",
+    )}
+    for name, port in APP_DATA_PORTS.items():
+        rules[name] = aws.vpc.SecurityGroupEgressRuleArgs(
+            security_group_id=security_group_id, ip_protocol="tcp", from_port=port, to_port=port,
+            cidr_ipv4=vpc_cidr, description=f"{name} inside the VPC",
+        )
+    return rules
+
+
+def read_secrets_policy(secret_arns: list[str]) -> dict:
+    """IAM policy reading exactly these secrets (AWS-managed key: no KMS grant needed)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "ReadOwnSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": sorted(secret_arns),
+        }],
+    }
+
+
+def ecr_pull_policy(repository_arn: str) -> dict:
+    """IAM policy pulling images from one private ECR repository."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            # GetAuthorizationToken has no resource-level permissions.
+            {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {
+                "Sid": "PullImage",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                "Resource": repository_arn,
+            },
+        ],
+    }
+
+
+def consume_queue_policy(queue_arn: str, kms_key_arn: str | None = None) -> dict:
+    """IAM policy receiving and deleting messages of one SQS queue (and decrypting them when
+    the queue uses a customer-managed key; SQS-managed encryption needs no grant)."""
+    statements = [{
+        "Sid": "ConsumeQueue",
+        "Effect": "Allow",
+        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                   "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+        "Resource": queue_arn,
+    }]
+    if kms_key_arn:
+        statements.append({"Sid": "DecryptMessages", "Effect": "Allow", "Action": "kms:Decrypt",
+                           "Resource": kms_key_arn})
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -1,8 +1,10 @@
 """The whole platform of one stack: one `Region` per region of the phase.
 
 Global pieces (CDN, DNS, global datastores) hang directly under `Platform`; everything
-regional hangs under its `Region`. The data tier's endpoints, queue URLs, bucket names and
-secret ARNs come out flat, from the primary region (None where the phase has no such store).
+regional hangs under its `Region`. Creates the API's session secret value (pulumi-random)
+here, once, so a session signed in one region is valid in every other. The primary
+region's endpoints, names and secret ARNs come out flat (None where the phase has no such
+resource); `STACK_OUTPUTS` names them for the stack.
 """
 
 from __future__ import annotations
@@ -10,12 +12,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_random as random
 
+from components import defaults
 from components.region import Region, RegionArgs
 from phases.settings import StackSettings
 
-# Flat data-tier outputs: stack export name -> Platform attribute.
-DATA_OUTPUTS = {
+# Stack export name -> Platform attribute. Export names are a contract: never rename one.
+STACK_OUTPUTS = {
+    "vpcIds": "vpc_ids",
+    "albDnsName": "alb_dns_name",
+    "albZoneId": "alb_zone_id",
+    "apiAsgName": "api_asg_name",
+    "apiTargetGroupArn": "api_target_group_arn",
+    "apiSecurityGroupId": "api_security_group_id",
+    "albSecurityGroupId": "alb_security_group_id",
+    "apiListener": "api_listener",
+    "workerAsgName": "worker_asg_name",
     "dbWriterEndpoint": "db_writer_endpoint",
     "dbPrimaryEndpoint": "db_primary_endpoint",
     "dbReaderEndpoints": "db_reader_endpoints",
@@ -46,6 +59,14 @@ class Platform(pulumi.ComponentResource):
     regions: dict[str, Region]
     primary: Region
     vpc_ids: pulumi.Output[dict[str, str]]
+    alb_dns_name: pulumi.Output[str]
+    alb_zone_id: pulumi.Output[str]
+    api_asg_name: pulumi.Output[str]
+    api_target_group_arn: pulumi.Output[str]
+    api_security_group_id: pulumi.Output[str]
+    alb_security_group_id: pulumi.Output[str]
+    api_listener: str
+    worker_asg_name: pulumi.Output[str] | None
     db_writer_endpoint: pulumi.Output[str]
     db_primary_endpoint: pulumi.Output[str]
     db_reader_endpoints: pulumi.Output[list[str]]
@@ -68,17 +89,38 @@ class Platform(pulumi.ComponentResource):
         super().__init__("qnom:components:Platform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         phase = args.settings.phase
+        session_secret = self._create_session_secret(name, child)
         self.regions = {
-            spec.name: Region(spec.name, RegionArgs(spec=spec, settings=args.settings), child)
+            spec.name: Region(spec.name, RegionArgs(spec=spec, settings=args.settings,
+                                                    session_secret=session_secret.result), child)
             for spec in phase.regions
         }
         self.primary = self.regions[phase.primary_region.name]
         self.vpc_ids = pulumi.Output.all(**{name: region.vpc_id for name, region in self.regions.items()})
+        self._expose_compute_tier(self.primary, args.settings.domain)
         self._expose_data_tier(self.primary)
-        self.register_outputs({
-            "vpc_ids": self.vpc_ids,
-            **{attribute: getattr(self, attribute) for attribute in DATA_OUTPUTS.values()},
-        })
+        self.register_outputs({attribute: getattr(self, attribute) for attribute in STACK_OUTPUTS.values()})
+
+    @staticmethod
+    def _create_session_secret(name: str, child: pulumi.ResourceOptions) -> random.RandomPassword:
+        # Letters and digits only: the value travels through a shell and an env file.
+        return random.RandomPassword(f"{name}-session-secret", random.RandomPasswordArgs(
+            length=defaults.SESSION_SECRET_LENGTH, special=False,
+        ), child)
+
+    def _expose_compute_tier(self, region: Region, domain: str | None) -> None:
+        api = region.api
+        self.alb_dns_name = api.alb_dns_name
+        self.alb_zone_id = api.alb_zone_id
+        self.api_asg_name = api.asg_name
+        self.api_target_group_arn = api.target_group_arn
+        self.api_security_group_id = api.security_group_id
+        self.alb_security_group_id = api.alb_security_group_id
+        self.api_listener = (
+            f"HTTPS :443 for {domain}; HTTP :80 redirects to HTTPS" if api.listener_protocol == "HTTPS"
+            else "HTTP :80 forwards to the API: qnom:domain is not set, so no certificate and no TLS"
+        )
+        self.worker_asg_name = region.workers.asg_name if region.workers else None
 
     def _expose_data_tier(self, region: Region) -> None:
         database, cache, queue, search = region.database, region.cache, region.queue, region.search

@@ -1,25 +1,28 @@
 """One AWS region of the platform: its explicit AWS provider and everything regional.
 
 Every regional resource hangs under its `Region` and uses the region's provider from
-phase 1 on, so adding a region in a later phase only adds siblings. The primary region
-also holds the data tier: `Database`, `Cache`, `ObjectStorage`, and per phase `Queue` and
-`Search`.
+phase 1 on, so adding a region in a later phase only adds siblings. Creates the region's
+`Network` and `ApiTier` (sized from the region's capacity; the traffic schedule only in
+the primary region). The primary region also holds the job `Queue` and the `Workers`
+consuming it (phase 2 on), `ObjectStorage`, the `Database`, the `Cache` and (phase 3 on)
+`Search`, which admit only the API and worker security groups.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
 
+from components.api_tier import ApiTier, ApiTierArgs
 from components.cache import Cache, CacheArgs
 from components.database import Database, DatabaseArgs
 from components.network import Network, NetworkArgs
 from components.object_storage import ObjectStorage, ObjectStorageArgs
 from components.queue import Queue, QueueArgs
 from components.search import Search, SearchArgs
+from components.workers import Workers, WorkersArgs
 from phases.models import RegionSpec
 from phases.settings import StackSettings
 
@@ -36,6 +39,8 @@ class RegionArgs:
     """The region's entry in the phase catalog (name, role, CIDR, capacities)."""
     settings: StackSettings
     """The validated stack settings (phase, environment profile, tags)."""
+    session_secret: pulumi.Input[str]
+    """The API's session-signing secret, one value for every region."""
 
 
 class Region(pulumi.ComponentResource):
@@ -43,19 +48,22 @@ class Region(pulumi.ComponentResource):
     availability_zones: list[str]
     network: Network
     vpc_id: pulumi.Output[str]
+    api: ApiTier
+    queue: Queue | None
+    workers: Workers | None
+    storage: ObjectStorage | None
     database: Database | None
     cache: Cache | None
-    queue: Queue | None
-    storage: ObjectStorage | None
     search: Search | None
 
     def __init__(self, name: str, args: RegionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Region", name, None, opts)
+        self._name, self._args = name, args
         settings, spec = args.settings, args.spec
         self.provider = self._create_provider(spec.name, settings)
         # Children inherit the provider through their parent, so nothing regional can land
         # in the default provider's region by accident.
-        child = pulumi.ResourceOptions(parent=self, providers={"aws": self.provider})
+        self._child = pulumi.ResourceOptions(parent=self, providers={"aws": self.provider})
         self.availability_zones = self._pick_zones()
         self.network = Network(f"{name}-network", NetworkArgs(
             region=spec.name,
@@ -63,59 +71,107 @@ class Region(pulumi.ComponentResource):
             availability_zones=self.availability_zones,
             nat_per_az=settings.nat_per_az,
             flow_log_retention_days=settings.profile.log_retention_days,
-        ), child)
+        ), self._child)
         self.vpc_id = self.network.vpc_id
-        self.database = self.cache = self.queue = self.storage = self.search = None
+        self.api = self._create_api_tier()
+        self.queue = self.workers = self.storage = self.database = self.cache = self.search = None
         if spec.role == "primary":
-            # Secondary regions get their cross-region replicas and caches from the
-            # multi-region work, as new siblings: nothing here moves when they arrive.
-            self._create_queue_and_storage(name, settings, child)
-            # The compute tier goes here: its workers consume the queue, and its API and
-            # worker security groups are the only clients the data stores admit.
-            self._create_data_stores(name, spec, settings, child, client_security_group_ids=[])
+            # Secondary regions get their replicas and caches from the multi-region work,
+            # as new siblings: nothing here moves when they arrive.
+            self.queue = self._create_queue()
+            self.workers = self._create_workers()
+            self.storage = ObjectStorage(f"{name}-storage", ObjectStorageArgs(profile=settings.profile), self._child)
+            self._create_data_stores()
         self.register_outputs({
             "vpc_id": self.vpc_id,
             "availability_zones": self.availability_zones,
+            "alb_dns_name": self.api.alb_dns_name,
+            "api_asg_name": self.api.asg_name,
         })
 
-    def _create_queue_and_storage(self, name: str, settings: StackSettings, child: pulumi.ResourceOptions) -> None:
-        """The data tier's parts that admit no network clients: the job queue (phase 2 on) and buckets."""
-        phase, profile = settings.phase, settings.profile
-        self.queue = Queue(f"{name}-queue", QueueArgs(spec=phase.queue, profile=profile),
-                           child) if phase.queue else None
-        self.storage = ObjectStorage(f"{name}-storage", ObjectStorageArgs(profile=profile), child)
+    def _create_api_tier(self) -> ApiTier:
+        settings, spec = self._args.settings, self._args.spec
+        return ApiTier(f"{self._name}-api", ApiTierArgs(
+            region=spec.name,
+            vpc_id=self.network.vpc_id,
+            vpc_cidr=spec.cidr,
+            public_subnet_ids=self.network.public_subnet_ids,
+            private_subnet_ids=self.network.private_subnet_ids,
+            spec=settings.phase.api,
+            capacity=spec.api,
+            profile=settings.profile,
+            image=settings.api_image,
+            session_secret=self._args.session_secret,
+            # Secrets Manager is regional, so the same name serves every region.
+            session_secret_name=f"{settings.project}/{settings.stack}/api/session-secret",
+            # The seed's traffic pattern is the primary region's; secondaries scale on load.
+            schedule=settings.phase.schedule if spec.role == "primary" else None,
+            domain=settings.domain,
+            tags=settings.tags,
+        ), self._child)
 
-    def _create_data_stores(self, name: str, spec: RegionSpec, settings: StackSettings,
-                            child: pulumi.ResourceOptions,
-                            client_security_group_ids: Sequence[pulumi.Input[str]]) -> None:
-        """Database, cache and (phase 3 on) search, reachable only from `client_security_group_ids`."""
+    def _create_queue(self) -> Queue | None:
+        settings = self._args.settings
+        if settings.phase.queue is None:
+            return None
+        return Queue(f"{self._name}-queue", QueueArgs(spec=settings.phase.queue, profile=settings.profile),
+                     self._child)
+
+    def _create_workers(self) -> Workers | None:
+        settings, spec = self._args.settings, self._args.spec
+        if settings.phase.workers is None or self.queue is None:
+            return None
+        return Workers(f"{self._name}-workers", WorkersArgs(
+            region=spec.name,
+            vpc_id=self.vpc_id,
+            vpc_cidr=spec.cidr,
+            private_subnet_ids=self.network.private_subnet_ids,
+            spec=settings.phase.workers,
+            queue_arn=self.queue.queue_arn,
+            queue_url=self.queue.queue_url,
+            queue_name=self.queue.queue_name,
+            image=settings.api_image,
+            tags=settings.tags,
+        ), self._child)
+
+    def _client_security_groups(self) -> dict[str, pulumi.Output[str]]:
+        """The app tiers the data stores admit, by name: the API, and the workers from phase 2."""
+        clients = {"api": self.api.security_group_id}
+        if self.workers is not None:
+            clients["workers"] = self.workers.security_group_id
+        return clients
+
+    def _create_data_stores(self) -> None:
+        """Database, cache and (phase 3 on) search in the isolated subnets, reachable only from the app tiers."""
+        settings, spec = self._args.settings, self._args.spec
         phase, profile, isolated = settings.phase, settings.profile, self.network.isolated_subnet_ids
-        self.database = Database(f"{name}-db", DatabaseArgs(
+        clients = self._client_security_groups()
+        self.database = Database(f"{self._name}-db", DatabaseArgs(
             spec=phase.database,
             read_replicas=spec.db_read_replicas,
             vpc_id=self.vpc_id,
             subnet_ids=isolated,
             availability_zones=self.availability_zones,
             profile=profile,
-            client_security_group_ids=client_security_group_ids,
+            client_security_groups=clients,
             cutover=settings.database_cutover,
-        ), child)
-        self.cache = Cache(f"{name}-cache", CacheArgs(
+        ), self._child)
+        self.cache = Cache(f"{self._name}-cache", CacheArgs(
             spec=phase.cache,
             node_count=spec.cache_nodes,
             vpc_id=self.vpc_id,
             subnet_ids=isolated,
             profile=profile,
-            client_security_group_ids=client_security_group_ids,
-        ), child)
-        self.search = Search(f"{name}-search", SearchArgs(
+            client_security_groups=clients,
+        ), self._child)
+        self.search = Search(f"{self._name}-search", SearchArgs(
             spec=phase.search,
             domain_name=f"{settings.project}-{settings.stack}-search",
             vpc_id=self.vpc_id,
             subnet_ids=isolated,
             profile=profile,
-            client_security_group_ids=client_security_group_ids,
-        ), child) if phase.search else None
+            client_security_groups=clients,
+        ), self._child) if phase.search else None
 
     @staticmethod
     def _create_provider(region: str, settings: StackSettings) -> aws.Provider:

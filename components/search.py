@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -83,8 +83,8 @@ class SearchArgs:
     """Isolated (data) subnets, one in each of three availability zones."""
     profile: EnvironmentProfile
     """Environment profile: protection, dedicated masters, log retention."""
-    client_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    """Security groups allowed to connect on 443 (the API and worker tiers). Default: none."""
+    client_security_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Security groups allowed to connect on 443, by client name (`api`, `workers`). Default: none."""
 
     def __post_init__(self) -> None:
         if not _DOMAIN_NAME.match(self.domain_name):
@@ -111,7 +111,7 @@ class Search(pulumi.ComponentResource):
         self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("search", args.profile), self._stateful)
         self._security_group = defaults.client_only_security_group(
             f"{name}-sg", "qnom search: client tiers only", args.vpc_id, defaults.HTTPS_PORT,
-            args.client_security_group_ids, self._child)
+            args.client_security_groups, self._child)
         self._password, self._secret = self._create_master_password()
         self._log_groups = self._create_log_groups()
         self._log_policy = self._allow_log_delivery()

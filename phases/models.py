@@ -11,6 +11,7 @@ import ipaddress
 import math
 import re
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -23,6 +24,17 @@ AwsRegionName = Literal[
 ]
 PriceClass = Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# Graviton families carry a "g" after the generation digit (t4g, m6g, c7gn, r6gd). The
+# launch templates boot the x86_64 Amazon Linux 2023 image, which cannot run on them.
+_ARM_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
+SeasonalWindowName = Literal["black-friday", "cyber-monday", "end-of-quarter"]
+
+
+def _x86_instance_type(value: str) -> str:
+    if _ARM_FAMILY.match(value):
+        raise ValueError(f"{value} is an arm64 (Graviton) type; the launch templates boot the x86_64 "
+                         "Amazon Linux 2023 image, so pick an x86_64 type such as c5.xlarge")
+    return value
 
 
 class Model(BaseModel):
@@ -111,6 +123,16 @@ class ScalingPolicies(Model):
     scale_up: StepPolicy
     scale_down: StepPolicy
     requests_per_target: int = Field(ge=1, description="ALBRequestCountPerTarget target value.")
+    alarm_period_seconds: int = Field(ge=10, le=86400, description="CPU alarm period: 10, 30 or a multiple of 60.")
+    alarm_evaluation_periods: int = Field(ge=1, le=1440, description="Periods the CPU must stay past a threshold.")
+
+    @field_validator("alarm_period_seconds")
+    @classmethod
+    def _cloudwatch_period(cls, value: int) -> int:
+        # CloudWatch refuses any other period for a metric alarm.
+        if value not in (10, 30) and value % 60:
+            raise ValueError(f"must be 10, 30 or a multiple of 60, got {value}")
+        return value
 
     @model_validator(mode="after")
     def _directions(self) -> ScalingPolicies:
@@ -124,6 +146,12 @@ class ScalingPolicies(Model):
                 f"scale_down.cpu_threshold_percent ({self.scale_down.cpu_threshold_percent}) must be "
                 f"below scale_up.cpu_threshold_percent ({self.scale_up.cpu_threshold_percent})"
             )
+        if self.alarm_period_seconds * self.alarm_evaluation_periods > 86400:
+            # CloudWatch caps an alarm's evaluation range at one day.
+            problems.append(
+                f"alarm_period_seconds x alarm_evaluation_periods ({self.alarm_period_seconds} x "
+                f"{self.alarm_evaluation_periods}) must be at most 86400 seconds"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -131,6 +159,11 @@ class ScalingPolicies(Model):
 
 class ApiTier(Model):
     instance_type: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+    port: int = Field(ge=1024, le=65535, description="Port the API container listens on (seed upstreams: :3000).")
+    idle_timeout_seconds: int = Field(ge=1, le=4000, description="ALB idle timeout (AWS range 1-4000).")
+    health_check_grace_seconds: int = Field(ge=0, le=7200, description="ASG grace before ELB health counts.")
+    root_volume_gb: int = Field(ge=8, le=16384, description="gp3 root volume; AL2023's snapshot is 8 GiB.")
+    instance_refresh_min_healthy_percent: int = Field(ge=0, le=100)
     health_check: HealthCheck
     scaling: ScalingPolicies | None = Field(default=None, description="Null: fixed size, no policies.")
     rate_limit_per_5min: int | None = Field(
@@ -138,9 +171,16 @@ class ApiTier(Model):
         description="WAF rate-based rule limit per client IP; null: no web ACL (AWS minimum is 10).",
     )
 
+    @field_validator("instance_type")
+    @classmethod
+    def _x86(cls, value: str) -> str:
+        return _x86_instance_type(value)
+
 
 class SeasonalWindow(Model):
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    """A one-day surge; the schedule module knows how to date each name."""
+
+    name: SeasonalWindowName
     factor: float = Field(gt=1, le=10)
 
 
@@ -163,6 +203,30 @@ class TrafficSchedule(Model):
             raise ValueError(f"must be a 24-hour HH:MM time, got {value!r}")
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        # Auto Scaling takes IANA names for recurrences; the program also needs the zone to
+        # turn a window's local midnight into the UTC start time AWS expects.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as America/New_York") from None
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_clock(self) -> TrafficSchedule:
+        problems = []
+        if self.business_hours_start >= self.off_hours_start:
+            problems.append(f"business_hours_start ({self.business_hours_start}) must be before "
+                            f"off_hours_start ({self.off_hours_start})")
+        names = [window.name for window in self.seasonal]
+        if len(set(names)) != len(names):
+            problems.append(f"seasonal[].name must be unique, got {names}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     def weekend_capacity(self) -> int:
         # The weekend never drops below the off-hours floor.
         return max(self.off_hours_capacity, math.ceil(self.business_hours_capacity * self.weekend_factor))
@@ -180,6 +244,34 @@ class Workers(Model):
     on_demand_base: int = Field(ge=0)
     spot_percent: int = Field(ge=0, le=100, description="Spot share above the on-demand base.")
     messages_per_worker: int = Field(ge=1)
+    root_volume_gb: int = Field(ge=8, le=16384, description="gp3 root volume; AL2023's snapshot is 8 GiB.")
+    instance_refresh_min_healthy_percent: int = Field(ge=0, le=100)
+
+    @field_validator("instance_types")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        problems = [f"{name!r} is not an instance type" for name in value
+                    if not re.match(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", name)]
+        if len(set(value)) != len(value):
+            problems.append(f"must be unique, got {value}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        for name in value:
+            _x86_instance_type(name)
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Workers:
+        problems = []
+        # Queue-depth scaling divides the backlog by the in-service workers: with none the
+        # metric has no value and the group could never scale out again.
+        if self.capacity.min < 1:
+            problems.append(f"capacity.min ({self.capacity.min}) must be >= 1 for queue-depth scaling")
+        if self.on_demand_base > self.capacity.max:
+            problems.append(f"on_demand_base ({self.on_demand_base}) must be <= capacity.max ({self.capacity.max})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class AuroraMigration(Model):

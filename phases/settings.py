@@ -8,6 +8,7 @@ same messages: one line per problem, naming the key path and the allowed values.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -30,7 +31,15 @@ CONFIG_KEYS: dict[str, str] = {
     "domain": "Public domain of the API (e.g. api.example.com). Unset: no DNS, no certificates.",
     "databaseCutover": "Phase 4 only: promote the Aurora replica cluster to the writer and add its Serverless v2 "
                        "readers. Default false: Aurora only replicates and the RDS instance stays the writer.",
+    "apiImage": "Container image the API and worker instances run (registry/repository:tag or @sha256 digest).",
 }
+DEFAULT_API_IMAGE = "public.ecr.aws/qnom/api:stable"
+# A registry reference and nothing else: the value is written into the instances' boot script.
+_IMAGE = re.compile(
+    r"^[a-z0-9]+([.-][a-z0-9]+)*(:\d+)?"                     # registry host[:port]
+    r"(/[a-z0-9]+([._-][a-z0-9]+)*)+"                         # /repository path
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$"  # :tag or @digest
+)
 REQUIRED_KEYS = ("phase", "environment")
 
 
@@ -57,6 +66,7 @@ class StackSettings:
     domain: str | None = None
     database_cutover: bool = False
     """True once the operator cuts the database over from RDS to Aurora (phase 4, `qnom:databaseCutover`)."""
+    api_image: str = DEFAULT_API_IMAGE
 
     @property
     def nat_per_az(self) -> bool:
@@ -100,6 +110,7 @@ def settings_from_config(
         problems.append(f"{NAMESPACE}:environment: got {environment!r}; allowed values: dev, prod")
     domain = _domain(values.get("domain"), problems)
     cutover = _flag("databaseCutover", values.get("databaseCutover"), problems)
+    api_image = _api_image(values.get("apiImage"), problems)
     overrides = _overrides(values.get("overrides"), problems)
 
     phase = None
@@ -114,7 +125,8 @@ def settings_from_config(
     if problems:
         raise SettingsError(problems)
     return StackSettings(project=project, stack=stack, environment=environment, phase=phase,
-                         profile=PROFILES[environment], domain=domain, database_cutover=bool(cutover))
+                         profile=PROFILES[environment], domain=domain, database_cutover=bool(cutover),
+                         api_image=api_image)
 
 
 def apply_overrides(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,6 +184,15 @@ def _flag(key: str, raw: Any, problems: list[str]) -> bool:
         return text == "true"
     problems.append(f"{NAMESPACE}:{key}: got {raw!r}; allowed values: true, false")
     return False
+def _api_image(raw: Any, problems: list[str]) -> str:
+    if raw in (None, ""):
+        return DEFAULT_API_IMAGE
+    text = str(raw)
+    if len(text) > 255 or not _IMAGE.match(text):
+        problems.append(f"{NAMESPACE}:apiImage: got {raw!r}; allowed values: an image reference such as "
+                        f"{DEFAULT_API_IMAGE} or 123456789012.dkr.ecr.us-east-1.amazonaws.com/api@sha256:<digest>")
+        return DEFAULT_API_IMAGE
+    return text
 
 
 def _overrides(raw: Any, problems: list[str]) -> dict[str, Any] | None:

@@ -115,7 +115,7 @@ COMPONENT_PROGRAM = textwrap.dedent('''
         vpc_id="vpc-stub",
         subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
         profile=PROFILES["prod"],
-        client_security_group_ids=["sg-api-stub", "sg-workers-stub"],
+        client_security_groups={"api": "sg-api-stub", "workers": "sg-workers-stub"},
     ), pulumi.ResourceOptions(providers={"aws": provider}))
 ''')
 

@@ -149,13 +149,6 @@ def test_multi_az_primary_leaves_its_zone_to_rds():
     assert single.options["ignoreChanges"] == multi.options["ignoreChanges"] == ["availabilityZone"]
 
 
-def test_region_wires_no_client_groups_yet():
-    # The compute tier's groups arrive at integration; until then nothing may connect.
-    plan = build("prod", 3)
-    database = plan.named("us-east-1-db", "qnom:components:Database")
-    assert not [r for r in plan.children_of(database) if r.type == INGRESS]
-
-
 COMPONENT_PROGRAM = textwrap.dedent('''
     import pulumi
     import pulumi_aws as aws
@@ -173,7 +166,7 @@ COMPONENT_PROGRAM = textwrap.dedent('''
         subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
         availability_zones=["us-east-1a", "us-east-1b", "us-east-1c"],
         profile=PROFILES["prod"],
-        client_security_group_ids=["sg-api-stub", "sg-workers-stub"],
+        client_security_groups={"api": "sg-api-stub", "workers": "sg-workers-stub"},
     ), pulumi.ResourceOptions(providers={"aws": provider}))
 ''')
 

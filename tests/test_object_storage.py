@@ -24,7 +24,9 @@ def settings_of(plan, bucket: str, resource_type: str):
 
 @pytest.mark.parametrize("phase", [1, 2, 3, 4])
 def test_two_buckets_in_every_phase(phase):
-    assert sorted(r.name for r in build("prod", phase).of_type(BUCKET)) == [LOGS, OBJECTS]
+    plan = build("prod", phase)
+    storage = plan.named("us-east-1-storage", "qnom:components:ObjectStorage")
+    assert sorted(r.name for r in plan.children_of(storage) if r.type == BUCKET) == [LOGS, OBJECTS]
 
 
 @pytest.mark.parametrize("bucket", [OBJECTS, LOGS])

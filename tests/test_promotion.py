@@ -137,15 +137,18 @@ def test_prod_promotion_keeps_stateful_urns(before, after):
     assert old <= new
 
 
-def test_promotions_only_add_data_stores():
+def test_promotions_only_add_stateful_resources():
     added = {}
     for before, after in [(1, 2), (2, 3), (3, 4)]:
         old = {r.name for r in build("prod", before).resources if r.type in STATEFUL_TYPES}
         new = {r.name for r in build("prod", after).resources if r.type in STATEFUL_TYPES}
         added[after] = sorted(new - old)
     assert added[2] == ["us-east-1-db-replica-0", "us-east-1-queue-dlq", "us-east-1-queue-main"]
-    assert added[3] == ["us-east-1-db-replica-1", "us-east-1-search-domain", "us-east-1-search-key",
-                        "us-east-1-search-master"]
+    assert added[3] == [
+        # The secondary regions' API tiers: access-log buckets and session secrets.
+        "eu-west-1-api-alb-logs", "eu-west-1-api-session-secret",
+        "us-east-1-db-replica-1", "us-east-1-search-domain", "us-east-1-search-key", "us-east-1-search-master",
+        "us-west-2-api-alb-logs", "us-west-2-api-session-secret"]
     assert added[4] == ["us-east-1-db-aurora", "us-east-1-db-aurora-0"]
 
 

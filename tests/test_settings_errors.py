@@ -23,7 +23,7 @@ BAD_STACK_FILES = [
      ["qnom:environment: got 'staging'", "allowed values: dev, prod"]),
     ("missing-environment", "qnom:phase: '2'", ["qnom:environment: required setting is missing"]),
     ("unknown-key", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:sise: large",
-     ["qnom:sise: unknown setting", "allowed keys: domain, environment"]),
+     ["qnom:sise: unknown setting", "allowed keys: apiImage, databaseCutover, domain, environment"]),
     ("min-above-max", "qnom:phase: '2'\n  qnom:environment: prod\n"
      "  qnom:overrides: {regions: {us-east-1: {api: {min: 9}}}}",
      ["qnom:overrides.regions.us-east-1.api", "min (9) <= desired (4) <= max (6) must hold"]),
@@ -34,7 +34,7 @@ BAD_STACK_FILES = [
      ["qnom:overrides.regions.us-east-1.db_read_replicas", "got -1", "greater than or equal to 0"]),
     ("unknown-override-key", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:overrides: {api: {instance_size: big}}",
      ["qnom:overrides.api.instance_size: unknown key",
-      "allowed keys: health_check, instance_type, rate_limit_per_5min, scaling"]),
+      "allowed keys: health_check, health_check_grace_seconds, idle_timeout_seconds"]),
     ("weights-not-100", "qnom:phase: '3'\n  qnom:environment: prod\n"
      "  qnom:overrides: {regions: {eu-west-1: {weight: 40}}}",
      ["regions[].weight must sum to 100, got 115"]),

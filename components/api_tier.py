@@ -1,0 +1,522 @@
+"""API tier of one region: the public Application Load Balancer and the API's Auto Scaling group.
+
+Creates, under the component:
+- security groups: the load balancer's (the only group open to the internet: port 80, and
+  443 when a domain is set) and the instances' (the app port from the load balancer only;
+  out: HTTPS, and the data tier's ports inside the VPC);
+- an S3 bucket for the load balancer's access logs (SSE-S3, private, TLS only, expiring);
+- the load balancer (least outstanding requests, invalid header fields dropped, deletion
+  protection in prod), its target group with the seed's health check, and its listeners:
+  with `qnom:domain` an ACM certificate (DNS validation), HTTPS 443 forwarding and HTTP 80
+  redirecting to it; without a domain one plain HTTP 80 listener that forwards;
+- the session secret in Secrets Manager, holding the value the caller generated;
+- the instance role and profile: SSM core, read access to the app's own secrets, and ECR
+  pulls only when the image lives in a private ECR repository;
+- a launch template: Amazon Linux 2023 (public SSM parameter), IMDSv2, no public IP,
+  encrypted gp3 root volume, detailed monitoring, user data from
+  `templates/api-user-data.sh.tpl`;
+- the Auto Scaling group over the private subnets of every AZ, with rolling instance refresh;
+- with `spec.scaling`: CPU step policies (+ their alarms) and request-count target tracking;
+- with `schedule` (the primary region only): the traffic schedule's scheduled actions;
+- with `spec.rate_limit_per_5min`: a regional WAFv2 web ACL on the load balancer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components import defaults
+from components import schedule as traffic
+from components import userdata
+from phases import models
+from phases.environment import EnvironmentProfile
+
+ACCESS_LOG_PREFIX = "alb"
+HTTP_PORT, HTTPS_PORT = 80, 443
+
+
+@dataclass(frozen=True)
+class ApiTierArgs:
+    region: str
+    """AWS region of the tier (its provider's region)."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the load balancer, target group and security groups."""
+    vpc_cidr: str
+    """The VPC's CIDR: instances may open the data tier's ports inside it, nowhere else."""
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    """Subnets of the load balancer, one per AZ."""
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    """Subnets of the instances, one per AZ."""
+    spec: models.ApiTier
+    """The phase's API settings: instance type, port, health check, scaling, rate limit."""
+    capacity: models.Capacity
+    """This region's min/desired/max instance counts."""
+    profile: EnvironmentProfile
+    """Environment profile: deletion protection, log retention, bucket force-destroy."""
+    image: str
+    """Container image the instances run (`qnom:apiImage`)."""
+    session_secret: pulumi.Input[str]
+    """Session-signing secret, generated once by the caller so every region accepts a session."""
+    session_secret_name: str
+    """Name of the Secrets Manager secret; fixed, so the boot script can read it by name."""
+    schedule: models.TrafficSchedule | None = None
+    """Traffic schedule; default None: no scheduled actions (secondary regions, phase 1)."""
+    domain: str | None = None
+    """Public domain (`qnom:domain`); default None: plain HTTP, no certificate."""
+    readable_secret_arns: Sequence[pulumi.Input[str]] = ()
+    """Further secrets the API may read (e.g. database credentials); default none."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for instances and volumes, which the provider's default tags do not reach."""
+
+
+class ApiTier(pulumi.ComponentResource):
+    alb_arn: pulumi.Output[str]
+    alb_dns_name: pulumi.Output[str]
+    alb_zone_id: pulumi.Output[str]
+    target_group_arn: pulumi.Output[str]
+    asg_name: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    alb_security_group_id: pulumi.Output[str]
+    listener_arn: pulumi.Output[str]
+    listener_protocol: str
+    web_acl_arn: pulumi.Output[str] | None
+    certificate_arn: pulumi.Output[str] | None
+    certificate_validation_options: pulumi.Output[list] | None
+    session_secret_arn: pulumi.Output[str]
+    access_log_bucket: pulumi.Output[str]
+    launch_template_id: pulumi.Output[str]
+    instance_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ApiTierArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("qnom:components:ApiTier", name, None, opts)
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        # Invokes inherit the region's provider through the parent, like the children do.
+        self._invoke = pulumi.InvokeOptions(parent=self)
+        self._today = traffic.today(args.schedule.timezone) if args.schedule else None
+
+        self.alb_sg, self.instance_sg = self._create_security_groups()
+        self.secret = self._create_session_secret()
+        self.logs, log_policy = self._create_access_log_bucket()
+        self.alb = self._create_load_balancer(log_policy)
+        self.target_group = self._create_target_group()
+        self.certificate = self._create_certificate()
+        self.listener = self._create_listeners()
+        self.role, instance_profile = self._create_instance_profile()
+        self.launch_template = self._create_launch_template(instance_profile)
+        self.group = self._create_group()
+        self._create_scaling_policies()
+        self.scheduled_actions = self._create_schedule()
+        self.web_acl = self._create_web_acl()
+
+        self.alb_arn = self.alb.arn
+        self.alb_dns_name = self.alb.dns_name
+        self.alb_zone_id = self.alb.zone_id
+        self.target_group_arn = self.target_group.arn
+        self.asg_name = self.group.name
+        self.security_group_id = self.instance_sg.id
+        self.alb_security_group_id = self.alb_sg.id
+        self.listener_arn = self.listener.arn
+        self.listener_protocol = "HTTPS" if self.certificate else "HTTP"
+        self.web_acl_arn = self.web_acl.arn if self.web_acl else None
+        self.certificate_arn = self.certificate.arn if self.certificate else None
+        self.certificate_validation_options = (
+            self.certificate.domain_validation_options if self.certificate else None)
+        self.session_secret_arn = self.secret.arn
+        self.access_log_bucket = self.logs.bucket
+        self.launch_template_id = self.launch_template.id
+        self.instance_role_arn = self.role.arn
+        self.register_outputs({
+            "alb_arn": self.alb_arn,
+            "alb_dns_name": self.alb_dns_name,
+            "alb_zone_id": self.alb_zone_id,
+            "target_group_arn": self.target_group_arn,
+            "asg_name": self.asg_name,
+            "security_group_id": self.security_group_id,
+            "alb_security_group_id": self.alb_security_group_id,
+            "listener_arn": self.listener_arn,
+            "listener_protocol": self.listener_protocol,
+            "web_acl_arn": self.web_acl_arn,
+            "certificate_arn": self.certificate_arn,
+            "certificate_validation_options": self.certificate_validation_options,
+            "session_secret_arn": self.session_secret_arn,
+            "access_log_bucket": self.access_log_bucket,
+            "launch_template_id": self.launch_template_id,
+            "instance_role_arn": self.instance_role_arn,
+        })
+
+    def _opts(self, **options) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(**options))
+
+    # Network access ---------------------------------------------------------------------
+
+    def _create_security_groups(self) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        name, args = self._name, self._args
+        # Descriptions force a replacement when they change: keep them fixed.
+        alb_sg = aws.ec2.SecurityGroup(f"{name}-alb", aws.ec2.SecurityGroupArgs(
+            vpc_id=args.vpc_id, description="QNom API load balancer: HTTP(S) from the internet",
+            tags={"Name": f"{name}-alb"},
+        ), self._child)
+        instance_sg = aws.ec2.SecurityGroup(f"{name}-instances", aws.ec2.SecurityGroupArgs(
+            vpc_id=args.vpc_id, description="QNom API instances: app port from the load balancer only",
+            tags={"Name": f"{name}-instances"},
+        ), self._child)
+        # 443 opens only with a listener behind it; 80 always (it redirects once TLS is on).
+        for port in (HTTP_PORT, HTTPS_PORT) if args.domain else (HTTP_PORT,):
+            aws.vpc.SecurityGroupIngressRule(f"{name}-alb-in-{port}", aws.vpc.SecurityGroupIngressRuleArgs(
+                security_group_id=alb_sg.id, ip_protocol="tcp", from_port=port, to_port=port,
+                cidr_ipv4="0.0.0.0/0", description=f"clients on {port}",
+            ), self._child)
+        aws.vpc.SecurityGroupEgressRule(f"{name}-alb-out-app", aws.vpc.SecurityGroupEgressRuleArgs(
+            security_group_id=alb_sg.id, ip_protocol="tcp", from_port=args.spec.port, to_port=args.spec.port,
+            referenced_security_group_id=instance_sg.id, description="requests and health checks to the API",
+        ), self._child)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-instances-in-app", aws.vpc.SecurityGroupIngressRuleArgs(
+            security_group_id=instance_sg.id, ip_protocol="tcp", from_port=args.spec.port, to_port=args.spec.port,
+            referenced_security_group_id=alb_sg.id, description="from the load balancer only",
+        ), self._child)
+        for key, rule in defaults.app_egress_rules(instance_sg.id, args.vpc_cidr).items():
+            aws.vpc.SecurityGroupEgressRule(f"{name}-instances-out-{key}", rule, self._child)
+        return alb_sg, instance_sg
+
+    # Secrets and logs -------------------------------------------------------------------
+
+    def _create_session_secret(self) -> aws.secretsmanager.Secret:
+        args = self._args
+        secret = aws.secretsmanager.Secret(f"{self._name}-session-secret", aws.secretsmanager.SecretArgs(
+            name=args.session_secret_name,
+            description="Signs the API's session cookies (seed: Session Management, SESSION_SECRET)",
+            recovery_window_in_days=defaults.secret_recovery_days(args.profile),
+        ), defaults.stateful_options(self._child, args.profile))
+        aws.secretsmanager.SecretVersion(f"{self._name}-session-secret", aws.secretsmanager.SecretVersionArgs(
+            secret_id=secret.id, secret_string=pulumi.Output.secret(args.session_secret),
+        ), self._child)
+        return secret
+
+    def _create_access_log_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+        name, profile = self._name, self._args.profile
+        bucket = aws.s3.Bucket(f"{name}-alb-logs", aws.s3.BucketArgs(
+            force_destroy=profile.force_destroy_buckets,
+        ), defaults.stateful_options(self._child, profile))
+        aws.s3.BucketPublicAccessBlock(f"{name}-alb-logs", aws.s3.BucketPublicAccessBlockArgs(
+            bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True,
+        ), self._child)
+        aws.s3.BucketOwnershipControls(f"{name}-alb-logs", aws.s3.BucketOwnershipControlsArgs(
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        ), self._child)
+        # Load balancer access logs can only be written with SSE-S3; SSE-KMS is refused.
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-alb-logs", aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
+                bucket=bucket.id,
+                rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.
+                    BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"),
+                )],
+            ), self._child)
+        aws.s3.BucketLifecycleConfiguration(f"{name}-alb-logs", aws.s3.BucketLifecycleConfigurationArgs(
+            bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-access-logs", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=f"{ACCESS_LOG_PREFIX}/"),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=profile.log_retention_days),
+            )],
+        ), self._child)
+        # Every region the catalog allows predates August 2022, where log delivery writes as
+        # the region's Elastic Load Balancing account rather than as a service principal.
+        writer = aws.elb.get_service_account(opts=self._invoke).arn
+        account_id = aws.get_caller_identity(opts=self._invoke).account_id
+        policy = aws.s3.BucketPolicy(f"{name}-alb-logs", aws.s3.BucketPolicyArgs(
+            bucket=bucket.id,
+            policy=bucket.arn.apply(lambda arn: json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "LoadBalancerAccessLogs",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": writer},
+                        "Action": "s3:PutObject",
+                        "Resource": f"{arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{account_id}/*",
+                    },
+                    defaults.deny_insecure_transport([arn, f"{arn}/*"], "s3:*"),
+                ],
+            })),
+        ), self._child)
+        return bucket, policy
+
+    # Load balancer ----------------------------------------------------------------------
+
+    def _create_load_balancer(self, log_policy: aws.s3.BucketPolicy) -> aws.lb.LoadBalancer:
+        args = self._args
+        return aws.lb.LoadBalancer(f"{self._name}-alb", aws.lb.LoadBalancerArgs(
+            load_balancer_type="application",
+            internal=False,
+            subnets=list(args.public_subnet_ids),
+            security_groups=[self.alb_sg.id],
+            idle_timeout=args.spec.idle_timeout_seconds,
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=args.profile.deletion_protection,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=self.logs.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True),
+        # The load balancer checks it can write to the bucket when logging is switched on.
+        ), self._opts(depends_on=[log_policy]))
+
+    def _create_target_group(self) -> aws.lb.TargetGroup:
+        spec = self._args.spec
+        check = spec.health_check
+        return aws.lb.TargetGroup(f"{self._name}-tg", aws.lb.TargetGroupArgs(
+            vpc_id=self._args.vpc_id,
+            port=spec.port,
+            protocol="HTTP",
+            target_type="instance",
+            # The ALB's counterpart of nginx's least_conn. No stickiness: sessions live in
+            # Redis (seed: Session Management), so any instance can serve any request.
+            load_balancing_algorithm_type="least_outstanding_requests",
+            # Seed nginx check: interval=5000 rise=2 fall=3 timeout=4000, HEAD /health, 2xx/3xx.
+            # ALB health checks always send GET.
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                protocol="HTTP",
+                port="traffic-port",
+                path=check.path,
+                interval=check.interval_seconds,
+                timeout=check.timeout_seconds,
+                healthy_threshold=check.healthy_threshold,
+                unhealthy_threshold=check.unhealthy_threshold,
+                matcher=check.matcher,
+            ),
+        ), self._child)
+
+    def _create_certificate(self) -> aws.acm.Certificate | None:
+        if not self._args.domain:
+            return None
+        # Regional: an ALB only takes a certificate from its own region's ACM. The Route 53
+        # validation records come with the DNS layer, from `domain_validation_options`.
+        return aws.acm.Certificate(f"{self._name}-certificate", aws.acm.CertificateArgs(
+            domain_name=self._args.domain, validation_method="DNS",
+        ), self._child)
+
+    def _create_listeners(self) -> aws.lb.Listener:
+        name = self._name
+        forward = [aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)]
+        if self.certificate is None:
+            # No domain, so no certificate: the API is served over plain HTTP (dev).
+            return aws.lb.Listener(f"{name}-http", aws.lb.ListenerArgs(
+                load_balancer_arn=self.alb.arn, port=HTTP_PORT, protocol="HTTP", default_actions=forward,
+            ), self._child)
+        # In a real deployment the certificate must be ISSUED (its DNS validation records in
+        # place) before this listener can be created; AWS refuses a pending certificate.
+        https = aws.lb.Listener(f"{name}-https", aws.lb.ListenerArgs(
+            load_balancer_arn=self.alb.arn, port=HTTPS_PORT, protocol="HTTPS",
+            ssl_policy=defaults.TLS_POLICY, certificate_arn=self.certificate.arn, default_actions=forward,
+        ), self._child)
+        # Same name as the plain listener of a stack without a domain, so setting a domain
+        # later updates it in place.
+        aws.lb.Listener(f"{name}-http", aws.lb.ListenerArgs(
+            load_balancer_arn=self.alb.arn, port=HTTP_PORT, protocol="HTTP",
+            default_actions=[aws.lb.ListenerDefaultActionArgs(
+                type="redirect",
+                redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                    protocol="HTTPS", port=str(HTTPS_PORT), status_code="HTTP_301"),
+            )],
+        ), self._child)
+        return https
+
+    # Instances --------------------------------------------------------------------------
+
+    def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
+        name, args = self._name, self._args
+        role = aws.iam.Role(f"{name}-instance", aws.iam.RoleArgs(
+            assume_role_policy=defaults.assume_role_policy("ec2.amazonaws.com"),
+            description="QNom API instances: Session Manager and the app's own secrets",
+        ), self._child)
+        aws.iam.RolePolicyAttachment(f"{name}-instance-ssm", aws.iam.RolePolicyAttachmentArgs(
+            role=role.name, policy_arn=defaults.SSM_CORE_POLICY_ARN,
+        ), self._child)
+        aws.iam.RolePolicy(f"{name}-instance-secrets", aws.iam.RolePolicyArgs(
+            role=role.id,
+            policy=pulumi.Output.all(self.secret.arn, *args.readable_secret_arns).apply(
+                lambda arns: json.dumps(defaults.read_secrets_policy(arns))),
+        ), self._child)
+        repository = userdata.private_ecr(args.image)
+        if repository:
+            aws.iam.RolePolicy(f"{name}-instance-ecr", aws.iam.RolePolicyArgs(
+                role=role.id, policy=json.dumps(defaults.ecr_pull_policy(repository.repository_arn())),
+            ), self._child)
+        profile = aws.iam.InstanceProfile(f"{name}-instance", aws.iam.InstanceProfileArgs(
+            role=role.name,
+        ), self._child)
+        return role, profile
+
+    def _create_launch_template(self, profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:
+        name, args = self._name, self._args
+        # The parameter moves to each new AL2023 release; the next `pulumi up` then writes a
+        # new template version and the instance refresh rolls the group onto the patched AMI.
+        ami = aws.ssm.get_parameter(name=defaults.AL2023_AMI_PARAMETER, opts=self._invoke)
+        script = userdata.api_user_data(
+            image=args.image, port=args.spec.port, health_path=args.spec.health_check.path,
+            region=args.region, session_secret_id=args.session_secret_name,
+        )
+        return aws.ec2.LaunchTemplate(f"{name}-lt", aws.ec2.LaunchTemplateArgs(
+            image_id=ami.value,
+            instance_type=args.spec.instance_type,
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+            metadata_options=defaults.instance_metadata_options(),
+            network_interfaces=[defaults.private_network_interface(self.instance_sg.id)],
+            block_device_mappings=[defaults.encrypted_root_volume(args.spec.root_volume_gb)],
+            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+            user_data=userdata.encode(script),
+            update_default_version=True,
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**args.tags, "Name": name})
+                for kind in ("instance", "volume")
+            ],
+        ), self._child)
+
+    def _create_group(self) -> aws.autoscaling.Group:
+        args = self._args
+        # On a seasonal window's day the group is declared with the window's bounds (see
+        # components/schedule.py), so an update that day does not undo the surge.
+        size = traffic.group_size(args.capacity, args.schedule, self._today)
+        return aws.autoscaling.Group(f"{self._name}-asg", aws.autoscaling.GroupArgs(
+            min_size=size.min,
+            max_size=size.max,
+            desired_capacity=size.desired,
+            vpc_zone_identifiers=list(args.private_subnet_ids),
+            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+                id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)),
+            target_group_arns=[self.target_group.arn],
+            health_check_type="ELB",
+            health_check_grace_period=args.spec.health_check_grace_seconds,
+            # A new template version (image, type, user data) rolls the group a few
+            # instances at a time instead of waiting for scale-in to replace them.
+            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+                strategy="Rolling",
+                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+                    min_healthy_percentage=args.spec.instance_refresh_min_healthy_percent),
+            ),
+            # Acts on spot instances only; set so a spot share needs no group change later.
+            capacity_rebalance=True,
+            enabled_metrics=defaults.GROUP_METRICS,
+            metrics_granularity="1Minute",
+            tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=False)
+                  for key, value in sorted(args.tags.items())],
+        # The autoscaler and the schedule own the running count once the group exists.
+        ), self._opts(ignore_changes=["desiredCapacity"]))
+
+    # Scaling ----------------------------------------------------------------------------
+
+    def _create_scaling_policies(self) -> None:
+        scaling = self._args.spec.scaling
+        if scaling is None:
+            return
+        # Simple scaling, because the seed's steps carry a cooldown, which AWS honours only
+        # for simple scaling policies (step scaling uses instance warm-up instead).
+        for direction, step, comparison, alarm, word in (
+            ("up", scaling.scale_up, "GreaterThanThreshold", "cpu-high", "above"),
+            ("down", scaling.scale_down, "LessThanThreshold", "cpu-low", "below"),
+        ):
+            policy = aws.autoscaling.Policy(f"{self._name}-scale-{direction}", aws.autoscaling.PolicyArgs(
+                autoscaling_group_name=self.group.name,
+                policy_type="SimpleScaling",
+                adjustment_type="ChangeInCapacity",
+                scaling_adjustment=step.adjustment,
+                cooldown=step.cooldown_seconds,
+            ), self._child)
+            aws.cloudwatch.MetricAlarm(f"{self._name}-{alarm}", aws.cloudwatch.MetricAlarmArgs(
+                alarm_description=f"Average CPU of the API group {word} {step.cpu_threshold_percent}%: "
+                                  f"scale {direction} by {abs(step.adjustment)}",
+                namespace="AWS/EC2",
+                metric_name="CPUUtilization",
+                dimensions={"AutoScalingGroupName": self.group.name},
+                statistic="Average",
+                period=scaling.alarm_period_seconds,
+                evaluation_periods=scaling.alarm_evaluation_periods,
+                threshold=step.cpu_threshold_percent,
+                comparison_operator=comparison,
+                alarm_actions=[policy.arn],
+            ), self._child)
+        # With several policies AWS follows the one asking for the most capacity, so the
+        # request target can hold instances the CPU step would remove, never the reverse.
+        aws.autoscaling.Policy(f"{self._name}-requests", aws.autoscaling.PolicyArgs(
+            autoscaling_group_name=self.group.name,
+            policy_type="TargetTrackingScaling",
+            target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+                target_value=scaling.requests_per_target,
+                predefined_metric_specification=aws.autoscaling.
+                PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type="ALBRequestCountPerTarget",
+                    resource_label=pulumi.Output.concat(self.alb.arn_suffix, "/", self.target_group.arn_suffix),
+                ),
+            ),
+        ), self._child)
+
+    def _create_schedule(self) -> list[aws.autoscaling.Schedule]:
+        args = self._args
+        if args.schedule is None:
+            return []
+        return [
+            aws.autoscaling.Schedule(f"{self._name}-{action.key}", aws.autoscaling.ScheduleArgs(
+                autoscaling_group_name=self.group.name,
+                scheduled_action_name=action.key,
+                min_size=action.min_size,
+                max_size=action.max_size,
+                desired_capacity=action.desired_capacity,
+                recurrence=action.recurrence,
+                start_time=action.start_time,
+                time_zone=action.time_zone,
+            ), self._child)
+            for action in traffic.scheduled_actions(args.schedule, args.capacity, self._today)
+        ]
+
+    # Rate limiting ----------------------------------------------------------------------
+
+    def _create_web_acl(self) -> aws.wafv2.WebAcl | None:
+        limit = self._args.spec.rate_limit_per_5min
+        if limit is None:
+            return None
+        name = self._name
+
+        def visibility(metric: str) -> dict:
+            return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
+
+        acl = aws.wafv2.WebAcl(f"{name}-waf", aws.wafv2.WebAclArgs(
+            scope="REGIONAL",
+            description="QNom API: per-client rate limit and AWS common protections",
+            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+            rules=[
+                # First, so a flood is blocked before the managed rules spend capacity on it.
+                aws.wafv2.WebAclRuleArgs(
+                    name="rate-limit-per-ip",
+                    priority=0,
+                    action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
+                    statement=aws.wafv2.WebAclRuleStatementArgs(
+                        rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                            # The catalog states the limit per five minutes.
+                            limit=limit, aggregate_key_type="IP", evaluation_window_sec=300)),
+                    visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(**visibility(f"{name}-rate-limit")),
+                ),
+                aws.wafv2.WebAclRuleArgs(
+                    name="aws-common-rule-set",
+                    priority=1,
+                    override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                        none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
+                    statement=aws.wafv2.WebAclRuleStatementArgs(
+                        managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                            vendor_name="AWS", name="AWSManagedRulesCommonRuleSet")),
+                    visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(**visibility(f"{name}-common")),
+                ),
+            ],
+            visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(**visibility(f"{name}-waf")),
+        ), self._child)
+        aws.wafv2.WebAclAssociation(f"{name}-waf", aws.wafv2.WebAclAssociationArgs(
+            resource_arn=self.alb.arn, web_acl_arn=acl.arn,
+        ), self._child)
+        return acl

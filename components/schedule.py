@@ -1,0 +1,189 @@
+"""The seed's traffic pattern as Auto Scaling scheduled actions: pure functions, no Pulumi.
+
+Creates nothing itself; `ApiTier` turns the actions computed here into
+`aws.autoscaling.Schedule` resources on the primary region's API group:
+- three recurring actions in the schedule's time zone: business hours (weekdays from
+  07:00), weekend days (from 07:00, business capacity x the weekend factor) and off-hours
+  (every day from 20:00);
+- one start and one end action per seasonal window (Black Friday, Cyber Monday, end of
+  quarter) whose day falls in the twelve months from today.
+
+`today()` is the only clock the program reads, so the output is deterministic for a
+given date. Seasonal actions are named by window and year (`black-friday-2025-start`),
+so a daily `pulumi up` changes nothing until a window passes or a new one comes within
+twelve months.
+
+Sizes: recurring actions only move the desired capacity, inside the phase's min..max.
+A window raises the floor to its surge size and the ceiling to the catalog's explicit
+`surge_max`; its end action restores the phase's min..max. During a window the daily
+actions cannot pull the group below the raised floor: a scheduled desired capacity
+never takes a group below its current minimum.
+
+Drift during a window: the window's start action changes the group's min/max behind
+Pulumi's back. A `pulumi up --refresh` on that day would see the difference and revert
+them, cancelling the surge. So the program reads the date too: on a window's day,
+`group_size()` declares the window's own min/max, and the already-run start action
+(which AWS deletes once it has run, and which could not be re-created with a past start
+time) is left out. Outside windows the program declares the phase's min/max, which is
+what the end action restored. No stack setting is needed for this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from phases.models import Capacity, SeasonalWindow, TrafficSchedule
+
+UNCHANGED = -1
+"""The provider's value for "leave this size as it is"; an omitted size would be sent as 0."""
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+WEEKDAYS, WEEKEND, EVERY_DAY = "1-5", "0,6", "*"  # Unix cron day-of-week, Sunday = 0
+
+
+def today(time_zone: str) -> date:
+    """The date in the schedule's time zone; tests pin it by replacing this function."""
+    return datetime.now(ZoneInfo(time_zone)).date()
+
+
+def black_friday(year: int) -> date:
+    """The day after the fourth Thursday of November (US Thanksgiving)."""
+    first = date(year, 11, 1)
+    first_thursday = first + timedelta(days=(3 - first.weekday()) % 7)
+    return first_thursday + timedelta(weeks=3, days=1)
+
+
+def cyber_monday(year: int) -> date:
+    """The Monday after Black Friday."""
+    return black_friday(year) + timedelta(days=3)
+
+
+def quarter_ends(year: int) -> list[date]:
+    """The last day of each calendar quarter."""
+    return [date(year, 3, 31), date(year, 6, 30), date(year, 9, 30), date(year, 12, 31)]
+
+
+def one_year_after(day: date) -> date:
+    """Same day next year; 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One dated seasonal window: a whole local day."""
+
+    name: str
+    """Catalog name: black-friday, cyber-monday or end-of-quarter."""
+    label: str
+    """Name with its year (and quarter), stable for the window's lifetime: black-friday-2025."""
+    day: date
+    factor: float
+
+
+def _dated(window: SeasonalWindow, year: int) -> list[Window]:
+    if window.name == "black-friday":
+        return [Window(window.name, f"black-friday-{year}", black_friday(year), window.factor)]
+    if window.name == "cyber-monday":
+        return [Window(window.name, f"cyber-monday-{year}", cyber_monday(year), window.factor)]
+    return [Window(window.name, f"end-of-quarter-{year}-q{quarter}", day, window.factor)
+            for quarter, day in enumerate(quarter_ends(year), start=1)]
+
+
+def upcoming_windows(schedule: TrafficSchedule, on: date) -> list[Window]:
+    """Windows whose day is in [on, one year after on), in date order; today's included."""
+    horizon = one_year_after(on)
+    windows = [dated for window in schedule.seasonal for year in (on.year, on.year + 1)
+               for dated in _dated(window, year) if on <= dated.day < horizon]
+    return sorted(windows, key=lambda window: (window.day, window.label))
+
+
+def active_window(schedule: TrafficSchedule | None, on: date | None) -> Window | None:
+    """The window running on `on`, if any."""
+    if schedule is None or on is None:
+        return None
+    return next((window for window in upcoming_windows(schedule, on) if window.day == on), None)
+
+
+@dataclass(frozen=True)
+class ScheduledAction:
+    """One Auto Scaling scheduled action; sizes are UNCHANGED where the action leaves them."""
+
+    key: str
+    """Action name, also the suffix of the resource name: business-hours, black-friday-2025-start."""
+    min_size: int
+    max_size: int
+    desired_capacity: int
+    recurrence: str | None = None
+    """Unix cron in `time_zone`, for recurring actions."""
+    start_time: str | None = None
+    """UTC time of a one-time action (AWS takes one-time start times in UTC only)."""
+    time_zone: str | None = None
+
+
+def _cron(clock: str, days: str) -> str:
+    hour, minute = (int(part) for part in clock.split(":"))
+    return f"{minute} {hour} * * {days}"
+
+
+def _utc_midnight(day: date, time_zone: str) -> str:
+    local = datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone))
+    return local.astimezone(timezone.utc).strftime(UTC_FORMAT)
+
+
+def recurring_actions(schedule: TrafficSchedule) -> list[ScheduledAction]:
+    """Business hours, weekend days and off-hours: desired capacity only."""
+    def action(key: str, clock: str, days: str, desired: int) -> ScheduledAction:
+        return ScheduledAction(key=key, min_size=UNCHANGED, max_size=UNCHANGED, desired_capacity=desired,
+                               recurrence=_cron(clock, days), time_zone=schedule.timezone)
+
+    return [
+        action("business-hours", schedule.business_hours_start, WEEKDAYS, schedule.business_hours_capacity),
+        action("weekend", schedule.business_hours_start, WEEKEND, schedule.weekend_capacity()),
+        action("off-hours", schedule.off_hours_start, EVERY_DAY, schedule.off_hours_capacity),
+    ]
+
+
+def window_size(schedule: TrafficSchedule, capacity: Capacity, window: Window) -> Capacity:
+    """The group's bounds during `window`: floor at the surge size, ceiling at surge_max."""
+    surge = schedule.seasonal_capacity(SeasonalWindow(name=window.name, factor=window.factor), capacity.desired)
+    return Capacity(min=surge, desired=surge, max=schedule.surge_max)
+
+
+def seasonal_actions(schedule: TrafficSchedule, capacity: Capacity, on: date) -> list[ScheduledAction]:
+    """Start and end actions of the coming windows; a running window keeps only its end."""
+    actions = []
+    for window in upcoming_windows(schedule, on):
+        surge = window_size(schedule, capacity, window)
+        if window.day > on:
+            actions.append(ScheduledAction(
+                key=f"{window.label}-start", min_size=surge.min, max_size=surge.max,
+                desired_capacity=surge.desired, start_time=_utc_midnight(window.day, schedule.timezone),
+            ))
+        # Windows end at local midnight, when the off-hours size is the right one.
+        actions.append(ScheduledAction(
+            key=f"{window.label}-end", min_size=capacity.min, max_size=capacity.max,
+            desired_capacity=schedule.off_hours_capacity,
+            start_time=_utc_midnight(window.day + timedelta(days=1), schedule.timezone),
+        ))
+    return actions
+
+
+def scheduled_actions(schedule: TrafficSchedule, capacity: Capacity, on: date) -> list[ScheduledAction]:
+    actions = recurring_actions(schedule) + seasonal_actions(schedule, capacity, on)
+    # Auto Scaling refuses two one-time actions of a group at the same moment.
+    starts = [action.start_time for action in actions if action.start_time]
+    clashes = sorted({start for start in starts if starts.count(start) > 1})
+    if clashes:
+        raise ValueError(f"seasonal windows meet at {', '.join(clashes)}; two scheduled actions cannot share a time")
+    return actions
+
+
+def group_size(capacity: Capacity, schedule: TrafficSchedule | None, on: date | None) -> Capacity:
+    """What the program declares for the group on `on`: the window's bounds on a window's
+    day, the phase's otherwise (see the module docstring on drift)."""
+    window = active_window(schedule, on)
+    return window_size(schedule, capacity, window) if window else capacity

@@ -1,0 +1,224 @@
+"""Queue workers of one region: a spot-heavy Auto Scaling group scaled on the queue's depth.
+
+Creates, under the component:
+- a security group with no inbound rule (workers pull from SQS; nothing calls them) and
+  egress limited to HTTPS and the data tier's ports inside the VPC;
+- an instance role and profile: SSM core, consuming the one queue it is given, and ECR
+  pulls only when the image lives in a private ECR repository;
+- a launch template: Amazon Linux 2023, IMDSv2, no public IP, encrypted gp3 root volume,
+  detailed monitoring, user data from `templates/worker-user-data.sh.tpl`;
+- the Auto Scaling group over the private subnets with a mixed instances policy (several
+  instance types, an on-demand base, then the catalog's spot share, capacity-optimized
+  spot pools, capacity rebalancing) and rolling instance refresh;
+- a target tracking policy holding the backlog per worker (visible messages divided by
+  in-service workers) at the catalog's `messages_per_worker`.
+
+The queue itself belongs to the data tier: its ARN, URL and name come in as inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components import defaults
+from components import userdata
+from phases import models
+
+# The nested argument types of a metric-math target tracking policy.
+_Tracking = aws.autoscaling.PolicyTargetTrackingConfigurationArgs
+_CustomMetric = aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationArgs
+_Query = aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs
+_QueryStat = aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatArgs
+_QueryMetric = aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricArgs
+_QueryDimension = (
+    aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArgs)
+
+
+@dataclass(frozen=True)
+class WorkersArgs:
+    region: str
+    """AWS region of the workers (its provider's region)."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the security group."""
+    vpc_cidr: str
+    """The VPC's CIDR: workers may open the data tier's ports inside it, nowhere else."""
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    """Subnets of the instances, one per AZ."""
+    spec: models.Workers
+    """The phase's worker settings: instance types, capacity, spot share, messages per worker."""
+    queue_arn: pulumi.Input[str]
+    """ARN of the SQS queue the workers consume (IAM grant)."""
+    queue_url: pulumi.Input[str]
+    """URL of the queue, handed to the worker process."""
+    queue_name: pulumi.Input[str]
+    """Name of the queue: the dimension of its CloudWatch metrics."""
+    image: str
+    """Container image the workers run (`qnom:apiImage`: the API's image in worker mode)."""
+    command: Sequence[str] = ("worker",)
+    """Arguments given to the image; default: `worker`."""
+    queue_kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed KMS key of the queue, if any; default None (SQS-managed encryption)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for instances and volumes, which the provider's default tags do not reach."""
+
+
+class Workers(pulumi.ComponentResource):
+    asg_name: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    launch_template_id: pulumi.Output[str]
+    instance_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WorkersArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("qnom:components:Workers", name, None, opts)
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._invoke = pulumi.InvokeOptions(parent=self)
+
+        self.security_group = self._create_security_group()
+        self.role, instance_profile = self._create_instance_profile()
+        self.launch_template = self._create_launch_template(instance_profile)
+        self.group = self._create_group()
+        self._create_queue_depth_scaling()
+
+        self.asg_name = self.group.name
+        self.security_group_id = self.security_group.id
+        self.launch_template_id = self.launch_template.id
+        self.instance_role_arn = self.role.arn
+        self.register_outputs({
+            "asg_name": self.asg_name,
+            "security_group_id": self.security_group_id,
+            "launch_template_id": self.launch_template_id,
+            "instance_role_arn": self.instance_role_arn,
+        })
+
+    def _create_security_group(self) -> aws.ec2.SecurityGroup:
+        name = f"{self._name}-instances"
+        # No ingress rule at all: workers pull their work from SQS and nothing calls them.
+        group = aws.ec2.SecurityGroup(name, aws.ec2.SecurityGroupArgs(
+            vpc_id=self._args.vpc_id, description="QNom queue workers: no inbound traffic",
+            tags={"Name": name},
+        ), self._child)
+        for key, rule in defaults.app_egress_rules(group.id, self._args.vpc_cidr).items():
+            aws.vpc.SecurityGroupEgressRule(f"{name}-out-{key}", rule, self._child)
+        return group
+
+    def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
+        name, args = self._name, self._args
+        role = aws.iam.Role(f"{name}-instance", aws.iam.RoleArgs(
+            assume_role_policy=defaults.assume_role_policy("ec2.amazonaws.com"),
+            description="QNom queue workers: Session Manager and their own queue",
+        ), self._child)
+        aws.iam.RolePolicyAttachment(f"{name}-instance-ssm", aws.iam.RolePolicyAttachmentArgs(
+            role=role.name, policy_arn=defaults.SSM_CORE_POLICY_ARN,
+        ), self._child)
+        aws.iam.RolePolicy(f"{name}-instance-queue", aws.iam.RolePolicyArgs(
+            role=role.id,
+            policy=pulumi.Output.all(args.queue_arn, args.queue_kms_key_arn).apply(
+                lambda values: json.dumps(defaults.consume_queue_policy(values[0], values[1]))),
+        ), self._child)
+        repository = userdata.private_ecr(args.image)
+        if repository:
+            aws.iam.RolePolicy(f"{name}-instance-ecr", aws.iam.RolePolicyArgs(
+                role=role.id, policy=json.dumps(defaults.ecr_pull_policy(repository.repository_arn())),
+            ), self._child)
+        profile = aws.iam.InstanceProfile(f"{name}-instance", aws.iam.InstanceProfileArgs(
+            role=role.name,
+        ), self._child)
+        return role, profile
+
+    def _create_launch_template(self, profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:
+        name, args = self._name, self._args
+        ami = aws.ssm.get_parameter(name=defaults.AL2023_AMI_PARAMETER, opts=self._invoke)
+        user_data = pulumi.Output.from_input(args.queue_url).apply(lambda url: userdata.encode(
+            userdata.worker_user_data(image=args.image, command=args.command, region=args.region, queue_url=url)))
+        # No instance type here: the group's overrides list the types it may launch.
+        return aws.ec2.LaunchTemplate(f"{name}-lt", aws.ec2.LaunchTemplateArgs(
+            image_id=ami.value,
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+            metadata_options=defaults.instance_metadata_options(),
+            network_interfaces=[defaults.private_network_interface(self.security_group.id)],
+            block_device_mappings=[defaults.encrypted_root_volume(args.spec.root_volume_gb)],
+            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+            user_data=user_data,
+            update_default_version=True,
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**args.tags, "Name": name})
+                for kind in ("instance", "volume")
+            ],
+        ), self._child)
+
+    def _create_group(self) -> aws.autoscaling.Group:
+        args, spec = self._args, self._args.spec
+        return aws.autoscaling.Group(f"{self._name}-asg", aws.autoscaling.GroupArgs(
+            min_size=spec.capacity.min,
+            max_size=spec.capacity.max,
+            desired_capacity=spec.capacity.desired,
+            vpc_zone_identifiers=list(args.private_subnet_ids),
+            mixed_instances_policy=aws.autoscaling.GroupMixedInstancesPolicyArgs(
+                instances_distribution=aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
+                    on_demand_base_capacity=spec.on_demand_base,
+                    # Seed: workers 80% spot with on-demand fallback, i.e. 20% on-demand
+                    # above the always-on-demand base.
+                    on_demand_percentage_above_base_capacity=100 - spec.spot_percent,
+                    on_demand_allocation_strategy="prioritized",
+                    # Pools with the most spare capacity are interrupted least.
+                    spot_allocation_strategy="capacity-optimized",
+                ),
+                launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
+                    launch_template_specification=aws.autoscaling.
+                    GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
+                        launch_template_id=self.launch_template.id,
+                        version=self.launch_template.latest_version.apply(str),
+                    ),
+                    overrides=[aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=kind)
+                               for kind in spec.instance_types],
+                ),
+            ),
+            # Replaces a spot instance AWS flags as at risk before its interruption notice.
+            capacity_rebalance=True,
+            health_check_type="EC2",
+            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+                strategy="Rolling",
+                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+                    min_healthy_percentage=spec.instance_refresh_min_healthy_percent),
+            ),
+            # GroupInServiceInstances is also the divisor of the backlog-per-worker metric.
+            enabled_metrics=defaults.GROUP_METRICS,
+            metrics_granularity="1Minute",
+            tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=False)
+                  for key, value in sorted(args.tags.items())],
+        # The queue-depth policy owns the running count once the group exists.
+        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(ignore_changes=["desiredCapacity"])))
+
+    def _create_queue_depth_scaling(self) -> aws.autoscaling.Policy:
+        args = self._args
+        return aws.autoscaling.Policy(f"{self._name}-queue-depth", aws.autoscaling.PolicyArgs(
+            autoscaling_group_name=self.group.name,
+            policy_type="TargetTrackingScaling",
+            target_tracking_configuration=_Tracking(
+                # Seed KPI: queue depth target 100 messages, held per worker, so the group
+                # grows with the backlog instead of chasing one fixed depth.
+                target_value=args.spec.messages_per_worker,
+                customized_metric_specification=_CustomMetric(metrics=[
+                    _metric("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                            "QueueName", args.queue_name, "Sum"),
+                    _metric("workers", "AWS/AutoScaling", "GroupInServiceInstances",
+                            "AutoScalingGroupName", self.group.name, "Average"),
+                    _Query(id="backlog_per_worker", expression="visible / workers",
+                           label="Visible messages per in-service worker", return_data=True),
+                ]),
+            ),
+        ), self._child)
+
+
+def _metric(query_id: str, namespace: str, metric_name: str, dimension: str, value: pulumi.Input[str],
+            stat: str) -> _Query:
+    """One input of the backlog expression, not returned on its own."""
+    return _Query(id=query_id, return_data=False, metric_stat=_QueryStat(stat=stat, metric=_QueryMetric(
+        namespace=namespace, metric_name=metric_name, dimensions=[_QueryDimension(name=dimension, value=value)],
+    )))

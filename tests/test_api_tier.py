@@ -1,0 +1,404 @@
+"""ApiTier through the offline engine: the real program, asserting the seed's numbers."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date
+from pathlib import Path
+
+import pydantic
+import pytest
+import yaml
+
+from components import schedule as traffic
+from phases.catalog import load_phase
+from phases.models import ApiTier, ScalingPolicies
+from phases.settings import CONFIG_KEYS, DEFAULT_API_IMAGE, SettingsError, settings_from_config
+from qnom import mocks
+from qnom.engine import PROJECT_DIR, run_program
+from tests.support import Plan, build, stack_config
+
+ASG = "aws:autoscaling/group:Group"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+POLICY = "aws:autoscaling/policy:Policy"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SCHEDULE = "aws:autoscaling/schedule:Schedule"
+LISTENER = "aws:lb/listener:Listener"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+PRIVATE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qnom/api:1.4.2"
+
+
+def user_data(plan: Plan, name: str = "us-east-1-api-lt") -> str:
+    return base64.b64decode(plan.named(name, LAUNCH_TEMPLATE).inputs["userData"]).decode()
+
+
+def depends_on(resource, prop: str) -> list[str]:
+    """Logical names of the resources an input property comes from."""
+    return [urn.rsplit("::", 1)[1] for urn in resource.dependencies.get(prop, [])]
+
+
+# Sizes ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("phase, region, instance_type, sizes", [
+    (1, "us-east-1", "t3.medium", (2, 2, 2)),     # seed phase 1: 2 x t3.medium
+    (2, "us-east-1", "t3.large", (4, 4, 6)),      # seed phase 2: 4-6 x t3.large
+    (3, "us-east-1", "c5.xlarge", (10, 10, 20)),  # seed phase 3: 10-20 x c5.xlarge
+    (3, "us-west-2", "c5.xlarge", (5, 5, 10)),    # seed multi-region: 5 API per secondary
+    (3, "eu-west-1", "c5.xlarge", (5, 5, 10)),
+    (4, "us-east-1", "c5.xlarge", (26, 26, 50)),  # seed phase 4: 50+ across regions
+    (4, "us-west-2", "c5.xlarge", (12, 12, 25)),
+    (4, "eu-west-1", "c5.xlarge", (12, 12, 25)),
+])
+def test_group_size_and_instance_type_per_phase(phase, region, instance_type, sizes):
+    plan = build("prod", phase)
+    group = plan.named(f"{region}-api-asg", ASG)
+    assert (group.inputs["minSize"], group.inputs["desiredCapacity"], group.inputs["maxSize"]) == sizes
+    assert plan.named(f"{region}-api-lt", LAUNCH_TEMPLATE).inputs["instanceType"] == instance_type
+    assert plan.region_of(group) == region
+    assert "desiredCapacity" in group.options["ignoreChanges"]
+
+
+def test_every_region_gets_an_api_tier_under_its_region():
+    plan = build("prod", 3)
+    tiers = plan.of_type("qnom:components:ApiTier")
+    assert sorted(t.name for t in tiers) == ["eu-west-1-api", "us-east-1-api", "us-west-2-api"]
+    for tier in tiers:
+        assert tier.parent.endswith(f"qnom:components:Region::{tier.name.removesuffix('-api')}")
+
+
+def test_group_spans_the_private_subnets_behind_the_elb_check():
+    group = build("prod", 2).named("us-east-1-api-asg", ASG)
+    assert depends_on(group, "vpcZoneIdentifiers") == [
+        "us-east-1-network-private-us-east-1a", "us-east-1-network-private-us-east-1b",
+        "us-east-1-network-private-us-east-1c",
+    ]
+    assert depends_on(group, "targetGroupArns") == ["us-east-1-api-tg"]
+    inputs = group.inputs
+    assert (inputs["healthCheckType"], inputs["healthCheckGracePeriod"]) == ("ELB", 300)
+    assert inputs["instanceRefresh"] == {"strategy": "Rolling", "preferences": {"minHealthyPercentage": 90}}
+    assert inputs["capacityRebalance"] is True
+    assert "GroupInServiceInstances" in inputs["enabledMetrics"] and inputs["metricsGranularity"] == "1Minute"
+
+
+# Scaling policies -----------------------------------------------------------------------
+
+def test_cpu_steps_follow_the_seed_and_their_alarms_fire_them():
+    plan = build("prod", 2)
+    up, down = plan.named("us-east-1-api-scale-up", POLICY), plan.named("us-east-1-api-scale-down", POLICY)
+    assert {k: up.inputs[k] for k in ("policyType", "adjustmentType", "scalingAdjustment", "cooldown")} == {
+        "policyType": "SimpleScaling", "adjustmentType": "ChangeInCapacity", "scalingAdjustment": 2, "cooldown": 300}
+    assert (down.inputs["scalingAdjustment"], down.inputs["cooldown"]) == (-1, 600)
+    high, low = plan.named("us-east-1-api-cpu-high", ALARM), plan.named("us-east-1-api-cpu-low", ALARM)
+    assert (high.inputs["threshold"], high.inputs["comparisonOperator"]) == (70, "GreaterThanThreshold")
+    assert (low.inputs["threshold"], low.inputs["comparisonOperator"]) == (30, "LessThanThreshold")
+    for alarm, policy in ((high, "us-east-1-api-scale-up"), (low, "us-east-1-api-scale-down")):
+        assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == ("AWS/EC2", "CPUUtilization")
+        assert alarm.inputs["statistic"] == "Average"
+        assert depends_on(alarm, "alarmActions") == [policy]
+        assert depends_on(alarm, "dimensions") == ["us-east-1-api-asg"]
+
+
+def test_request_count_target_tracking_at_1000_per_target():
+    policy = build("prod", 3).named("us-west-2-api-requests", POLICY)
+    assert policy.inputs["policyType"] == "TargetTrackingScaling"
+    tracking = policy.inputs["targetTrackingConfiguration"]
+    assert tracking["targetValue"] == 1000
+    assert tracking["predefinedMetricSpecification"]["predefinedMetricType"] == "ALBRequestCountPerTarget"
+    # The resource label pairs this region's load balancer and target group.
+    assert sorted(depends_on(policy, "targetTrackingConfiguration")) == ["us-west-2-api-alb", "us-west-2-api-tg"]
+
+
+def test_a_fixed_phase_has_no_policies_no_schedule_no_waf():
+    plan = build("prod", 1)
+    assert plan.of_type(POLICY) == [] and plan.of_type(ALARM) == []
+    assert plan.of_type(SCHEDULE) == []
+    assert plan.of_type(WEB_ACL) == []
+
+
+# Load balancer and listeners ------------------------------------------------------------
+
+def test_target_group_mirrors_the_seed_health_check():
+    group = build("prod", 2).named("us-east-1-api-tg", "aws:lb/targetGroup:TargetGroup")
+    assert group.inputs["loadBalancingAlgorithmType"] == "least_outstanding_requests"
+    assert (group.inputs["port"], group.inputs["protocol"]) == (3000, "HTTP")
+    assert group.inputs["healthCheck"] == {
+        "enabled": True, "protocol": "HTTP", "port": "traffic-port", "path": "/health",
+        "interval": 5, "timeout": 4, "healthyThreshold": 2, "unhealthyThreshold": 3, "matcher": "200-399",
+    }
+
+
+@pytest.mark.parametrize("environment, protected", [("prod", True), ("dev", False)])
+def test_load_balancer_settings_and_access_logs(environment, protected):
+    plan = build(environment, 1)
+    alb = plan.named("us-east-1-api-alb", "aws:lb/loadBalancer:LoadBalancer")
+    inputs = alb.inputs
+    assert (inputs["loadBalancerType"], inputs["internal"]) == ("application", False)
+    assert (inputs["idleTimeout"], inputs["dropInvalidHeaderFields"]) == (60, True)
+    assert inputs["enableDeletionProtection"] is protected
+    assert inputs["accessLogs"]["enabled"] is True and inputs["accessLogs"]["prefix"] == "alb"
+    assert depends_on(alb, "subnets") == [f"us-east-1-network-public-us-east-1{z}" for z in "abc"]
+    assert depends_on(alb, "accessLogs") == ["us-east-1-api-alb-logs"]
+    bucket = plan.named("us-east-1-api-alb-logs", "aws:s3/bucket:Bucket")
+    assert bucket.options["protect"] is protected
+    encryption = plan.named("us-east-1-api-alb-logs",
+                            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    block = plan.named("us-east-1-api-alb-logs", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    lifecycle = plan.named("us-east-1-api-alb-logs", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert lifecycle.inputs["rules"][0]["expiration"]["days"] == (90 if protected else 14)
+
+
+def test_without_a_domain_one_http_listener_forwards_and_the_plan_says_so():
+    plan = build("prod", 2)
+    [listener] = plan.of_type(LISTENER)
+    assert (listener.name, listener.inputs["port"], listener.inputs["protocol"]) == ("us-east-1-api-http", 80, "HTTP")
+    assert listener.inputs["defaultActions"][0]["type"] == "forward"
+    assert plan.of_type("aws:acm/certificate:Certificate") == []
+    assert plan.outputs["apiListener"].startswith("HTTP :80 forwards to the API: qnom:domain is not set")
+
+
+def test_with_a_domain_http_redirects_to_https_with_a_regional_certificate():
+    plan = build("prod", 3, domain="api.example.com")
+    for region in ("us-east-1", "us-west-2", "eu-west-1"):
+        certificate = plan.named(f"{region}-api-certificate", "aws:acm/certificate:Certificate")
+        assert certificate.inputs == {"domainName": "api.example.com", "validationMethod": "DNS"}
+        assert plan.region_of(certificate) == region
+        https = plan.named(f"{region}-api-https", LISTENER)
+        assert (https.inputs["port"], https.inputs["protocol"]) == (443, "HTTPS")
+        assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+        assert depends_on(https, "certificateArn") == [f"{region}-api-certificate"]
+        http = plan.named(f"{region}-api-http", LISTENER)
+        assert http.inputs["defaultActions"] == [{"type": "redirect", "redirect": {
+            "protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]
+    assert plan.outputs["apiListener"] == "HTTPS :443 for api.example.com; HTTP :80 redirects to HTTPS"
+
+
+# Instances ------------------------------------------------------------------------------
+
+def test_launch_template_is_locked_down():
+    inputs = build("prod", 2).named("us-east-1-api-lt", LAUNCH_TEMPLATE).inputs
+    assert inputs["imageId"] == mocks.AMI_ID  # the AL2023 public SSM parameter, answered offline
+    assert inputs["metadataOptions"]["httpTokens"] == "required"
+    assert inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
+    [interface] = inputs["networkInterfaces"]
+    assert interface["associatePublicIpAddress"] == "false"
+    assert inputs["blockDeviceMappings"] == [{"deviceName": "/dev/xvda", "ebs": {
+        "volumeSize": 20, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}}]
+    assert inputs["monitoring"] == {"enabled": True}
+
+
+def test_user_data_runs_the_configured_image_and_serves_health():
+    script = user_data(build("prod", 2))
+    assert script.startswith("#!/bin/bash\n")
+    assert f"docker pull '{DEFAULT_API_IMAGE}'" in script
+    assert f"-p 3000:3000 '{DEFAULT_API_IMAGE}'" in script
+    assert "--secret-id 'qnom/prod/api/session-secret'" in script
+    assert "'/health'" in script
+    custom = user_data(build("prod", 2, apiImage="ghcr.io/qnom/api:2.0.1"))
+    assert "docker pull 'ghcr.io/qnom/api:2.0.1'" in custom and DEFAULT_API_IMAGE not in custom
+
+
+def test_instance_role_has_ssm_core_and_its_own_secrets_only():
+    plan = build("prod", 2)
+    tier = plan.named("us-east-1-api", "qnom:components:ApiTier")
+    attachments = [r for r in plan.children_of(tier) if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]
+    assert [a.inputs["policyArn"] for a in attachments] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    inline = [r for r in plan.children_of(tier) if r.type == "aws:iam/rolePolicy:RolePolicy"]
+    assert [r.name for r in inline] == ["us-east-1-api-instance-secrets"]
+    assert depends_on(inline[0], "policy") == ["us-east-1-api-session-secret"]
+
+
+def test_a_private_ecr_image_adds_a_pull_grant_for_its_repository_only():
+    plan = build("prod", 2, apiImage=PRIVATE_IMAGE)
+    policy = json.loads(plan.named("us-east-1-api-instance-ecr", "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    pull = next(s for s in policy["Statement"] if s["Sid"] == "PullImage")
+    assert pull["Resource"] == "arn:aws:ecr:us-east-1:123456789012:repository/qnom/api"
+
+
+def test_session_secret_is_generated_once_and_stored_in_every_region():
+    plan = build("prod", 3)
+    password = plan.named("platform-session-secret", "random:index/randomPassword:RandomPassword")
+    assert password.inputs == {"length": 64, "special": False}
+    for region in ("us-east-1", "us-west-2", "eu-west-1"):
+        secret = plan.named(f"{region}-api-session-secret", "aws:secretsmanager/secret:Secret")
+        assert secret.inputs["name"] == "qnom/prod/api/session-secret"
+        assert secret.inputs["recoveryWindowInDays"] == 30
+        version = plan.named(f"{region}-api-session-secret", "aws:secretsmanager/secretVersion:SecretVersion")
+        assert version.inputs["secretString"] == "[secret]"
+        assert depends_on(version, "secretString") == ["platform-session-secret"]
+    dev = build("dev", 1).named("us-east-1-api-session-secret", "aws:secretsmanager/secret:Secret")
+    assert dev.inputs["recoveryWindowInDays"] == 0
+
+
+# Security groups ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("domain, open_ports", [(None, [80]), ("api.example.com", [80, 443])])
+def test_only_the_load_balancer_is_open_to_the_internet(domain, open_ports):
+    plan = build("prod", 3, **({"domain": domain} if domain else {}))
+    groups = plan.of_type("aws:ec2/securityGroup:SecurityGroup")
+    assert all(not g.inputs.get("ingress") for g in groups)  # no inline rules anywhere
+    public = [r for r in plan.of_type(INGRESS) if r.inputs.get("cidrIpv4") == "0.0.0.0/0" or r.inputs.get("cidrIpv6")]
+    for rule in public:
+        assert depends_on(rule, "securityGroupId")[0].endswith("-api-alb")
+        assert rule.inputs["fromPort"] == rule.inputs["toPort"] and rule.inputs["fromPort"] in (80, 443)
+    assert sorted(r.inputs["fromPort"] for r in public if r.name.startswith("us-east-1")) == open_ports
+
+
+def test_instances_take_traffic_from_the_load_balancer_only():
+    plan = build("prod", 2)
+    rules = [r for r in plan.of_type(INGRESS) if depends_on(r, "securityGroupId") == ["us-east-1-api-instances"]]
+    assert [(r.inputs["fromPort"], depends_on(r, "referencedSecurityGroupId")) for r in rules] == [
+        (3000, ["us-east-1-api-alb"])]
+    assert "cidrIpv4" not in rules[0].inputs
+
+
+def test_egress_is_narrow():
+    plan = build("prod", 2)
+    out = {r.name: r for r in plan.of_type(EGRESS)}
+    alb = out["us-east-1-api-alb-out-app"]
+    assert (alb.inputs["fromPort"], depends_on(alb, "referencedSecurityGroupId")) == (3000, ["us-east-1-api-instances"])
+    assert "cidrIpv4" not in alb.inputs
+    https = out["us-east-1-api-instances-out-https"].inputs
+    assert (https["fromPort"], https["toPort"], https["cidrIpv4"]) == (443, 443, "0.0.0.0/0")
+    for key, port in (("postgres", 5432), ("redis", 6379)):
+        rule = out[f"us-east-1-api-instances-out-{key}"].inputs
+        assert (rule["fromPort"], rule["cidrIpv4"]) == (port, "10.10.0.0/16")
+    assert sorted(n for n in out if n.startswith("us-east-1-api")) == [
+        "us-east-1-api-alb-out-app", "us-east-1-api-instances-out-https",
+        "us-east-1-api-instances-out-postgres", "us-east-1-api-instances-out-redis"]
+
+
+# Rate limiting --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("phase, regions", [(2, 1), (3, 3), (4, 3)])
+def test_waf_from_phase_2_with_the_phase_rate_limit(phase, regions):
+    plan = build("prod", phase)
+    acls = plan.of_type(WEB_ACL)
+    assert len(acls) == regions
+    for acl in acls:
+        assert acl.inputs["scope"] == "REGIONAL"
+        rate, common = acl.inputs["rules"]
+        assert rate["statement"]["rateBasedStatement"] == {
+            "limit": 2000, "aggregateKeyType": "IP", "evaluationWindowSec": 300}
+        assert rate["action"] == {"block": {}}
+        assert common["statement"]["managedRuleGroupStatement"] == {
+            "vendorName": "AWS", "name": "AWSManagedRulesCommonRuleSet"}
+        association = plan.named(acl.name, "aws:wafv2/webAclAssociation:WebAclAssociation")
+        assert depends_on(association, "resourceArn") == [acl.name.removesuffix("-waf") + "-alb"]
+
+
+def test_rate_limit_is_a_phase_setting():
+    plan = build("prod", 2, overrides={"api": {"rate_limit_per_5min": 500}})
+    [acl] = plan.of_type(WEB_ACL)
+    assert acl.inputs["rules"][0]["statement"]["rateBasedStatement"]["limit"] == 500
+
+
+# Traffic schedule in the program --------------------------------------------------------
+
+def plan_on(monkeypatch, day: date, phase: int = 2) -> Plan:
+    monkeypatch.setattr(traffic, "today", lambda time_zone: day)
+    return Plan(run_program("prod", stack_config("prod", phase)))
+
+
+def test_schedule_runs_on_the_primary_region_only(monkeypatch):
+    plan = plan_on(monkeypatch, date(2025, 11, 1), phase=3)
+    schedules = plan.of_type(SCHEDULE)
+    assert {s.name.split("-api-")[0] for s in schedules} == {"us-east-1"}
+    names = sorted(s.inputs["scheduledActionName"] for s in schedules)
+    assert names[:4] == ["black-friday-2025-end", "black-friday-2025-start", "business-hours", "cyber-monday-2025-end"]
+    assert len(names) == 15  # 3 recurring + 6 windows x start/end
+    business = plan.named("us-east-1-api-business-hours", SCHEDULE).inputs
+    assert business == {"autoscalingGroupName": "[unknown]", "scheduledActionName": "business-hours",
+                        "recurrence": "0 7 * * 1-5", "timeZone": "America/New_York",
+                        "desiredCapacity": 20, "minSize": -1, "maxSize": -1}
+    black_friday = plan.named("us-east-1-api-black-friday-2025-start", SCHEDULE).inputs
+    assert (black_friday["minSize"], black_friday["desiredCapacity"], black_friday["maxSize"]) == (50, 50, 50)
+    assert black_friday["startTime"] == "2025-11-28T05:00:00Z"
+    assert depends_on(plan.named("us-east-1-api-off-hours", SCHEDULE), "autoscalingGroupName") == ["us-east-1-api-asg"]
+
+
+def test_suite_plans_are_built_on_the_pinned_date():
+    # tests/conftest.py pins 1 Nov 2025, so cached plans never depend on the day the suite runs.
+    start = build("prod", 2).named("us-east-1-api-black-friday-2025-start", SCHEDULE)
+    assert start.inputs["startTime"] == "2025-11-28T05:00:00Z"
+
+
+def test_on_black_friday_the_program_keeps_the_surge(monkeypatch):
+    plan = plan_on(monkeypatch, date(2025, 11, 28))
+    group = plan.named("us-east-1-api-asg", ASG).inputs
+    assert (group["minSize"], group["desiredCapacity"], group["maxSize"]) == (20, 20, 20)
+    names = {s.inputs["scheduledActionName"] for s in plan.of_type(SCHEDULE)}
+    assert "black-friday-2025-start" not in names and "black-friday-2025-end" in names
+
+
+def test_schedule_time_zone_is_a_setting():
+    plan = build("prod", 2, overrides={"schedule": {"timezone": "Europe/Berlin"}})
+    assert plan.named("us-east-1-api-off-hours", SCHEDULE).inputs["timeZone"] == "Europe/Berlin"
+
+
+# Outputs, stability and settings ------------------------------------------------------
+
+def test_flat_outputs_for_the_primary_region():
+    outputs = build("prod", 3).outputs
+    for key in ("albDnsName", "albZoneId", "apiAsgName", "apiTargetGroupArn", "apiSecurityGroupId",
+                "albSecurityGroupId", "apiListener", "vpcIds"):
+        assert key in outputs
+
+
+def test_tier_keeps_its_urns_from_phase_1_to_4():
+    def urns(phase: int) -> set[str]:
+        return {r.urn for r in build("prod", phase).resources if "us-east-1-api" in r.name
+                and r.type in (ASG, LAUNCH_TEMPLATE, "aws:lb/loadBalancer:LoadBalancer", "aws:s3/bucket:Bucket",
+                               "aws:lb/targetGroup:TargetGroup", "aws:secretsmanager/secret:Secret")}
+
+    assert len(urns(1)) == 6
+    assert urns(1) == urns(2) == urns(3) == urns(4)
+
+
+def test_api_image_setting_is_declared_and_validated():
+    project = yaml.safe_load((Path(PROJECT_DIR) / "Pulumi.yaml").read_text())
+    assert project["config"]["qnom:apiImage"]["default"] == DEFAULT_API_IMAGE
+    assert "apiImage" in CONFIG_KEYS
+    with pytest.raises(SettingsError, match=r"qnom:apiImage: got 'api:latest; curl evil'"):
+        settings_from_config({"qnom:phase": 1, "qnom:environment": "dev", "qnom:apiImage": "api:latest; curl evil"},
+                             stack="dev")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"api": {"instance_type": "m6g.large"}}, "qnom:overrides.api.instance_type: got 'm6g.large'"),
+    ({"schedule": {"timezone": "Nowhere/City"}},
+     "qnom:overrides.schedule.timezone: got 'Nowhere/City'; must be an IANA time zone"),
+    ({"workers": {"capacity": {"min": 0, "desired": 0, "max": 3}}}, r"qnom:overrides.workers: capacity.min \(0\)"),
+])
+def test_invalid_overrides_name_the_key_path(overrides, message):
+    with pytest.raises(SettingsError, match=message):
+        settings_from_config({"qnom:phase": 2, "qnom:environment": "prod", "qnom:overrides": overrides}, stack="prod")
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"instance_type": "m6g.large"}, "arm64"),
+    ({"instance_type": "t4g.medium"}, "arm64"),
+    ({"idle_timeout_seconds": 0}, "greater than or equal to 1"),
+    ({"port": 80}, "greater than or equal to 1024"),
+    ({"rate_limit_per_5min": 5}, "greater than or equal to 10"),
+])
+def test_invalid_api_settings_are_refused(changes, message):
+    document = load_phase(2).api.model_dump()
+    document.update(changes)
+    with pytest.raises(pydantic.ValidationError, match=message):
+        ApiTier.model_validate(document)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"alarm_period_seconds": 45}, "10, 30 or a multiple of 60"),
+    ({"alarm_period_seconds": 3600, "alarm_evaluation_periods": 25}, "at most 86400"),
+])
+def test_invalid_alarm_settings_are_refused(changes, message):
+    document = load_phase(2).api.scaling.model_dump()
+    document.update(changes)
+    with pytest.raises(pydantic.ValidationError, match=message):
+        ScalingPolicies.model_validate(document)

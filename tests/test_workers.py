@@ -1,0 +1,154 @@
+"""Workers through the offline engine, fed by a small program with a stub queue.
+
+The queue belongs to the data tier, so the real program does not create workers yet; this
+program passes literal queue values instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import textwrap
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from phases.catalog import load_phase
+from phases.models import Workers
+from qnom.engine import run_program
+from tests.support import Plan, build, stack_config
+
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:qnom-jobs"
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/qnom-jobs"
+ASG = "aws:autoscaling/group:Group"
+
+PROGRAM = textwrap.dedent('''
+    import pulumi
+
+    from components.workers import Workers, WorkersArgs
+    from phases.catalog import load_phase
+
+    config = pulumi.Config("qnom")
+    phase = load_phase(int(config.require("phase")))
+    workers = Workers("test-workers", WorkersArgs(
+        region="us-east-1",
+        vpc_id="vpc-0123456789abcdef0",
+        vpc_cidr="10.10.0.0/16",
+        private_subnet_ids=["subnet-0a", "subnet-0b", "subnet-0c"],
+        spec=phase.workers,
+        queue_arn="{queue_arn}",
+        queue_url="{queue_url}",
+        queue_name="qnom-jobs",
+        image=config.get("apiImage") or "public.ecr.aws/qnom/api:stable",
+        tags={{"project": "qnom"}},
+    ))
+    pulumi.export("asgName", workers.asg_name)
+    pulumi.export("securityGroupId", workers.security_group_id)
+''').format(queue_arn=QUEUE_ARN, queue_url=QUEUE_URL)
+
+_runs: dict[tuple, Plan] = {}
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("workers") / "workers_program.py"
+    path.write_text(PROGRAM)
+    return path
+
+
+def run(program: Path, phase: int = 2, **settings) -> Plan:
+    key = (phase, tuple(sorted(settings.items())))
+    if key not in _runs:
+        _runs[key] = Plan(run_program("prod", stack_config("prod", phase, **settings), program=program))
+    return _runs[key]
+
+
+@pytest.mark.parametrize("phase, sizes, base", [(2, (1, 1, 4), 1), (3, (2, 2, 10), 1), (4, (4, 4, 20), 2)])
+def test_spot_heavy_mixed_instances_group(program, phase, sizes, base):
+    group = run(program, phase).named("test-workers-asg", ASG)
+    inputs = group.inputs
+    assert (inputs["minSize"], inputs["desiredCapacity"], inputs["maxSize"]) == sizes
+    distribution = inputs["mixedInstancesPolicy"]["instancesDistribution"]
+    assert distribution["onDemandBaseCapacity"] == base
+    assert distribution["onDemandPercentageAboveBaseCapacity"] == 20  # seed: 80% spot above the base
+    assert distribution["spotAllocationStrategy"] == "capacity-optimized"
+    overrides = inputs["mixedInstancesPolicy"]["launchTemplate"]["overrides"]
+    assert [o["instanceType"] for o in overrides] == ["m5.large", "m5a.large", "m6i.large", "m6a.large"]
+    assert inputs["capacityRebalance"] is True
+    assert inputs["vpcZoneIdentifiers"] == ["subnet-0a", "subnet-0b", "subnet-0c"]
+    assert "desiredCapacity" in group.options["ignoreChanges"]
+
+
+def test_scales_on_queue_depth_at_100_messages_per_worker(program):
+    policy = run(program).named("test-workers-queue-depth", "aws:autoscaling/policy:Policy")
+    tracking = policy.inputs["targetTrackingConfiguration"]
+    assert tracking["targetValue"] == 100
+    queries = {q["id"]: q for q in tracking["customizedMetricSpecification"]["metrics"]}
+    visible = queries["visible"]["metricStat"]
+    assert visible["metric"]["metricName"] == "ApproximateNumberOfMessagesVisible"
+    assert visible["metric"]["dimensions"] == [{"name": "QueueName", "value": "qnom-jobs"}]
+    assert queries["workers"]["metricStat"]["metric"]["metricName"] == "GroupInServiceInstances"
+    assert queries["backlog_per_worker"]["expression"] == "visible / workers"
+    assert [q["id"] for q in queries.values() if q["returnData"]] == ["backlog_per_worker"]
+
+
+def test_workers_accept_no_inbound_traffic_and_consume_only_their_queue(program):
+    plan = run(program)
+    [group] = plan.of_type("aws:ec2/securityGroup:SecurityGroup")
+    assert not group.inputs.get("ingress")
+    assert plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") == []
+    egress = {r.name: r.inputs for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")}
+    assert egress["test-workers-instances-out-https"]["cidrIpv4"] == "0.0.0.0/0"
+    assert egress["test-workers-instances-out-postgres"]["cidrIpv4"] == "10.10.0.0/16"
+    policy = json.loads(plan.named("test-workers-instance-queue", "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    [statement] = policy["Statement"]
+    assert statement["Resource"] == QUEUE_ARN
+    assert "sqs:DeleteMessage" in statement["Action"] and "sqs:SendMessage" not in statement["Action"]
+    assert [r.name for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")] == ["test-workers-instance-queue"]
+
+
+def test_worker_instances_are_locked_down_and_run_the_image(program):
+    template = run(program).named("test-workers-lt", "aws:ec2/launchTemplate:LaunchTemplate").inputs
+    assert template["metadataOptions"]["httpTokens"] == "required"
+    assert template["networkInterfaces"][0]["associatePublicIpAddress"] == "false"
+    assert template["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
+    assert "instanceType" not in template  # the group's overrides choose
+    script = base64.b64decode(template["userData"]).decode()
+    assert f"'{QUEUE_URL}'" in script
+    assert "'public.ecr.aws/qnom/api:stable' worker" in script
+
+
+def test_private_ecr_image_grants_pulls(program):
+    plan = run(program, apiImage="123456789012.dkr.ecr.us-east-1.amazonaws.com/qnom/api:1.4.2")
+    policy = json.loads(plan.named("test-workers-instance-ecr", "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    assert policy["Statement"][1]["Resource"] == "arn:aws:ecr:us-east-1:123456789012:repository/qnom/api"
+
+
+def test_outputs(program):
+    assert set(run(program).outputs) == {"asgName", "securityGroupId"}
+
+
+@pytest.mark.parametrize(("phase", "workers"), [(1, 0), (2, 1), (3, 1), (4, 1)])
+def test_the_program_runs_workers_where_the_phase_has_a_queue(phase, workers):
+    assert len(build("prod", phase).of_type("qnom:components:Workers")) == workers
+
+
+def _workers(**changes) -> dict:
+    document = load_phase(2).workers.model_dump()
+    document.update(changes)
+    return document
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"capacity": {"min": 0, "desired": 0, "max": 4}}, "capacity.min"),
+    ({"on_demand_base": 5}, "on_demand_base"),
+    ({"spot_percent": 120}, "less than or equal to 100"),
+    ({"instance_types": ["m5.large"]}, "at least 2"),
+    ({"instance_types": ["m5.large", "m5.large"]}, "unique"),
+    ({"instance_types": ["m5.large", "m6g.large"]}, "arm64"),
+    ({"messages_per_worker": 0}, "greater than or equal to 1"),
+])
+def test_invalid_worker_settings_are_refused(changes, message):
+    with pytest.raises(pydantic.ValidationError, match=message):
+        Workers.model_validate(_workers(**changes))
