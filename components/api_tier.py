@@ -30,9 +30,9 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults
+from components import defaults, userdata
 from components import schedule as traffic
-from components import userdata
+from components.instance_role import create_instance_role
 from phases import models
 from phases.environment import EnvironmentProfile
 
@@ -332,28 +332,11 @@ class ApiTier(pulumi.ComponentResource):
     # Instances --------------------------------------------------------------------------
 
     def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
-        name, args = self._name, self._args
-        role = aws.iam.Role(f"{name}-instance", aws.iam.RoleArgs(
-            assume_role_policy=defaults.assume_role_policy("ec2.amazonaws.com"),
-            description="QNom API instances: Session Manager and the app's own secrets",
-        ), self._child)
-        aws.iam.RolePolicyAttachment(f"{name}-instance-ssm", aws.iam.RolePolicyAttachmentArgs(
-            role=role.name, policy_arn=defaults.SSM_CORE_POLICY_ARN,
-        ), self._child)
-        aws.iam.RolePolicy(f"{name}-instance-secrets", aws.iam.RolePolicyArgs(
-            role=role.id,
-            policy=pulumi.Output.all(self.secret.arn, *args.readable_secret_arns).apply(
-                lambda arns: json.dumps(defaults.read_secrets_policy(arns))),
-        ), self._child)
-        repository = userdata.private_ecr(args.image)
-        if repository:
-            aws.iam.RolePolicy(f"{name}-instance-ecr", aws.iam.RolePolicyArgs(
-                role=role.id, policy=json.dumps(defaults.ecr_pull_policy(repository.repository_arn())),
-            ), self._child)
-        profile = aws.iam.InstanceProfile(f"{name}-instance", aws.iam.InstanceProfileArgs(
-            role=role.name,
-        ), self._child)
-        return role, profile
+        readable = pulumi.Output.all(self.secret.arn, *self._args.readable_secret_arns)
+        return create_instance_role(
+            self._name, "QNom API instances: Session Manager and the app's own secrets", self._args.image,
+            {"secrets": readable.apply(lambda arns: json.dumps(defaults.read_secrets_policy(arns)))},
+            self._child)
 
     def _create_launch_template(self, profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:
         name, args = self._name, self._args

@@ -25,8 +25,8 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults
-from components import userdata
+from components import defaults, userdata
+from components.instance_role import create_instance_role
 from phases import models
 
 # The nested argument types of a metric-math target tracking policy.
@@ -108,28 +108,12 @@ class Workers(pulumi.ComponentResource):
         return group
 
     def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
-        name, args = self._name, self._args
-        role = aws.iam.Role(f"{name}-instance", aws.iam.RoleArgs(
-            assume_role_policy=defaults.assume_role_policy("ec2.amazonaws.com"),
-            description="QNom queue workers: Session Manager and their own queue",
-        ), self._child)
-        aws.iam.RolePolicyAttachment(f"{name}-instance-ssm", aws.iam.RolePolicyAttachmentArgs(
-            role=role.name, policy_arn=defaults.SSM_CORE_POLICY_ARN,
-        ), self._child)
-        aws.iam.RolePolicy(f"{name}-instance-queue", aws.iam.RolePolicyArgs(
-            role=role.id,
-            policy=pulumi.Output.all(args.queue_arn, args.queue_kms_key_arn).apply(
-                lambda values: json.dumps(defaults.consume_queue_policy(values[0], values[1]))),
-        ), self._child)
-        repository = userdata.private_ecr(args.image)
-        if repository:
-            aws.iam.RolePolicy(f"{name}-instance-ecr", aws.iam.RolePolicyArgs(
-                role=role.id, policy=json.dumps(defaults.ecr_pull_policy(repository.repository_arn())),
-            ), self._child)
-        profile = aws.iam.InstanceProfile(f"{name}-instance", aws.iam.InstanceProfileArgs(
-            role=role.name,
-        ), self._child)
-        return role, profile
+        args = self._args
+        consume = pulumi.Output.all(args.queue_arn, args.queue_kms_key_arn).apply(
+            lambda values: json.dumps(defaults.consume_queue_policy(values[0], values[1])))
+        return create_instance_role(
+            self._name, "QNom queue workers: Session Manager and their own queue", args.image,
+            {"queue": consume}, self._child)
 
     def _create_launch_template(self, profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:
         name, args = self._name, self._args
