@@ -28,7 +28,13 @@ CONFIG_KEYS: dict[str, str] = {
     "overrides": "Object deep-merged over the phase catalog and validated by the same model; "
                  "regions are addressed by name.",
     "domain": "Public domain of the API (e.g. api.example.com). Unset: no DNS, no certificates.",
+    "routing": "How Route 53 spreads API traffic over the regions: latency (default) or weighted "
+               "(the phase's regions[].weight). Used only with a domain.",
+    "hostedZone": "Route 53 hosted zone of the domain: lookup (default; a public zone named exactly "
+                  "like qnom:domain must exist) or create (the stack creates and protects it).",
 }
+ROUTING_MODES = ("latency", "weighted")
+HOSTED_ZONE_MODES = ("lookup", "create")
 REQUIRED_KEYS = ("phase", "environment")
 
 
@@ -53,6 +59,10 @@ class StackSettings:
     phase: Phase
     profile: EnvironmentProfile
     domain: str | None = None
+    routing: str = "latency"
+    """Route 53 routing of the API over the regions: latency or weighted."""
+    hosted_zone: str = "lookup"
+    """Hosted zone of the domain: looked up or created by the stack."""
 
     @property
     def nat_per_az(self) -> bool:
@@ -95,6 +105,8 @@ def settings_from_config(
     if environment is not None and environment not in PROFILES:
         problems.append(f"{NAMESPACE}:environment: got {environment!r}; allowed values: dev, prod")
     domain = _domain(values.get("domain"), problems)
+    routing = _choice("routing", values.get("routing"), ROUTING_MODES, problems)
+    hosted_zone = _choice("hostedZone", values.get("hostedZone"), HOSTED_ZONE_MODES, problems)
     overrides = _overrides(values.get("overrides"), problems)
 
     phase = None
@@ -106,7 +118,8 @@ def settings_from_config(
     if problems:
         raise SettingsError(problems)
     return StackSettings(project=project, stack=stack, environment=environment, phase=phase,
-                         profile=PROFILES[environment], domain=domain)
+                         profile=PROFILES[environment], domain=domain, routing=routing,
+                         hosted_zone=hosted_zone)
 
 
 def apply_overrides(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,6 +164,17 @@ def _domain(raw: Any, problems: list[str]) -> str | None:
         problems.append(f"{NAMESPACE}:domain: got {raw!r}; allowed values: a DNS name such as api.example.com")
         return None
     return str(raw).lower()
+
+
+def _choice(key: str, raw: Any, allowed: tuple[str, ...], problems: list[str]) -> str:
+    """One of `allowed` (the first is the default when the key is unset or empty)."""
+    if raw in (None, ""):
+        return allowed[0]
+    text = str(raw).strip().lower()
+    if text not in allowed:
+        problems.append(f"{NAMESPACE}:{key}: got {raw!r}; allowed values: {', '.join(allowed)}")
+        return allowed[0]
+    return text
 
 
 def _overrides(raw: Any, problems: list[str]) -> dict[str, Any] | None:

@@ -49,6 +49,10 @@ BAD_STACK_FILES = [
     ("bad-domain", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:domain: 'not a domain'",
      ["qnom:domain: got 'not a domain'", "allowed values: a DNS name"]),
     ("config-not-mapping", "- qnom:phase", ["config: must be a mapping"]),
+    ("bad-routing", "qnom:phase: '3'\n  qnom:environment: prod\n  qnom:routing: geo",
+     ["qnom:routing: got 'geo'", "allowed values: latency, weighted"]),
+    ("bad-hosted-zone", "qnom:phase: '3'\n  qnom:environment: prod\n  qnom:hostedZone: import",
+     ["qnom:hostedZone: got 'import'", "allowed values: lookup, create"]),
 ]
 
 
