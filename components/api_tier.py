@@ -245,7 +245,7 @@ class ApiTier(pulumi.ComponentResource):
                         "Action": "s3:PutObject",
                         "Resource": f"{arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{account_id}/*",
                     },
-                    defaults.deny_insecure_transport([arn, f"{arn}/*"], "s3:*"),
+                    defaults.deny_insecure_bucket_access(arn),
                 ],
             })),
         ), self._child)

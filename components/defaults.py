@@ -5,7 +5,8 @@ stateful resources in prod, IAM trust documents and policies scoped to one AWS s
 resource, customer-managed KMS keys with rotation, TLS-only policy statements, security
 groups that admit only named client groups, and for EC2 instances: IMDSv2 only, no public
 address, encrypted root volumes, the AMI source, the TLS policy of HTTPS listeners and the
-ports app instances may open towards the data tier. Creates one kind of resource itself:
+ports app instances may open towards the data tier, bucket encryption, and the TLS and
+security-header floors of the CDN. Creates one kind of resource itself:
 the client-only security groups (an `aws.ec2.SecurityGroup` and its
 `aws.vpc.SecurityGroupIngressRule`s).
 """
@@ -128,6 +129,28 @@ def data_key_args(purpose: str, profile: EnvironmentProfile) -> aws.kms.KeyArgs:
     )
 
 
+# --- Edge (CloudFront) and bucket defaults -------------------------------------------------
+
+VIEWER_MINIMUM_TLS = "TLSv1.2_2021"
+"""Oldest TLS policy CloudFront may negotiate with viewers when the stack has its own certificate."""
+ORIGIN_TLS_PROTOCOLS = ["TLSv1.2"]
+"""TLS versions CloudFront may use towards an HTTPS origin (TLSv1.2 is the highest it offers there)."""
+HSTS_MAX_AGE_SECONDS = 31_536_000
+"""Strict-Transport-Security max-age: one year, the value browsers' HSTS guidance asks for."""
+ABORT_INCOMPLETE_UPLOAD_DAYS = 7
+"""Parts of an abandoned multipart upload are billed until removed; a week covers any real upload."""
+
+
+def bucket_encryption_rules() -> list:
+    """Default encryption of a bucket: SSE-S3. CloudFront's OAC reads SSE-S3 objects without a KMS key
+    policy, and CloudFront's standard logging cannot write to an SSE-KMS bucket without one."""
+    return [aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+            sse_algorithm="AES256",
+        ),
+    )]
+
+
 def deny_insecure_transport(resources: list[str], action: str) -> dict:
     """Policy statement refusing every request that does not arrive over TLS."""
     return {
@@ -138,6 +161,11 @@ def deny_insecure_transport(resources: list[str], action: str) -> dict:
         "Resource": resources,
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def deny_insecure_bucket_access(bucket_arn: str) -> dict:
+    """Bucket policy statement refusing every request to the bucket or its objects without TLS."""
+    return deny_insecure_transport([bucket_arn, f"{bucket_arn}/*"], "s3:*")
 
 
 def client_only_security_group(

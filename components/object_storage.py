@@ -29,7 +29,7 @@ def tls_only_policy(bucket_arn: str) -> dict:
     """Bucket policy refusing every request to the bucket or its objects that is not over TLS."""
     return {
         "Version": "2012-10-17",
-        "Statement": [defaults.deny_insecure_transport([bucket_arn, f"{bucket_arn}/*"], "s3:*")],
+        "Statement": [defaults.deny_insecure_bucket_access(bucket_arn)],
     }
 
 

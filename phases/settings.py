@@ -32,6 +32,10 @@ CONFIG_KEYS: dict[str, str] = {
     "databaseCutover": "Phase 4 only: promote the Aurora replica cluster to the writer and add its Serverless v2 "
                        "readers. Default false: Aurora only replicates and the RDS instance stays the writer.",
     "apiImage": "Container image the API and worker instances run (registry/repository:tag or @sha256 digest).",
+    "routing": "How Route 53 spreads API traffic over the regions: latency (default) or weighted "
+               "(the phase's regions[].weight). Used only with a domain.",
+    "hostedZone": "Route 53 hosted zone of the domain: lookup (default; a public zone named exactly "
+                  "like qnom:domain must exist) or create (the stack creates and protects it).",
 }
 DEFAULT_API_IMAGE = "public.ecr.aws/qnom/api:stable"
 # A registry reference and nothing else: the value is written into the instances' boot script.
@@ -40,6 +44,8 @@ _IMAGE = re.compile(
     r"(/[a-z0-9]+([._-][a-z0-9]+)*)+"                         # /repository path
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$"  # :tag or @digest
 )
+ROUTING_MODES = ("latency", "weighted")
+HOSTED_ZONE_MODES = ("lookup", "create")
 REQUIRED_KEYS = ("phase", "environment")
 
 
@@ -67,6 +73,10 @@ class StackSettings:
     database_cutover: bool = False
     """True once the operator cuts the database over from RDS to Aurora (phase 4, `qnom:databaseCutover`)."""
     api_image: str = DEFAULT_API_IMAGE
+    routing: str = "latency"
+    """Route 53 routing of the API over the regions: latency or weighted."""
+    hosted_zone: str = "lookup"
+    """Hosted zone of the domain: looked up or created by the stack."""
 
     @property
     def nat_per_az(self) -> bool:
@@ -111,6 +121,8 @@ def settings_from_config(
     domain = _domain(values.get("domain"), problems)
     cutover = _flag("databaseCutover", values.get("databaseCutover"), problems)
     api_image = _api_image(values.get("apiImage"), problems)
+    routing = _choice("routing", values.get("routing"), ROUTING_MODES, problems)
+    hosted_zone = _choice("hostedZone", values.get("hostedZone"), HOSTED_ZONE_MODES, problems)
     overrides = _overrides(values.get("overrides"), problems)
 
     phase = None
@@ -126,7 +138,7 @@ def settings_from_config(
         raise SettingsError(problems)
     return StackSettings(project=project, stack=stack, environment=environment, phase=phase,
                          profile=PROFILES[environment], domain=domain, database_cutover=bool(cutover),
-                         api_image=api_image)
+                         api_image=api_image, routing=routing, hosted_zone=hosted_zone)
 
 
 def apply_overrides(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -192,6 +204,17 @@ def _api_image(raw: Any, problems: list[str]) -> str:
         problems.append(f"{NAMESPACE}:apiImage: got {raw!r}; allowed values: an image reference such as "
                         f"{DEFAULT_API_IMAGE} or 123456789012.dkr.ecr.us-east-1.amazonaws.com/api@sha256:<digest>")
         return DEFAULT_API_IMAGE
+    return text
+
+
+def _choice(key: str, raw: Any, allowed: tuple[str, ...], problems: list[str]) -> str:
+    """One of `allowed` (the first is the default when the key is unset or empty)."""
+    if raw in (None, ""):
+        return allowed[0]
+    text = str(raw).strip().lower()
+    if text not in allowed:
+        problems.append(f"{NAMESPACE}:{key}: got {raw!r}; allowed values: {', '.join(allowed)}")
+        return allowed[0]
     return text
 
 

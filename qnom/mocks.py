@@ -95,6 +95,16 @@ def _hosted_zone(_region: str, args: dict) -> dict:
             "nameServers": [f"ns-{i}.awsdns-{i}.net" for i in range(1, 5)], "privateZone": False}
 
 
+def _canonical_user_id(_region: str, _args: dict) -> dict:
+    # S3 canonical user ids are 64 hex digits.
+    return {"id": hashlib.sha256(f"canonical-user/{ACCOUNT_ID}".encode()).hexdigest(), "displayName": "qnom-plan"}
+
+
+def _log_delivery_canonical_user_id(_region: str, _args: dict) -> dict:
+    # The canonical user of AWS's `awslogsdelivery` account, the same in every commercial region.
+    return {"id": "c4c1ede66af53448b93c283ce9448c4ba468c9432aa01d700d3878632f77d2d0"}
+
+
 def _elb_service_account(region: str, _args: dict) -> dict:
     return {"id": "127311923021", "arn": "arn:aws:iam::127311923021:root", "region": region}
 
@@ -107,4 +117,6 @@ _CALLS = {
     "aws:index/getPartition:getPartition": _partition,
     "aws:route53/getZone:getZone": _hosted_zone,
     "aws:elb/getServiceAccount:getServiceAccount": _elb_service_account,
+    "aws:s3/getCanonicalUserId:getCanonicalUserId": _canonical_user_id,
+    "aws:cloudfront/getLogDeliveryCanonicalUserId:getLogDeliveryCanonicalUserId": _log_delivery_canonical_user_id,
 }

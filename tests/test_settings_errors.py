@@ -23,7 +23,7 @@ BAD_STACK_FILES = [
      ["qnom:environment: got 'staging'", "allowed values: dev, prod"]),
     ("missing-environment", "qnom:phase: '2'", ["qnom:environment: required setting is missing"]),
     ("unknown-key", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:sise: large",
-     ["qnom:sise: unknown setting", "allowed keys: apiImage, databaseCutover, domain, environment"]),
+     ["qnom:sise: unknown setting", "allowed keys: apiImage, databaseCutover, domain, environment, hostedZone"]),
     ("min-above-max", "qnom:phase: '2'\n  qnom:environment: prod\n"
      "  qnom:overrides: {regions: {us-east-1: {api: {min: 9}}}}",
      ["qnom:overrides.regions.us-east-1.api", "min (9) <= desired (4) <= max (6) must hold"]),
@@ -49,6 +49,10 @@ BAD_STACK_FILES = [
     ("bad-domain", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:domain: 'not a domain'",
      ["qnom:domain: got 'not a domain'", "allowed values: a DNS name"]),
     ("config-not-mapping", "- qnom:phase", ["config: must be a mapping"]),
+    ("bad-routing", "qnom:phase: '3'\n  qnom:environment: prod\n  qnom:routing: geo",
+     ["qnom:routing: got 'geo'", "allowed values: latency, weighted"]),
+    ("bad-hosted-zone", "qnom:phase: '3'\n  qnom:environment: prod\n  qnom:hostedZone: import",
+     ["qnom:hostedZone: got 'import'", "allowed values: lookup, create"]),
 ]
 
 

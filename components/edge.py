@@ -1,0 +1,468 @@
+"""The edge of the platform, in front of every region and present in every phase.
+
+Creates, all through the us-east-1 provider:
+- a CloudFront distribution (HTTP/2 and HTTP/3, IPv6, viewers redirected to HTTPS, the phase's
+  price class, standard access logs) whose default behaviour sends the API to the regions'
+  load balancers with caching disabled, and whose `/static/*` behaviour serves a private S3
+  bucket through origin access control, cached with the catalog's TTLs and compressed;
+- from the phase with `cdn.origin_failover`, an origin group failing over from the primary
+  region's origin to a secondary's on 500/502/503/504, serving the read-only failover paths;
+- the static-assets bucket (versioned, SSE-S3, all public access blocked, ACLs disabled,
+  TLS only, readable by this distribution alone) and its bucket policy;
+- the access-log bucket (ACLs enabled for CloudFront's standard logging, expiring logs after
+  the environment's retention), the origin access control, the static cache policy and a
+  response headers policy with the security headers;
+- from the phase with an API rate limit, a CLOUDFRONT-scope WAF web ACL: a rate-based rule per
+  client IP and the AWS managed common rule set.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.defaults import (
+    ABORT_INCOMPLETE_UPLOAD_DAYS,
+    HSTS_MAX_AGE_SECONDS,
+    ORIGIN_TLS_PROTOCOLS,
+    VIEWER_MINIMUM_TLS,
+    bucket_encryption_rules,
+    deny_insecure_bucket_access,
+    stateful_options,
+)
+from components.dns import origin_name, regional_origin_name
+from phases.environment import EnvironmentProfile
+from phases.models import Cdn
+
+# AWS managed policies, referenced by their documented, fixed ids.
+CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+ALL_VIEWER_EXCEPT_HOST_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # Managed-AllViewerExceptHostHeader
+
+STATIC_PATH = "/static/*"
+STATIC_ORIGIN_ID = "static"
+API_ORIGIN_ID = "api"
+FAILOVER_GROUP_ID = "api-failover"
+FAILOVER_STATUS_CODES = [500, 502, 503, 504]
+ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+READ_METHODS = ["GET", "HEAD", "OPTIONS"]
+CACHED_METHODS = ["GET", "HEAD"]
+LOG_PREFIX = "cloudfront/"
+
+
+@dataclass(frozen=True)
+class ApiOrigin:
+    region: str
+    """AWS region of the load balancer."""
+    alb_dns_name: pulumi.Input[str]
+    """DNS name of the region's ALB; CloudFront connects to it only when there is no domain."""
+
+
+@dataclass(frozen=True)
+class EdgeArgs:
+    cdn: Cdn
+    """The phase's CDN settings: price class, static TTLs, origin failover."""
+    rate_limit_per_5min: int | None
+    """The phase's WAF rate limit per client IP and 5 minutes; None: no web ACL."""
+    profile: EnvironmentProfile
+    """Environment profile: protection of the buckets, log retention, force-destroy."""
+    api_origins: Sequence[ApiOrigin]
+    """One per region in catalog order, primary first."""
+    provider: aws.Provider
+    """The us-east-1 provider: a CLOUDFRONT-scope web ACL and CloudFront's certificate live there."""
+    health_path: str
+    """The API's health path (catalog api.health_check.path), served through the failover group."""
+    domain: str | None = None
+    """Public API name (qnom:domain); None: the distribution's own cloudfront.net name."""
+    certificate_arn: pulumi.Input[str] | None = None
+    """Validated us-east-1 ACM certificate for `domain`; required with a domain, else None."""
+    read_only_paths: Sequence[str] = ()
+    """More read-only (GET/HEAD/OPTIONS) API path patterns served through the failover group; default none."""
+
+
+class Edge(pulumi.ComponentResource):
+    distribution_id: pulumi.Output[str]
+    distribution_arn: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+    hosted_zone_id: pulumi.Output[str]
+    static_bucket_name: pulumi.Output[str]
+    log_bucket_name: pulumi.Output[str]
+    web_acl_arn: pulumi.Output[str] | None
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("qnom:components:Edge", name, None, opts)
+        _check(args)
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+
+        static_bucket, static_public_block = self._create_static_bucket()
+        log_bucket, log_acl = self._create_log_bucket()
+        access_control = self._create_origin_access_control()
+        static_cache = self._create_static_cache_policy()
+        headers = self._create_security_headers()
+        web_acl = self._create_web_acl()
+        distribution = self._create_distribution(static_bucket, access_control, static_cache, headers,
+                                                 log_bucket, log_acl, web_acl)
+        self._allow_distribution_reads(static_bucket, static_public_block, distribution)
+
+        self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
+        self.domain_name = distribution.domain_name
+        self.hosted_zone_id = distribution.hosted_zone_id
+        self.static_bucket_name = static_bucket.bucket
+        self.log_bucket_name = log_bucket.bucket
+        self.web_acl_arn = web_acl.arn if web_acl else None
+        self.url = (pulumi.Output.from_input(f"https://{args.domain}") if args.domain
+                    else distribution.domain_name.apply(lambda domain: f"https://{domain}"))
+        self.register_outputs({
+            "distribution_id": self.distribution_id,
+            "distribution_arn": self.distribution_arn,
+            "domain_name": self.domain_name,
+            "hosted_zone_id": self.hosted_zone_id,
+            "static_bucket_name": self.static_bucket_name,
+            "log_bucket_name": self.log_bucket_name,
+            "web_acl_arn": self.web_acl_arn,
+            "url": self.url,
+        })
+
+    # --- buckets -------------------------------------------------------------------------
+
+    def _create_private_bucket(self, suffix: str, object_ownership: str) -> tuple[
+            aws.s3.Bucket, aws.s3.BucketPublicAccessBlock, aws.s3.BucketOwnershipControls]:
+        name = f"{self._name}-{suffix}"
+        # Stateful: the bucket keeps this logical name, parent and provider in every phase, and
+        # its physical name is Pulumi's auto-name (a changed bucket name replaces the bucket).
+        bucket = aws.s3.Bucket(name, aws.s3.BucketArgs(
+            force_destroy=self._args.profile.force_destroy_buckets,
+        ), stateful_options(self._child, self._args.profile))
+        aws.s3.BucketVersioning(name, aws.s3.BucketVersioningInitArgs(
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+        ), self._child)
+        aws.s3.BucketServerSideEncryptionConfiguration(name, aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
+            bucket=bucket.id, rules=bucket_encryption_rules(),
+        ), self._child)
+        public_block = aws.s3.BucketPublicAccessBlock(name, aws.s3.BucketPublicAccessBlockArgs(
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        ), self._child)
+        ownership = aws.s3.BucketOwnershipControls(name, aws.s3.BucketOwnershipControlsArgs(
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership=object_ownership),
+        ), self._child)
+        return bucket, public_block, ownership
+
+    def _create_static_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
+        # ACLs disabled: only the bucket policy grants access, and only to this distribution.
+        bucket, public_block, _ = self._create_private_bucket("static", "BucketOwnerEnforced")
+        aws.s3.BucketLifecycleConfiguration(f"{self._name}-static", aws.s3.BucketLifecycleConfigurationArgs(
+            bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="abort-incomplete-uploads",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=ABORT_INCOMPLETE_UPLOAD_DAYS),
+            )],
+        ), self._child)
+        return bucket, public_block
+
+    def _create_log_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketAcl]:
+        # CloudFront's standard logging writes through the bucket ACL: AWS documents that the
+        # log bucket must have ACLs enabled (object ownership BucketOwnerPreferred) and grant
+        # the awslogsdelivery account FULL_CONTROL. Standard logging is chosen over the newer
+        # CloudWatch log delivery because AWS Config (cloudfront-accesslogs-enabled, Security
+        # Hub CloudFront.5) only recognises standard logging. The grant names one AWS account,
+        # not the public, so every public-access block stays on.
+        bucket, public_block, ownership = self._create_private_bucket("logs", "BucketOwnerPreferred")
+        invoke = pulumi.InvokeOutputOptions(parent=self, provider=self._args.provider)
+        owner = aws.s3.get_canonical_user_id_output(opts=invoke)
+        delivery = aws.cloudfront.get_log_delivery_canonical_user_id_output(opts=invoke)
+        grant = aws.s3.BucketAclAccessControlPolicyGrantArgs
+        grantee = aws.s3.BucketAclAccessControlPolicyGrantGranteeArgs
+        acl = aws.s3.BucketAcl(f"{self._name}-logs", aws.s3.BucketAclArgs(
+            bucket=bucket.id,
+            access_control_policy=aws.s3.BucketAclAccessControlPolicyArgs(
+                owner=aws.s3.BucketAclAccessControlPolicyOwnerArgs(id=owner.id),
+                grants=[
+                    grant(grantee=grantee(id=owner.id, type="CanonicalUser"), permission="FULL_CONTROL"),
+                    grant(grantee=grantee(id=delivery.id, type="CanonicalUser"), permission="FULL_CONTROL"),
+                ],
+            ),
+        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[ownership, public_block])))
+        aws.s3.BucketLifecycleConfiguration(f"{self._name}-logs", aws.s3.BucketLifecycleConfigurationArgs(
+            bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-access-logs",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                    days=self._args.profile.log_retention_days),
+                # An expired log becomes a noncurrent version in a versioned bucket; drop it a
+                # day later instead of keeping it for as long again.
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=1),
+                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=ABORT_INCOMPLETE_UPLOAD_DAYS),
+            )],
+        ), self._child)
+        aws.s3.BucketPolicy(f"{self._name}-logs", aws.s3.BucketPolicyArgs(
+            bucket=bucket.id,
+            policy=bucket.arn.apply(lambda arn: json.dumps({
+                "Version": "2012-10-17", "Statement": [deny_insecure_bucket_access(arn)],
+            })),
+        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[public_block])))
+        return bucket, acl
+
+    def _allow_distribution_reads(self, bucket: aws.s3.Bucket, public_block: aws.s3.BucketPublicAccessBlock,
+                                  distribution: aws.cloudfront.Distribution) -> None:
+        # Origin access control signs CloudFront's requests as the cloudfront.amazonaws.com
+        # service; AWS:SourceArn narrows that principal to this one distribution, and the
+        # resource to the keys the /static/* behaviour can reach.
+        policy = pulumi.Output.all(bucket.arn, distribution.arn).apply(lambda arns: json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AllowThisDistributionToReadStatic",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudfront.amazonaws.com"},
+                    "Action": "s3:GetObject",
+                    "Resource": f"{arns[0]}{STATIC_PATH}",
+                    "Condition": {"StringEquals": {"AWS:SourceArn": arns[1]}},
+                },
+                deny_insecure_bucket_access(arns[0]),
+            ],
+        }))
+        aws.s3.BucketPolicy(f"{self._name}-static", aws.s3.BucketPolicyArgs(bucket=bucket.id, policy=policy),
+                            pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[public_block])))
+
+    # --- CloudFront policies and WAF -----------------------------------------------------
+
+    def _create_origin_access_control(self) -> aws.cloudfront.OriginAccessControl:
+        return aws.cloudfront.OriginAccessControl(f"{self._name}-static", aws.cloudfront.OriginAccessControlArgs(
+            description="CloudFront reads the static-assets bucket with SigV4-signed requests",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+        ), self._child)
+
+    def _create_static_cache_policy(self) -> aws.cloudfront.CachePolicy:
+        cdn = self._args.cdn
+        params = aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs
+        return aws.cloudfront.CachePolicy(f"{self._name}-static", aws.cloudfront.CachePolicyArgs(
+            comment="Static assets: cached by path only, with the phase's TTLs",
+            min_ttl=0,
+            default_ttl=cdn.static_default_ttl_seconds,
+            max_ttl=cdn.static_max_ttl_seconds,
+            parameters_in_cache_key_and_forwarded_to_origin=params(
+                cookies_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs(
+                    cookie_behavior="none"),
+                headers_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(
+                    header_behavior="none"),
+                query_strings_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs(
+                    query_string_behavior="none"),
+                # CloudFront compresses only what a cache policy keys on Accept-Encoding.
+                enable_accept_encoding_gzip=True,
+                enable_accept_encoding_brotli=True,
+            ),
+        ), self._child)
+
+    def _create_security_headers(self) -> aws.cloudfront.ResponseHeadersPolicy:
+        cf = aws.cloudfront
+        return cf.ResponseHeadersPolicy(f"{self._name}-security", cf.ResponseHeadersPolicyArgs(
+            comment="Security headers on every response, overriding the origin's",
+            security_headers_config=cf.ResponseHeadersPolicySecurityHeadersConfigArgs(
+                strict_transport_security=cf.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
+                    access_control_max_age_sec=HSTS_MAX_AGE_SECONDS, include_subdomains=True, preload=False,
+                    override=True),
+                content_type_options=cf.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(override=True),
+                frame_options=cf.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
+                    frame_option="DENY", override=True),
+                referrer_policy=cf.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
+                    referrer_policy="strict-origin-when-cross-origin", override=True),
+                xss_protection=cf.ResponseHeadersPolicySecurityHeadersConfigXssProtectionArgs(
+                    protection=True, mode_block=True, override=True),
+            ),
+        ), self._child)
+
+    def _create_web_acl(self) -> aws.wafv2.WebAcl | None:
+        limit = self._args.rate_limit_per_5min
+        if limit is None:
+            return None
+        waf = aws.wafv2
+
+        def visibility(metric: str):
+            return waf.WebAclRuleVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True)
+
+        # A CLOUDFRONT-scope web ACL exists only in us-east-1, hence the explicit provider.
+        return waf.WebAcl(f"{self._name}-waf", waf.WebAclArgs(
+            scope="CLOUDFRONT",
+            description="Rate limit per client IP and AWS common protections in front of the API",
+            default_action=waf.WebAclDefaultActionArgs(allow=waf.WebAclDefaultActionAllowArgs()),
+            rules=[
+                waf.WebAclRuleArgs(
+                    name="rate-limit-per-ip",
+                    priority=0,
+                    action=waf.WebAclRuleActionArgs(block=waf.WebAclRuleActionBlockArgs()),
+                    statement=waf.WebAclRuleStatementArgs(
+                        rate_based_statement=waf.WebAclRuleStatementRateBasedStatementArgs(
+                            limit=limit,
+                            aggregate_key_type="IP",
+                            evaluation_window_sec=300,  # the catalog's limit counts per 5 minutes
+                        )),
+                    visibility_config=visibility(f"{self._name}-rate-limit"),
+                ),
+                waf.WebAclRuleArgs(
+                    name="aws-common-rule-set",
+                    priority=1,
+                    override_action=waf.WebAclRuleOverrideActionArgs(none=waf.WebAclRuleOverrideActionNoneArgs()),
+                    statement=waf.WebAclRuleStatementArgs(
+                        managed_rule_group_statement=waf.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                            vendor_name="AWS", name="AWSManagedRulesCommonRuleSet")),
+                    visibility_config=visibility(f"{self._name}-common-rule-set"),
+                ),
+            ],
+            visibility_config=waf.WebAclVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True, metric_name=f"{self._name}-web-acl", sampled_requests_enabled=True),
+        ), self._child)
+
+    # --- the distribution ----------------------------------------------------------------
+
+    def _api_origin(self, origin_id: str, host: pulumi.Input[str]) -> aws.cloudfront.DistributionOriginArgs:
+        # With a domain the load balancers hold ACM certificates for the origin names, and
+        # CloudFront validates them over TLS 1.2. Without one, a load balancer has only its
+        # amazonaws.com name, which no certificate can cover, and no HTTPS listener (the
+        # compute tier listens on HTTP then), so CloudFront can only reach it over HTTP.
+        return aws.cloudfront.DistributionOriginArgs(
+            origin_id=origin_id,
+            domain_name=host,
+            custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                http_port=80,
+                https_port=443,
+                origin_protocol_policy="https-only" if self._args.domain else "http-only",
+                origin_ssl_protocols=ORIGIN_TLS_PROTOCOLS,
+            ),
+        )
+
+    def _origins(self, bucket: aws.s3.Bucket, access_control: aws.cloudfront.OriginAccessControl) -> tuple[list, list]:
+        args, domain = self._args, self._args.domain
+        primary = args.api_origins[0]
+        # The default behaviour's origin is the routed name: Route 53 picks a healthy region
+        # per edge location (latency or weights), for every HTTP method.
+        origins = [self._api_origin(API_ORIGIN_ID, origin_name(domain) if domain else primary.alb_dns_name)]
+        groups = []
+        if args.cdn.origin_failover:
+            members = [primary, args.api_origins[1]]
+            origins += [self._api_origin(f"api-{member.region}",
+                                         regional_origin_name(domain, member.region) if domain else member.alb_dns_name)
+                        for member in members]
+            groups.append(aws.cloudfront.DistributionOriginGroupArgs(
+                origin_id=FAILOVER_GROUP_ID,
+                failover_criteria=aws.cloudfront.DistributionOriginGroupFailoverCriteriaArgs(
+                    status_codes=FAILOVER_STATUS_CODES),
+                members=[aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id=f"api-{member.region}")
+                         for member in members],
+            ))
+        # No s3_origin_config: with origin access control the legacy origin access identity
+        # stays empty, and CloudFront signs its requests itself.
+        origins.append(aws.cloudfront.DistributionOriginArgs(
+            origin_id=STATIC_ORIGIN_ID,
+            domain_name=bucket.bucket_regional_domain_name,
+            origin_access_control_id=access_control.id,
+        ))
+        return origins, groups
+
+    def _behaviours(self, static_cache: aws.cloudfront.CachePolicy,
+                    headers: aws.cloudfront.ResponseHeadersPolicy) -> tuple[aws.cloudfront.DistributionDefaultCacheBehaviorArgs, list]:
+        # The API: nothing cached, and everything the viewer sent (Authorization, cookies,
+        # query strings, other headers) forwarded except Host, so the load balancer sees the
+        # origin's own name, the name its certificate covers.
+        api = dict(
+            cached_methods=CACHED_METHODS,
+            viewer_protocol_policy="redirect-to-https",
+            cache_policy_id=CACHING_DISABLED_POLICY_ID,
+            origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
+            response_headers_policy_id=headers.id,
+            compress=False,  # the API compresses its own responses; nothing is cached to compress
+        )
+        default = aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+            target_origin_id=API_ORIGIN_ID, allowed_methods=ALL_METHODS, **api)
+        ordered = [aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+            path_pattern=STATIC_PATH,
+            target_origin_id=STATIC_ORIGIN_ID,
+            allowed_methods=CACHED_METHODS,
+            cached_methods=CACHED_METHODS,
+            viewer_protocol_policy="redirect-to-https",
+            cache_policy_id=static_cache.id,
+            response_headers_policy_id=headers.id,
+            compress=True,
+        )]
+        if self._args.cdn.origin_failover:
+            # CloudFront refuses an origin group on a behaviour that allows POST, PUT, PATCH or
+            # DELETE, and fails over only GET, HEAD and OPTIONS requests anyway. So the group
+            # serves read-only paths; writes rely on Route 53's health-checked routing behind
+            # the default behaviour.
+            ordered += [aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                path_pattern=path, target_origin_id=FAILOVER_GROUP_ID, allowed_methods=READ_METHODS, **api)
+                for path in [self._args.health_path, *self._args.read_only_paths]]
+        return default, ordered
+
+    def _viewer_certificate(self) -> aws.cloudfront.DistributionViewerCertificateArgs:
+        if self._args.domain:
+            return aws.cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=self._args.certificate_arn,
+                ssl_support_method="sni-only",
+                minimum_protocol_version=VIEWER_MINIMUM_TLS,
+            )
+        # The *.cloudfront.net certificate: CloudFront ignores a minimum protocol version with
+        # it (viewers may still negotiate TLSv1), so the TLS floor needs a domain.
+        return aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
+
+    def _create_distribution(self, bucket: aws.s3.Bucket, access_control: aws.cloudfront.OriginAccessControl,
+                             static_cache: aws.cloudfront.CachePolicy, headers: aws.cloudfront.ResponseHeadersPolicy,
+                             log_bucket: aws.s3.Bucket, log_acl: aws.s3.BucketAcl,
+                             web_acl: aws.wafv2.WebAcl | None) -> aws.cloudfront.Distribution:
+        origins, groups = self._origins(bucket, access_control)
+        default, ordered = self._behaviours(static_cache, headers)
+        return aws.cloudfront.Distribution(f"{self._name}-cdn", aws.cloudfront.DistributionArgs(
+            enabled=True,
+            comment=f"{self._name}: API and static assets",
+            aliases=[self._args.domain] if self._args.domain else None,
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            price_class=self._args.cdn.price_class,
+            origins=origins,
+            origin_groups=groups or None,
+            default_cache_behavior=default,
+            ordered_cache_behaviors=ordered,
+            restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+                geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")),
+            viewer_certificate=self._viewer_certificate(),
+            logging_config=aws.cloudfront.DistributionLoggingConfigArgs(
+                bucket=log_bucket.bucket_domain_name, prefix=LOG_PREFIX, include_cookies=False),
+            web_acl_id=web_acl.arn if web_acl else None,  # WAFv2 is referenced by ARN
+        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+            depends_on=[log_acl],  # CloudFront checks the log bucket's ACL when logging is switched on
+        )))
+
+
+def _check(args: EdgeArgs) -> None:
+    problems = []
+    if not args.api_origins:
+        problems.append("api_origins: at least one origin (the primary region's) is needed")
+    if args.cdn.origin_failover and len(args.api_origins) < 2:
+        problems.append(f"cdn.origin_failover needs a secondary region's origin, got {len(args.api_origins)} origin(s)")
+    if args.domain and args.certificate_arn is None:
+        problems.append("certificate_arn: required with a domain (a validated us-east-1 ACM certificate)")
+    if not args.domain and args.certificate_arn is not None:
+        problems.append("certificate_arn: given without a domain; CloudFront needs an alias for it")
+    if problems:
+        raise ValueError("Edge: " + "; ".join(problems))
