@@ -7,7 +7,7 @@ Creates, under the component:
 - an S3 bucket for the load balancer's access logs (SSE-S3, private, TLS only, expiring);
 - the load balancer (least outstanding requests, invalid header fields dropped, deletion
   protection in prod), its target group with the seed's health check, and its listeners:
-  with `qnom:domain` an ACM certificate (DNS validation), HTTPS 443 forwarding and HTTP 80
+  with `qnom:domain` HTTPS 443 (the DNS layer's validated certificate) forwarding and HTTP 80
   redirecting to it; without a domain one plain HTTP 80 listener that forwards;
 - the session secret in Secrets Manager, holding the value the caller generated;
 - the instance role and profile: SSM core, read access to the app's own secrets, and ECR
@@ -68,6 +68,9 @@ class ApiTierArgs:
     """Traffic schedule; default None: no scheduled actions (secondary regions, phase 1)."""
     domain: str | None = None
     """Public domain (`qnom:domain`); default None: plain HTTP, no certificate."""
+    certificate_arn: pulumi.Input[str] | None = None
+    """This region's validated ACM certificate for the domain (the DNS layer issues it);
+    required with a domain, default None."""
     readable_secret_arns: Sequence[pulumi.Input[str]] = ()
     """Further secrets the API may read (e.g. database credentials); default none."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -86,7 +89,6 @@ class ApiTier(pulumi.ComponentResource):
     listener_protocol: str
     web_acl_arn: pulumi.Output[str] | None
     certificate_arn: pulumi.Output[str] | None
-    certificate_validation_options: pulumi.Output[list] | None
     session_secret_arn: pulumi.Output[str]
     access_log_bucket: pulumi.Output[str]
     launch_template_id: pulumi.Output[str]
@@ -105,7 +107,8 @@ class ApiTier(pulumi.ComponentResource):
         self.logs, log_policy = self._create_access_log_bucket()
         self.alb = self._create_load_balancer(log_policy)
         self.target_group = self._create_target_group()
-        self.certificate = self._create_certificate()
+        if args.domain and args.certificate_arn is None:
+            raise ValueError(f"{name}: a domain needs the region's certificate_arn")
         self.listener = self._create_listeners()
         self.role, instance_profile = self._create_instance_profile()
         self.launch_template = self._create_launch_template(instance_profile)
@@ -122,11 +125,9 @@ class ApiTier(pulumi.ComponentResource):
         self.security_group_id = self.instance_sg.id
         self.alb_security_group_id = self.alb_sg.id
         self.listener_arn = self.listener.arn
-        self.listener_protocol = "HTTPS" if self.certificate else "HTTP"
+        self.listener_protocol = "HTTPS" if args.domain else "HTTP"
         self.web_acl_arn = self.web_acl.arn if self.web_acl else None
-        self.certificate_arn = self.certificate.arn if self.certificate else None
-        self.certificate_validation_options = (
-            self.certificate.domain_validation_options if self.certificate else None)
+        self.certificate_arn = args.certificate_arn if args.domain else None
         self.session_secret_arn = self.secret.arn
         self.access_log_bucket = self.logs.bucket
         self.launch_template_id = self.launch_template.id
@@ -143,7 +144,6 @@ class ApiTier(pulumi.ComponentResource):
             "listener_protocol": self.listener_protocol,
             "web_acl_arn": self.web_acl_arn,
             "certificate_arn": self.certificate_arn,
-            "certificate_validation_options": self.certificate_validation_options,
             "session_secret_arn": self.session_secret_arn,
             "access_log_bucket": self.access_log_bucket,
             "launch_template_id": self.launch_template_id,
@@ -294,28 +294,19 @@ class ApiTier(pulumi.ComponentResource):
             ),
         ), self._child)
 
-    def _create_certificate(self) -> aws.acm.Certificate | None:
-        if not self._args.domain:
-            return None
-        # Regional: an ALB only takes a certificate from its own region's ACM. The Route 53
-        # validation records come with the DNS layer, from `domain_validation_options`.
-        return aws.acm.Certificate(f"{self._name}-certificate", aws.acm.CertificateArgs(
-            domain_name=self._args.domain, validation_method="DNS",
-        ), self._child)
-
     def _create_listeners(self) -> aws.lb.Listener:
         name = self._name
         forward = [aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)]
-        if self.certificate is None:
+        if not self._args.domain:
             # No domain, so no certificate: the API is served over plain HTTP (dev).
             return aws.lb.Listener(f"{name}-http", aws.lb.ListenerArgs(
                 load_balancer_arn=self.alb.arn, port=HTTP_PORT, protocol="HTTP", default_actions=forward,
             ), self._child)
-        # In a real deployment the certificate must be ISSUED (its DNS validation records in
-        # place) before this listener can be created; AWS refuses a pending certificate.
+        # AWS refuses a pending certificate on a listener; the ARN comes from the DNS layer's
+        # certificate validation, so this listener waits until ACM has issued it.
         https = aws.lb.Listener(f"{name}-https", aws.lb.ListenerArgs(
             load_balancer_arn=self.alb.arn, port=HTTPS_PORT, protocol="HTTPS",
-            ssl_policy=defaults.TLS_POLICY, certificate_arn=self.certificate.arn, default_actions=forward,
+            ssl_policy=defaults.TLS_POLICY, certificate_arn=self._args.certificate_arn, default_actions=forward,
         ), self._child)
         # Same name as the plain listener of a stack without a domain, so setting a domain
         # later updates it in place.

@@ -1,7 +1,8 @@
-"""The whole platform of one stack: one `Region` per region of the phase.
+"""The whole platform of one stack: one `Region` per region of the phase, and the global
+pieces: the `Edge` (CloudFront, its WAF and static bucket) in every phase and, with a
+domain, the `Dns` (Route 53 records, health checks, ACM certificates).
 
-Global pieces (CDN, DNS, global datastores) hang directly under `Platform`; everything
-regional hangs under its `Region`. Creates the API's session secret value (pulumi-random)
+Global pieces hang directly under `Platform`; everything regional hangs under its `Region`. Creates the API's session secret value (pulumi-random)
 here, once, so a session signed in one region is valid in every other. The primary
 region's endpoints, names and secret ARNs come out flat (None where the phase has no such
 resource); `STACK_OUTPUTS` names them for the stack.
@@ -14,13 +15,23 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_random as random
 
+import pulumi_aws as aws
+
 from components import defaults
-from components.region import Region, RegionArgs
+from components.dns import Dns, DnsArgs, DnsRegion
+from components.edge import ApiOrigin, Edge, EdgeArgs
+from components.region import Region, RegionArgs, provider_name
 from phases.settings import StackSettings
 
 # Stack export name -> Platform attribute. Export names are a contract: never rename one.
 STACK_OUTPUTS = {
     "vpcIds": "vpc_ids",
+    "publicUrl": "public_url",
+    "cdnDomainName": "cdn_domain_name",
+    "cdnDistributionId": "cdn_distribution_id",
+    "staticBucketName": "static_bucket_name",
+    "albDnsNames": "alb_dns_names",
+    "healthCheckIds": "health_check_ids",
     "albDnsName": "alb_dns_name",
     "albZoneId": "alb_zone_id",
     "apiAsgName": "api_asg_name",
@@ -59,6 +70,14 @@ class Platform(pulumi.ComponentResource):
     regions: dict[str, Region]
     primary: Region
     vpc_ids: pulumi.Output[dict[str, str]]
+    edge: Edge
+    dns: Dns | None
+    public_url: pulumi.Output[str]
+    cdn_domain_name: pulumi.Output[str]
+    cdn_distribution_id: pulumi.Output[str]
+    static_bucket_name: pulumi.Output[str]
+    alb_dns_names: pulumi.Output[dict[str, str]]
+    health_check_ids: pulumi.Output[dict[str, str]] | None
     alb_dns_name: pulumi.Output[str]
     alb_zone_id: pulumi.Output[str]
     api_asg_name: pulumi.Output[str]
@@ -89,17 +108,72 @@ class Platform(pulumi.ComponentResource):
         super().__init__("qnom:components:Platform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         phase = args.settings.phase
+        settings = args.settings
         session_secret = self._create_session_secret(name, child)
+        # The regions' listeners need the certificates Dns validates, and Dns needs the
+        # regions' load balancers: deferred outputs close the loop without a second pass.
+        certificates = {spec.name: pulumi.deferred_output() for spec in phase.regions} if settings.domain else {}
         self.regions = {
-            spec.name: Region(spec.name, RegionArgs(spec=spec, settings=args.settings,
-                                                    session_secret=session_secret.result), child)
+            spec.name: Region(spec.name, RegionArgs(
+                spec=spec, settings=settings, session_secret=session_secret.result,
+                certificate_arn=certificates[spec.name][0] if settings.domain else None,
+            ), child)
             for spec in phase.regions
         }
         self.primary = self.regions[phase.primary_region.name]
         self.vpc_ids = pulumi.Output.all(**{name: region.vpc_id for name, region in self.regions.items()})
+        self.alb_dns_names = pulumi.Output.all(**{name: region.api.alb_dns_name
+                                                  for name, region in self.regions.items()})
+        self._create_edge(settings, {name: resolve for name, (_, resolve) in certificates.items()}, child)
         self._expose_compute_tier(self.primary, args.settings.domain)
         self._expose_data_tier(self.primary)
         self.register_outputs({attribute: getattr(self, attribute) for attribute in STACK_OUTPUTS.values()})
+
+    def _global_provider(self) -> aws.Provider:
+        # CloudFront's certificate and web ACL live in us-east-1, whatever the primary region.
+        us_east_1 = self.regions.get("us-east-1")
+        return us_east_1.provider if us_east_1 else aws.Provider(
+            provider_name("us-east-1"), aws.ProviderArgs(region="us-east-1"))
+
+    def _create_edge(self, settings: StackSettings, resolve_certificates: dict, child: pulumi.ResourceOptions) -> None:
+        phase, global_provider = settings.phase, self._global_provider()
+        self.dns = None
+        if settings.domain:
+            cdn_name, resolve_cdn_name = pulumi.deferred_output()
+            cdn_zone, resolve_cdn_zone = pulumi.deferred_output()
+            self.dns = Dns("dns", DnsArgs(
+                domain=settings.domain,
+                zone_mode=settings.hosted_zone,
+                routing=settings.routing,
+                regions=[DnsRegion(spec.name, spec.weight, self.regions[spec.name].api.alb_dns_name,
+                                   self.regions[spec.name].api.alb_zone_id, self.regions[spec.name].provider)
+                         for spec in phase.regions],
+                health_check=phase.api.health_check,
+                cloudfront_domain_name=cdn_name,
+                cloudfront_zone_id=cdn_zone,
+                global_provider=global_provider,
+                profile=settings.profile,
+            ), child)
+            for region, resolve in resolve_certificates.items():
+                resolve(self.dns.regional_certificate_arns[region])
+        self.edge = Edge("edge", EdgeArgs(
+            cdn=phase.cdn,
+            rate_limit_per_5min=phase.api.rate_limit_per_5min,
+            profile=settings.profile,
+            api_origins=[ApiOrigin(spec.name, self.regions[spec.name].api.alb_dns_name) for spec in phase.regions],
+            provider=global_provider,
+            health_path=phase.api.health_check.path,
+            domain=settings.domain,
+            certificate_arn=self.dns.cloudfront_certificate_arn if self.dns else None,
+        ), child)
+        if self.dns:
+            resolve_cdn_name(self.edge.domain_name)
+            resolve_cdn_zone(self.edge.hosted_zone_id)
+        self.public_url = self.edge.url
+        self.cdn_domain_name = self.edge.domain_name
+        self.cdn_distribution_id = self.edge.distribution_id
+        self.static_bucket_name = self.edge.static_bucket_name
+        self.health_check_ids = pulumi.Output.all(**self.dns.health_check_ids) if self.dns else None
 
     @staticmethod
     def _create_session_secret(name: str, child: pulumi.ResourceOptions) -> random.RandomPassword:

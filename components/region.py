@@ -41,6 +41,8 @@ class RegionArgs:
     """The validated stack settings (phase, environment profile, tags)."""
     session_secret: pulumi.Input[str]
     """The API's session-signing secret, one value for every region."""
+    certificate_arn: pulumi.Input[str] | None = None
+    """The region's validated ACM certificate for the domain (from `Dns`); None without a domain."""
 
 
 class Region(pulumi.ComponentResource):
@@ -107,6 +109,7 @@ class Region(pulumi.ComponentResource):
             # The seed's traffic pattern is the primary region's; secondaries scale on load.
             schedule=settings.phase.schedule if spec.role == "primary" else None,
             domain=settings.domain,
+            certificate_arn=self._args.certificate_arn,
             tags=settings.tags,
         ), self._child)
 

@@ -21,7 +21,7 @@ def read_stack_config(path: Path) -> dict[str, Any]:
 
     Raises SettingsError when the file is missing or is not a stack file.
     """
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         raise SettingsError([f"{path.name}: stack file not found at {path}"])
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

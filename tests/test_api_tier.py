@@ -161,16 +161,16 @@ def test_without_a_domain_one_http_listener_forwards_and_the_plan_says_so():
     assert plan.outputs["apiListener"].startswith("HTTP :80 forwards to the API: qnom:domain is not set")
 
 
-def test_with_a_domain_http_redirects_to_https_with_a_regional_certificate():
+def test_with_a_domain_http_redirects_to_https_with_the_regions_validated_certificate():
     plan = build("prod", 3, domain="api.example.com")
     for region in ("us-east-1", "us-west-2", "eu-west-1"):
-        certificate = plan.named(f"{region}-api-certificate", "aws:acm/certificate:Certificate")
-        assert certificate.inputs == {"domainName": "api.example.com", "validationMethod": "DNS"}
-        assert plan.region_of(certificate) == region
+        validation = plan.named(f"dns-cert-{region}", "aws:acm/certificateValidation:CertificateValidation")
+        assert plan.region_of(validation) == region
         https = plan.named(f"{region}-api-https", LISTENER)
         assert (https.inputs["port"], https.inputs["protocol"]) == (443, "HTTPS")
         assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-        assert depends_on(https, "certificateArn") == [f"{region}-api-certificate"]
+        # The listener waits for the issued certificate, not just the requested one.
+        assert https.dependencies["certificateArn"] == [validation.urn]
         http = plan.named(f"{region}-api-http", LISTENER)
         assert http.inputs["defaultActions"] == [{"type": "redirect", "redirect": {
             "protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]
@@ -277,10 +277,10 @@ def test_egress_is_narrow():
 @pytest.mark.parametrize("phase, regions", [(2, 1), (3, 3), (4, 3)])
 def test_waf_from_phase_2_with_the_phase_rate_limit(phase, regions):
     plan = build("prod", phase)
-    acls = plan.of_type(WEB_ACL)
+    # The CDN's CLOUDFRONT-scope ACL is the edge's; the API tier adds one REGIONAL ACL per region.
+    acls = [acl for acl in plan.of_type(WEB_ACL) if acl.inputs["scope"] == "REGIONAL"]
     assert len(acls) == regions
     for acl in acls:
-        assert acl.inputs["scope"] == "REGIONAL"
         rate, common = acl.inputs["rules"]
         assert rate["statement"]["rateBasedStatement"] == {
             "limit": 2000, "aggregateKeyType": "IP", "evaluationWindowSec": 300}
@@ -293,7 +293,7 @@ def test_waf_from_phase_2_with_the_phase_rate_limit(phase, regions):
 
 def test_rate_limit_is_a_phase_setting():
     plan = build("prod", 2, overrides={"api": {"rate_limit_per_5min": 500}})
-    [acl] = plan.of_type(WEB_ACL)
+    [acl] = [acl for acl in plan.of_type(WEB_ACL) if acl.inputs["scope"] == "REGIONAL"]
     assert acl.inputs["rules"][0]["statement"]["rateBasedStatement"]["limit"] == 500
 
 
