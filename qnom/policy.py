@@ -37,7 +37,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown
 
 from phases.settings import SettingsError, StackSettings, settings_from_config
 from policy.context import FixedContext, PolicyContext
-from policy.framework import Rule
+from policy.framework import Rule, urn_name, urn_types
 from policy.pack import PACK_NAME, build_policies, default_enforcement
 from policy.rules import BY_ID, RULES
 from qnom.engine import UNKNOWN, ProgramRun, RecordedResource, run_program
@@ -335,7 +335,7 @@ def _run(policy, args, outcome: Outcome, report: PolicyReport, record: RecordedR
 
 
 def report_names(record: RecordedResource | None) -> Callable[[str | None], tuple[str | None, str | None]]:
-    from policy.framework import urn_name, urn_types
+    """Name and type of the resource a violation points at (stack rules may name any URN)."""
 
     def names(urn: str | None) -> tuple[str | None, str | None]:
         if urn is None:
