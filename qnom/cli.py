@@ -1,6 +1,7 @@
 """`python -m qnom`: offline commands over the Pulumi program (no AWS, no Pulumi CLI).
 
 Exit codes: 0 success; 2 invalid settings (message on stderr, no traceback); 1 anything else.
+`policy` also exits 1 when a mandatory rule of the policy pack fails.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--phase", help="phase to plan (1-4 or name), replacing qnom:phase")
     plan.add_argument("--json", action="store_true", help="print the qnom.plan/v1 JSON document")
     plan.set_defaults(handler=_plan)
+    policy = commands.add_parser("policy", help="run the CrossGuard policy pack against a stack's plan, offline")
+    policy.add_argument("--stack", required=True, help="stack name; reads Pulumi.<stack>.yaml (dev, prod)")
+    policy.add_argument("--stack-file", type=Path, help="read this stack file instead of Pulumi.<stack>.yaml")
+    policy.add_argument("--phase", help="phase to check (1-4 or name), replacing qnom:phase")
+    policy.add_argument("--json", action="store_true", help="print the qnom.policy/v1 JSON report")
+    policy.add_argument("--policy-config", type=Path,
+                        help="pack config JSON (as for pulumi --policy-pack-config): per-rule levels and settings")
+    policy.set_defaults(handler=_policy)
     return parser
 
 
@@ -45,6 +54,18 @@ def _plan(args: argparse.Namespace) -> int:
 
         render(document, Console(width=160))
     return EXIT_OK
+
+
+def _policy(args: argparse.Namespace) -> int:
+    """Exit 0 when no mandatory rule fails, 1 when one does (2 on invalid settings, via main)."""
+    from qnom.policy import check_stack, render, to_json
+
+    report = check_stack(args.stack, args.stack_file, args.phase, args.policy_config)
+    if args.json:
+        sys.stdout.write(to_json(report))
+    else:
+        render(report, Console(width=160))
+    return EXIT_OK if report.passed else EXIT_FAILURE
 
 
 def main(argv: list[str] | None = None) -> int:

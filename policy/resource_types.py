@@ -1,0 +1,64 @@
+"""Type tokens of the pulumi-aws v7 resources the rules look at (a test checks each one exists)."""
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+RDS_CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+RDS_GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
+
+CACHE_REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+CACHE_GLOBAL_REPLICATION_GROUP = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
+
+SQS_QUEUE = "aws:sqs/queue:Queue"
+SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+SQS_REDRIVE_POLICY = "aws:sqs/redrivePolicy:RedrivePolicy"
+SQS_REDRIVE_ALLOW_POLICY = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
+
+S3_BUCKET = "aws:s3/bucket:Bucket"
+S3_BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+S3_BUCKETS = (S3_BUCKET, S3_BUCKET_V2)
+S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+S3_ENCRYPTION_V2 = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+S3_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+S3_VERSIONING_V2 = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+S3_OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+S3_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+S3_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+S3_LOGGING_V2 = "aws:s3/bucketLoggingV2:BucketLoggingV2"
+
+OPENSEARCH_DOMAIN = "aws:opensearch/domain:Domain"
+
+CLOUDFRONT_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+
+LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
+LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
+TARGET_GROUPS = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
+
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+EC2_INSTANCE = "aws:ec2/instance:Instance"
+ASG = "aws:autoscaling/group:Group"
+ASG_SCHEDULE = "aws:autoscaling/schedule:Schedule"
+
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+SUBNET = "aws:ec2/subnet:Subnet"
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+
+SECRET = "aws:secretsmanager/secret:Secret"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+KMS_KEY = "aws:kms/key:Key"
+IAM_POLICIES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy")
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+
+K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+K8S_HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+
+# Resources that hold data: protected in prod, never replaced by a promotion (DESIGN.md).
+STATEFUL = (RDS_INSTANCE, RDS_CLUSTER, CACHE_REPLICATION_GROUP, SQS_QUEUE, *S3_BUCKETS, OPENSEARCH_DOMAIN)

@@ -1,0 +1,173 @@
+"""The pack against the real program, 4 phases x {dev, prod}, through the offline runner.
+
+No mandatory rule fails on the stacks as the catalog defines them. Weakened stack settings
+fail with the rule that names the weakness, or are refused by the settings model (exit 2)
+before any resource is registered. Plans come from the cached `tests.support.build`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import pytest
+import yaml
+
+from phases.settings import SettingsError
+from policy.rules import BY_ID
+from qnom.cli import main
+from qnom.policy import evaluate, parse_pack_config
+from tests.support import build, settings_for
+
+SINGLE_API_INSTANCE = {"regions": {"us-east-1": {"api": {"min": 1, "desired": 1}}}}
+NO_MULTI_AZ = {"database": {"multi_az": False}}
+# Rules that must have found something to check (and passed) on every stack, from the network up.
+ALWAYS_PASSING = ("default-sg-no-rules", "subnet-no-auto-public-ip", "log-group-retention", "required-tags",
+                  "vpc-flow-logs-enabled", "stack-overrides-keep-phase-guarantees")
+
+
+@cache
+def _report(environment: str, phase: int, overrides: str = "null", pack_config: str = "null"):
+    overrides_value = json.loads(overrides)
+    plan = build(environment, phase, overrides_value)
+    settings = settings_for(environment, phase, overrides_value)
+    return evaluate(plan.run, settings, parse_pack_config(json.loads(pack_config)))
+
+
+def report(environment: str, phase: int, overrides: dict | None = None, pack_config: dict | None = None):
+    return _report(environment, phase, json.dumps(overrides, sort_keys=True), json.dumps(pack_config, sort_keys=True))
+
+
+def statuses(result) -> dict[str, str]:
+    return {outcome.rule.id: outcome.status for outcome in result.outcomes}
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+@pytest.mark.parametrize("phase", [1, 2, 3, 4])
+def test_no_mandatory_violation_in_any_phase(environment, phase):
+    result = report(environment, phase)
+    assert [(item.rule, item.name, item.message) for item in result.mandatory] == []
+    assert len(result.outcomes) == len(BY_ID) == 84
+    assert result.enforcement.value == ("mandatory" if environment == "prod" else "advisory")
+    found = statuses(result)
+    assert {rule: found[rule] for rule in ALWAYS_PASSING} == {rule: "passed" for rule in ALWAYS_PASSING}
+
+
+def test_prod_regions_follow_the_phase():
+    vpcs = [outcome for outcome in report("prod", 3).outcomes if outcome.rule.id == "vpc-flow-logs-enabled"]
+    assert vpcs[0].checked == 6  # three VPCs and their three flow logs
+
+
+def test_unknown_values_become_preview_diagnostics():
+    result = report("prod", 2)
+    diagnostics = {item.name: item for item in result.diagnostics if item.rule == "iam-no-admin-wildcard"}
+    flow_logs = diagnostics["us-east-1-network-flow-logs"]  # its document is built from the log group's ARN
+    assert flow_logs.enforcement == "advisory"
+    assert flow_logs.message == "can't run during preview: string value at .policy can't be known during preview"
+    assert statuses(result)["iam-no-admin-wildcard"] == "unknown in preview"
+    assert "iam-no-admin-wildcard" not in result.failed_rules()
+
+
+def _has_serving_group(environment: str, phase: int, overrides: dict) -> bool:
+    groups = build(environment, phase, overrides).of_type("aws:autoscaling/group:Group")
+    return any("qnom:components:Workers" not in group.urn and group.inputs.get("targetGroupArns") for group in groups)
+
+
+def test_a_single_api_instance_in_prod_fails():
+    result = report("prod", 2, SINGLE_API_INSTANCE)
+    failed = result.failed_rules("mandatory")
+    assert "stack-overrides-keep-phase-guarantees" in failed
+    if _has_serving_group("prod", 2, SINGLE_API_INSTANCE):  # once the compute tier provisions the API group
+        assert "asg-min-two-in-prod" in failed
+    assert not result.passed
+
+
+def test_multi_az_off_in_phase_3_fails():
+    result = report("prod", 3, NO_MULTI_AZ)
+    failed = result.failed_rules("mandatory")
+    assert "stack-overrides-keep-phase-guarantees" in failed
+    if build("prod", 3, NO_MULTI_AZ).of_type("aws:rds/instance:Instance"):  # once the data tier provisions RDS
+        assert "rds-multi-az-as-promised" in failed
+    messages = [item.message for item in result.mandatory if item.rule == "stack-overrides-keep-phase-guarantees"]
+    assert messages == ["qnom:overrides.database.multi_az is false, but phase 3 (scale) promises a Multi-AZ database"]
+
+
+def test_the_same_weakening_is_advisory_in_dev():
+    result = report("dev", 3, NO_MULTI_AZ)
+    assert result.passed
+    assert "stack-overrides-keep-phase-guarantees" in result.failed_rules("advisory")
+
+
+def test_the_settings_model_refuses_a_single_instance_in_phase_1():
+    # Phase 1 has no scaling policies, so min must equal max: the model refuses min 1 of max 2.
+    with pytest.raises(SettingsError) as refused:
+        settings_for("prod", 1, SINGLE_API_INSTANCE)
+    assert any("api.scaling is required" in problem for problem in refused.value.problems)
+
+
+def test_pack_config_changes_levels():
+    relaxed = report("prod", 2, SINGLE_API_INSTANCE, {"all": "advisory"})
+    assert relaxed.passed and relaxed.advisory
+    disabled = report("prod", 2, NO_MULTI_AZ, {"stack-overrides-keep-phase-guarantees": "disabled"})
+    assert statuses(disabled)["stack-overrides-keep-phase-guarantees"] == "disabled"
+    assert "stack-overrides-keep-phase-guarantees" not in disabled.failed_rules()
+
+
+@pytest.mark.parametrize(("config", "problem"), [
+    ({"no-such-rule": "advisory"}, "policy config.no-such-rule: unknown rule"),
+    ({"required-tags": "blocking"}, "policy config.required-tags.enforcementLevel: got 'blocking'"),
+    ({"required-tags": {"enforcementLevel": "sometimes"}},
+     "policy config.required-tags.enforcementLevel: got 'sometimes'"),
+    ({"log-group-retention": {"minimumDay": 30}}, "policy config.log-group-retention.minimumDay: unknown setting"),
+])
+def test_invalid_pack_config_is_refused(config, problem):
+    with pytest.raises(SettingsError) as refused:
+        parse_pack_config(config)
+    assert any(item.startswith(problem) for item in refused.value.problems), refused.value.problems
+
+
+# --------------------------------------------------------------------------- the CLI
+
+def _stack_file(tmp_path, phase: str, overrides: dict | None = None):
+    config = {"aws:region": "us-east-1", "qnom:phase": phase, "qnom:environment": "prod"}
+    if overrides:
+        config["qnom:overrides"] = overrides
+    path = tmp_path / "Pulumi.weak.yaml"
+    path.write_text(yaml.safe_dump({"config": config}), encoding="utf-8")
+    return path
+
+
+def test_cli_exits_0_and_reports_every_rule(capsys):
+    assert main(["policy", "--stack", "prod", "--phase", "4", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["schema"] == "qnom.policy/v1"
+    assert (document["environment"], document["phase"]) == ("prod", {"number": 4, "name": "global"})
+    assert document["summary"]["rules"] == 84 and document["summary"]["mandatoryViolations"] == 0
+    assert [rule["id"] for rule in document["rules"]] == list(BY_ID)
+
+
+def test_cli_exits_1_on_a_mandatory_violation(tmp_path, capsys):
+    path = _stack_file(tmp_path, "2", SINGLE_API_INSTANCE)
+    assert main(["policy", "--stack", "prod", "--stack-file", str(path), "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    rules = {item["rule"] for item in document["violations"] if item["enforcement"] == "mandatory"}
+    assert "stack-overrides-keep-phase-guarantees" in rules
+    assert document["summary"]["passed"] is False
+
+
+def test_cli_exits_2_on_invalid_settings(tmp_path, capsys):
+    assert main(["policy", "--stack", "prod", "--phase", "7"]) == 2
+    assert "qnom:phase: got '7'" in capsys.readouterr().err
+    refused = _stack_file(tmp_path, "1", SINGLE_API_INSTANCE)
+    assert main(["policy", "--stack", "prod", "--stack-file", str(refused)]) == 2
+    config = tmp_path / "policy.json"
+    config.write_text(json.dumps({"no-such-rule": "advisory"}), encoding="utf-8")
+    assert main(["policy", "--stack", "prod", "--policy-config", str(config)]) == 2
+    assert "no-such-rule: unknown rule" in capsys.readouterr().err
+
+
+def test_cli_lists_the_rules_it_ran(capsys):
+    assert main(["policy", "--stack", "dev"]) == 0
+    output = capsys.readouterr().out
+    assert "84 rules" in output and "passed" in output
+    assert all(rule in output for rule in BY_ID)
