@@ -188,11 +188,17 @@ class ApiTier(pulumi.ComponentResource):
 
     def _create_session_secret(self) -> aws.secretsmanager.Secret:
         args = self._args
+        stateful = defaults.stateful_options(self._child, args.profile)
+        # A key of the stack's own (not the account's aws/secretsmanager key): its policy and
+        # rotation are in the stack, and only the instance role is granted decrypt.
+        self.secrets_key = aws.kms.Key(f"{self._name}-secrets-key", defaults.data_key_args("api secrets", args.profile),
+                                       stateful)
         secret = aws.secretsmanager.Secret(f"{self._name}-session-secret", aws.secretsmanager.SecretArgs(
             name=args.session_secret_name,
             description="Signs the API's session cookies (seed: Session Management, SESSION_SECRET)",
+            kms_key_id=self.secrets_key.arn,
             recovery_window_in_days=defaults.secret_recovery_days(args.profile),
-        ), defaults.stateful_options(self._child, args.profile))
+        ), stateful)
         aws.secretsmanager.SecretVersion(f"{self._name}-session-secret", aws.secretsmanager.SecretVersionArgs(
             secret_id=secret.id, secret_string=pulumi.Output.secret(args.session_secret),
         ), self._child)
@@ -323,10 +329,10 @@ class ApiTier(pulumi.ComponentResource):
     # Instances --------------------------------------------------------------------------
 
     def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
-        readable = pulumi.Output.all(self.secret.arn, *self._args.readable_secret_arns)
+        readable = pulumi.Output.all(self.secrets_key.arn, self.secret.arn, *self._args.readable_secret_arns)
         return create_instance_role(
             self._name, "QNom API instances: Session Manager and the app's own secrets", self._args.image,
-            {"secrets": readable.apply(lambda arns: json.dumps(defaults.read_secrets_policy(arns)))},
+            {"secrets": readable.apply(lambda arns: json.dumps(defaults.read_secrets_policy(arns[1:], arns[:1])))},
             self._child)
 
     def _create_launch_template(self, profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:

@@ -224,17 +224,24 @@ def app_egress_rules(security_group_id: pulumi.Input[str],
     return rules
 
 
-def read_secrets_policy(secret_arns: list[str]) -> dict:
-    """IAM policy reading exactly these secrets (AWS-managed key: no KMS grant needed)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "ReadOwnSecrets",
+def read_secrets_policy(secret_arns: list[str], kms_key_arns: list[str]) -> dict:
+    """IAM policy reading exactly these secrets, and decrypting them with their
+    customer-managed keys (only through Secrets Manager)."""
+    statements = [{
+        "Sid": "ReadOwnSecrets",
+        "Effect": "Allow",
+        "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        "Resource": sorted(secret_arns),
+    }]
+    if kms_key_arns:
+        statements.append({
+            "Sid": "DecryptOwnSecrets",
             "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": sorted(secret_arns),
-        }],
-    }
+            "Action": "kms:Decrypt",
+            "Resource": sorted(kms_key_arns),
+            "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}},
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def ecr_pull_policy(repository_arn: str) -> dict:

@@ -11,6 +11,7 @@ import pydantic
 import pytest
 import yaml
 
+from components import defaults
 from components import schedule as traffic
 from phases.catalog import load_phase
 from phases.models import ApiTier, ScalingPolicies
@@ -209,7 +210,18 @@ def test_instance_role_has_ssm_core_and_its_own_secrets_only():
     assert [a.inputs["policyArn"] for a in attachments] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
     inline = [r for r in plan.children_of(tier) if r.type == "aws:iam/rolePolicy:RolePolicy"]
     assert [r.name for r in inline] == ["us-east-1-api-instance-secrets"]
-    assert depends_on(inline[0], "policy") == ["us-east-1-api-session-secret"]
+    assert sorted(depends_on(inline[0], "policy")) == ["us-east-1-api-secrets-key", "us-east-1-api-session-secret"]
+
+
+def test_session_secret_is_encrypted_with_the_stacks_own_rotating_key():
+    plan = build("prod", 2)
+    key = plan.named("us-east-1-api-secrets-key", "aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True and key.options["protect"] is True
+    secret = plan.named("us-east-1-api-session-secret", "aws:secretsmanager/secret:Secret")
+    assert secret.dependencies["kmsKeyId"] == [key.urn]
+    decrypt = json.loads(json.dumps(defaults.read_secrets_policy(["arn:secret"], ["arn:key"])))["Statement"][1]
+    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == ["arn:key"]
+    assert decrypt["Condition"] == {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}
 
 
 def test_a_private_ecr_image_adds_a_pull_grant_for_its_repository_only():

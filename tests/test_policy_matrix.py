@@ -26,11 +26,16 @@ ALWAYS_PASSING = ("default-sg-no-rules", "subnet-no-auto-public-ip", "log-group-
                   "vpc-flow-logs-enabled", "stack-overrides-keep-phase-guarantees")
 
 
+# As the stack files say: prod serves its domain (TLS from viewer to origin), dev has none.
+DOMAINS = {"prod": {"domain": "api.qnom.io"}, "dev": {}}
+
+
 @cache
-def _report(environment: str, phase: int, overrides: str = "null", pack_config: str = "null"):
+def _report(environment: str, phase: int, overrides: str = "null", pack_config: str = "null", domain: bool = True):
     overrides_value = json.loads(overrides)
-    plan = build(environment, phase, overrides_value)
-    settings = settings_for(environment, phase, overrides_value)
+    stack_settings = DOMAINS[environment] if domain else {}
+    plan = build(environment, phase, overrides_value, **stack_settings)
+    settings = settings_for(environment, phase, overrides_value, **stack_settings)
     return evaluate(plan.run, settings, parse_pack_config(json.loads(pack_config)))
 
 
@@ -51,6 +56,11 @@ def test_no_mandatory_violation_in_any_phase(environment, phase):
     assert result.enforcement.value == ("mandatory" if environment == "prod" else "advisory")
     found = statuses(result)
     assert {rule: found[rule] for rule in ALWAYS_PASSING} == {rule: "passed" for rule in ALWAYS_PASSING}
+
+
+def test_prod_without_a_domain_fails_on_clear_text_to_the_origin():
+    result = _report("prod", 2, "null", "null", domain=False)
+    assert [item.rule for item in result.mandatory] == ["cloudfront-origin-https"]
 
 
 def test_prod_regions_follow_the_phase():

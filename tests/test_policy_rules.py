@@ -278,9 +278,6 @@ RESOURCE_CASES = [
     variant("s3-public-access-block-complete", S3_PUBLIC_ACCESS_BLOCK,
             {"bucket": U, "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
              "restrictPublicBuckets": True}, "blockPublicPolicy", blockPublicPolicy=False),
-    variant("s3-ownership-enforced", S3_OWNERSHIP_CONTROLS,
-            {"bucket": U, "rule": {"objectOwnership": "BucketOwnerEnforced"}}, "ObjectWriter",
-            rule={"objectOwnership": "ObjectWriter"}),
     variant("s3-versioning-enabled", S3_VERSIONING, {"bucket": U, "versioningConfiguration": {"status": "Enabled"}},
             "Suspended", versioningConfiguration={"status": "Suspended"}),
     variant("s3-no-force-destroy-prod", S3_BUCKET, {"forceDestroy": False}, "forceDestroy", forceDestroy=True),
@@ -555,6 +552,26 @@ def test_bucket_policy_must_deny_insecure_transport():
     assert check_stack("s3-bucket-tls-only", [BUCKET, unknown]) == []  # the document is built from the bucket's ARN
 
 
+def test_acls_stay_off_except_on_the_cloudfront_log_bucket():
+    def ownership(bucket: str, mode: str) -> dict:
+        return stack_resource(S3_OWNERSHIP_CONTROLS, f"{bucket}-ownership",
+                              {"bucket": U, "rule": {"objectOwnership": mode}}, deps={"bucket": [bucket]})
+
+    logs = stack_resource(S3_BUCKET, "cdn-logs")
+    cdn = stack_resource("aws:cloudfront/distribution:Distribution", "cdn", {"loggingConfig": {"bucket": U}},
+                         deps={"loggingConfig": ["cdn-logs"]})
+    enforced = [BUCKET, ownership("objects", "BucketOwnerEnforced")]
+    assert check_stack("s3-ownership-enforced", enforced) == []
+    assert flagged(check_stack("s3-ownership-enforced", [BUCKET, ownership("objects", "ObjectWriter")])) == [
+        "objects-ownership"]
+    # CloudFront standard logging needs ACLs on its destination, and only there.
+    assert check_stack("s3-ownership-enforced", [logs, cdn, ownership("cdn-logs", "BucketOwnerPreferred")]) == []
+    assert flagged(check_stack("s3-ownership-enforced", [logs, ownership("cdn-logs", "BucketOwnerPreferred")])) == [
+        "cdn-logs-ownership"]
+    assert flagged(check_stack("s3-ownership-enforced", [
+        BUCKET, logs, cdn, ownership("objects", "BucketOwnerPreferred")])) == ["objects-ownership"]
+
+
 def test_log_buckets_need_no_versioning():
     logs = stack_resource(S3_BUCKET, "api-alb-logs")
     target = stack_resource(S3_BUCKET, "access-target")
@@ -732,7 +749,7 @@ def test_overrides_never_weaken_the_phase():
 
 
 def test_every_stack_rule_has_cases():
-    tested = {"s3-bucket-public-access-blocked", "s3-bucket-encrypted", "s3-bucket-tls-only", "s3-bucket-versioned",
+    tested = {"s3-ownership-enforced", "s3-bucket-public-access-blocked", "s3-bucket-encrypted", "s3-bucket-tls-only", "s3-bucket-versioned",
               "stateful-resources-protected", "sqs-main-queue-has-dlq", "sqs-dlq-alarmed", "sqs-queue-tls-only",
               "vpc-flow-logs-enabled", "alb-http-redirects-to-https", "sg-world-web-only-on-internet-alb",
               "alb-waf-from-phase", "instance-types-in-phase-families", "capacity-within-phase-ceilings",

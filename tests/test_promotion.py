@@ -145,10 +145,10 @@ def test_promotions_only_add_stateful_resources():
         added[after] = sorted(new - old)
     assert added[2] == ["us-east-1-db-replica-0", "us-east-1-queue-dlq", "us-east-1-queue-main"]
     assert added[3] == [
-        # The secondary regions' API tiers: access-log buckets and session secrets.
-        "eu-west-1-api-alb-logs", "eu-west-1-api-session-secret",
+        # The secondary regions' API tiers: access-log buckets, session secrets and their keys.
+        "eu-west-1-api-alb-logs", "eu-west-1-api-secrets-key", "eu-west-1-api-session-secret",
         "us-east-1-db-replica-1", "us-east-1-search-domain", "us-east-1-search-key", "us-east-1-search-master",
-        "us-west-2-api-alb-logs", "us-west-2-api-session-secret"]
+        "us-west-2-api-alb-logs", "us-west-2-api-secrets-key", "us-west-2-api-session-secret"]
     assert added[4] == ["us-east-1-db-aurora", "us-east-1-db-aurora-0"]
 
 

@@ -24,7 +24,6 @@ from policy.resource_types import (
     RDS_INSTANCE,
     RDS_PARAMETER_GROUP,
     S3_BUCKETS,
-    S3_OWNERSHIP_CONTROLS,
     S3_PUBLIC_ACCESS_BLOCK,
     S3_VERSIONING,
     S3_VERSIONING_V2,
@@ -494,21 +493,6 @@ def s3_public_access_block(resource: Resource, check: Check):
            if truthy(resource.require(name, False)) is not True]
     if off:
         yield f"{', '.join(off)} not true: the bucket can still be made public"
-
-
-@RULES.resource(
-    id="s3-ownership-enforced",
-    description="S3 buckets disable ACLs (object ownership BucketOwnerEnforced).",
-    severity=Severity.MEDIUM,
-    resource_types=(S3_OWNERSHIP_CONTROLS,),
-    references=References(checkov=("CKV2_AWS_65",), aws=("S3.12",)),
-    settings=(Setting(name="allowedOwnership", schema={"type": "array", "items": {"type": "string"}},
-                      default=["BucketOwnerEnforced"], description="Accepted object ownership settings."),),
-)
-def s3_ownership(resource: Resource, check: Check):
-    ownership = resource.require("rule.objectOwnership")
-    if ownership not in check.config["allowedOwnership"]:
-        yield f"objectOwnership is {ownership!r}: ACLs still grant access beside the bucket policy"
 
 
 @RULES.resource(

@@ -58,6 +58,7 @@ from policy.resource_types import (
     RDS_CLUSTER_INSTANCE,
     RDS_INSTANCE,
     S3_BUCKETS,
+    S3_OWNERSHIP_CONTROLS,
     S3_ENCRYPTION,
     S3_ENCRYPTION_V2,
     S3_LOGGING,
@@ -314,6 +315,31 @@ def bucket_versioned(stack: Stack, check: Check):
         configurations = _linked(stack, bucket, [S3_VERSIONING, S3_VERSIONING_V2], "bucket")
         if not configurations:
             yield _finding(bucket, "no BucketVersioning: an overwrite or delete cannot be undone")
+
+
+@RULES.stack(
+    id="s3-ownership-enforced",
+    description="S3 buckets disable ACLs (object ownership BucketOwnerEnforced), except the bucket CloudFront "
+                "standard logging writes to, which AWS requires to accept the log delivery's ACL grant.",
+    severity=Severity.MEDIUM,
+    resource_types=(S3_OWNERSHIP_CONTROLS, CLOUDFRONT_DISTRIBUTION),
+    references=References(checkov=("CKV2_AWS_65",), aws=("S3.12",)),
+    settings=(Setting(name="allowedOwnership", schema={"type": "array", "items": {"type": "string"}},
+                      default=["BucketOwnerEnforced"], description="Accepted object ownership settings."),),
+)
+def bucket_ownership(stack: Stack, check: Check):
+    # CloudFront standard logging writes with an ACL grant to the awslogsdelivery account and
+    # fails on a bucket with ACLs disabled; BucketOwnerPreferred keeps new objects the owner's.
+    log_destinations = {urn for distribution in stack.of_type(CLOUDFRONT_DISTRIBUTION)
+                        for urn in distribution.property_dependencies.get("loggingConfig", ())}
+    for controls in _each(stack.of_type(S3_OWNERSHIP_CONTROLS), "bucket ownership controls", check):
+        ownership = controls.require("rule.objectOwnership")
+        if ownership in check.config["allowedOwnership"]:
+            continue
+        buckets = set(controls.property_dependencies.get("bucket", ()))
+        if ownership == "BucketOwnerPreferred" and buckets and buckets <= log_destinations:
+            continue
+        yield _finding(controls, f"objectOwnership is {ownership!r}: ACLs still grant access beside the bucket policy")
 
 
 # --------------------------------------------------------------------------- exposure
