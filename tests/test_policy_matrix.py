@@ -147,11 +147,14 @@ def _stack_file(tmp_path, phase: str, overrides: dict | None = None):
     return path
 
 
-def test_cli_exits_0_and_reports_every_rule(capsys):
-    assert main(["policy", "--stack", "prod", "--phase", "4", "--json"]) == 0
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("phase", [1, 2, 3, 4])
+def test_cli_passes_every_stack_file_in_every_phase(stack, phase, capsys):
+    """What CI runs: the committed stack files, promoted to each phase."""
+    assert main(["policy", "--stack", stack, "--phase", str(phase), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["schema"] == "qnom.policy/v1"
-    assert (document["environment"], document["phase"]) == ("prod", {"number": 4, "name": "global"})
+    assert (document["environment"], document["phase"]["number"]) == (stack, phase)
     assert document["summary"]["rules"] == 84 and document["summary"]["mandatoryViolations"] == 0
     assert [rule["id"] for rule in document["rules"]] == list(BY_ID)
 
