@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 import yaml
@@ -315,3 +316,11 @@ def test_deploy_workflow_updates_dev_on_main_and_prod_after_approval():
     assert jobs["prod"]["environment"] == "production" and "dev" in jobs["prod"]["needs"]
     assert "python -m qnom policy --stack prod" in _runs(jobs["prod"])
     assert workflow["concurrency"]["cancel-in-progress"] is False
+
+
+def test_readme_lists_every_rule_with_its_references():
+    from policy.catalog import rules_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert rules_table() in readme
+    assert rules_table().count("\n| `") == 84
