@@ -11,9 +11,10 @@ from rich.table import Table
 
 # Inputs worth showing in the summary, in display order.
 KEY_INPUTS = (
-    "region", "cidrBlock", "availabilityZone", "instanceClass", "instanceType", "nodeType",
+    "region", "cidrBlock", "availabilityZone", "engine", "instanceClass", "instanceType", "nodeType",
     "minSize", "desiredCapacity", "maxSize", "multiAz", "numCacheClusters", "engineVersion",
-    "allocatedStorage", "trafficType", "retentionInDays", "vpcEndpointType",
+    "allocatedStorage", "maxAllocatedStorage", "protocol", "port", "priceClass", "scope",
+    "trafficType", "retentionInDays", "vpcEndpointType",
 )
 
 
