@@ -18,8 +18,8 @@ first replica. After the cut-over (`aurora_global_cluster_id` set) it also gets 
 cluster of the Aurora global database (`-aurora`) with Serverless v2 readers (`-aurora-{i}`).
 
 Why secondaries replicate from a replica: AWS creates the Aurora read replica of phase 4 only
-from an RDS for PostgreSQL instance without cross-region read replicas (the data tier's finding),
-so nothing cross-region may hang off the primary. RDS for PostgreSQL 14.1+ supports cascaded
+from an RDS for PostgreSQL instance without cross-region read replicas (a constraint found when
+the data tier was built), so nothing cross-region may hang off the primary. RDS for PostgreSQL 14.1+ supports cascaded
 replicas, across regions too: a same-region replica may be the source of a cross-region one, in a
 chain of at most four instances spanning at most two regions (AWS RDS User Guide, "Using cascading
 read replicas with RDS for PostgreSQL" and "Creating cross-Region cascading read replicas with RDS
@@ -33,7 +33,8 @@ a standalone Aurora PostgreSQL 16 cluster, and AWS supports global databases for
 `aws.rds.GlobalCluster` from the existing cluster (it joins in place) and each secondary region adds
 a secondary cluster: only additions. The cross-region RDS replicas stay (protected): once the RDS
 instance no longer takes writes they stop changing, so the regions' read endpoints move to the
-Aurora secondary clusters, and retiring the stale replicas is a later, explicit step.
+Aurora secondary clusters; retiring the stale replicas is left to a later, explicit step that no
+setting automates yet (deleting them in the cut-over step would remove a read path mid-change).
 
 The phase changes only what AWS modifies in place (instance class, Multi-AZ, storage limits,
 replica count, parameter values); engine, encryption, key, user name, database name, subnet

@@ -12,7 +12,10 @@ API security group: a `Database` of cross-region read replicas (`{region}-db`) f
 primary region's first replica, and its own `Cache` (`{region}-cache`). From phase 4 it adds the
 region's member of the global cache datastore beside that cache (`{region}-cache-global`): a
 group joins a datastore only when it is created, so the phase-3 cache cannot join in place and
-stays until `qnom:retireRegionalCaches` removes it in a later, separate step. After the database
+stays until `qnom:retireRegionalCaches` removes it in a later, separate step (the program cannot
+see whether the members already run, so setting both in one step is the operator's to avoid; in
+prod the old caches are protected, and Pulumi deletes nothing until they are deliberately
+unprotected with `pulumi state unprotect`). After the database
 cut-over its `Database` also holds the Aurora global database's secondary cluster. Whatever a
 secondary follows in the primary region arrives as Inputs in `RegionArgs`.
 """
