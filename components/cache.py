@@ -14,7 +14,24 @@ nodes with failover works in one update. What AWS can only do by building a new 
 is identical in every phase here: the replication group id, engine family (redis), cluster mode
 (disabled), port, subnet group, at-rest encryption and its KMS key, transit encryption (not
 modifiable on engines before 7.0.5), data tiering, network type. Joining a global datastore
-(phase 4, wired by the multi-region work) needs R5/M5 nodes or newer, which the phase validates.
+(phase 4) needs R5/M5 nodes or newer of size large and above, which the phase validates.
+
+Global datastore (phase 4). The primary region's group becomes the datastore's primary in place
+(the platform's `aws.elasticache.GlobalReplicationGroup` names it; `global_primary` here). AWS
+then manages its node type, engine version and parameter group through the global group (it
+attaches a `global-datastore-` copy of this parameter group), so those inputs are ignored on the
+primary from phase 4 on and the global group carries node type and version. A secondary region's
+member (`global_replication_group_id` set) is a new group, because membership is fixed when a
+group is created: AWS takes engine, version, node type, parameter group, cluster mode and the
+at-rest and in-transit encryption flags from the datastore, and the provider refuses them beside
+`global_replication_group_id`, so the member passes none of them and no parameter group is
+created for it. It does pass what is regional: its subnet group, security group and a KMS key of
+its own region (KMS keys are regional; encryption itself is inherited from the encrypted primary),
+and the primary's AUTH token (`auth_token`), kept in a secret of its region, so a client holds one
+token whichever region AWS promotes. AWS gives a member the primary's Multi-AZ and automatic
+failover, which need two nodes; the member may have a different number of replicas (AWS: all
+members have the same number of primary nodes, one here with cluster mode disabled). A member
+takes no snapshots: it is a copy of the primary, whose snapshots hold the data.
 """
 
 from __future__ import annotations
@@ -35,9 +52,9 @@ from phases.models import Cache as CacheSpec
 class CacheArgs:
     """What one region's cache needs.
 
-    A secondary region's member of the global datastore is meant to arrive as a new optional
-    field (its global replication group id) with a default that keeps today's behaviour, so the
-    primary group's name, parent and replacement-forcing inputs stay as they are.
+    The defaults build a standalone group (the primary region's, and the secondary regions' own
+    caches of phase 3); `global_primary` and `global_replication_group_id` turn it into a global
+    datastore's primary or member without touching the standalone group's names or inputs.
     """
 
     spec: CacheSpec
@@ -52,12 +69,20 @@ class CacheArgs:
     """Environment profile: protection, snapshot retention, final snapshots, log retention."""
     client_security_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Security groups allowed to connect on 6379, by client name (`api`, `workers`). Default: none."""
+    global_primary: bool = False
+    """The group is the primary of a global datastore: AWS manages its node type, version and parameters.
+    Default false."""
+    global_replication_group_id: pulumi.Input[str] | None = None
+    """Global datastore the group joins as a secondary member at creation. Default None: standalone."""
+    auth_token: pulumi.Input[str] | None = None
+    """AUTH token to use instead of generating one (a member carries its primary's). Default None: generate."""
 
 
 class Cache(pulumi.ComponentResource):
     primary_endpoint: pulumi.Output[str]
     reader_endpoint: pulumi.Output[str]
     port: int
+    auth_token: pulumi.Output[str]
     auth_secret_arn: pulumi.Output[str]
     replication_group_id: pulumi.Output[str]
     replication_group_arn: pulumi.Output[str]
@@ -67,6 +92,7 @@ class Cache(pulumi.ComponentResource):
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Cache", name, None, opts)
         self._name, self._args, self._spec = name, args, args.spec
+        self._member = args.global_replication_group_id is not None
         self._child = pulumi.ResourceOptions(parent=self)
         self._stateful = defaults.stateful_options(self._child, args.profile)
 
@@ -78,16 +104,17 @@ class Cache(pulumi.ComponentResource):
             subnet_ids=list(args.subnet_ids),
             description="qnom cache: isolated subnets",
         ), self._child)
-        self._parameter_group = self._create_parameter_group()
+        self._parameter_group = None if self._member else self._create_parameter_group()
         self._auth_token, self._auth_secret = self._create_auth_token()
         self._log_group = aws.cloudwatch.LogGroup(f"{name}-logs", aws.cloudwatch.LogGroupArgs(
             retention_in_days=args.profile.log_retention_days,
         ), self._child)
-        self._group = self._create_replication_group()
+        self._group = self._create_member_group() if self._member else self._create_replication_group()
 
         self.primary_endpoint = self._group.primary_endpoint_address
         self.reader_endpoint = self._group.reader_endpoint_address
         self.port = defaults.REDIS_PORT
+        self.auth_token = pulumi.Output.secret(self._auth_token)
         self.auth_secret_arn = self._auth_secret.arn
         self.replication_group_id = self._group.id
         self.replication_group_arn = self._group.arn
@@ -98,6 +125,7 @@ class Cache(pulumi.ComponentResource):
             "primary_endpoint": self.primary_endpoint,
             "reader_endpoint": self.reader_endpoint,
             "port": self.port,
+            "auth_token": self.auth_token,
             "auth_secret_arn": self.auth_secret_arn,
             "replication_group_id": self.replication_group_id,
             "replication_group_arn": self.replication_group_arn,
@@ -115,12 +143,14 @@ class Cache(pulumi.ComponentResource):
                 name="maxmemory-policy", value=self._spec.maxmemory_policy)],
         ), self._child)
 
-    def _create_auth_token(self) -> tuple[random.RandomPassword, aws.secretsmanager.Secret]:
-        # AUTH tokens are 16-128 printable characters without @, " or /; letters and digits
-        # keep clear of every client library's quoting.
-        token = random.RandomPassword(f"{self._name}-auth-token", random.RandomPasswordArgs(
-            length=64, special=False,
-        ), self._child)
+    def _create_auth_token(self) -> tuple[pulumi.Input[str], aws.secretsmanager.Secret]:
+        token = self._args.auth_token
+        if token is None:
+            # AUTH tokens are 16-128 printable characters without @, " or /; letters and digits
+            # keep clear of every client library's quoting.
+            token = random.RandomPassword(f"{self._name}-auth-token", random.RandomPasswordArgs(
+                length=64, special=False,
+            ), self._child).result
         secret = aws.secretsmanager.Secret(f"{self._name}-auth-token", aws.secretsmanager.SecretArgs(
             description="qnom cache: AUTH token of the replication group",
             kms_key_id=self._key.arn,
@@ -128,7 +158,7 @@ class Cache(pulumi.ComponentResource):
         ), self._stateful)
         aws.secretsmanager.SecretVersion(f"{self._name}-auth-token", aws.secretsmanager.SecretVersionArgs(
             secret_id=secret.id,
-            secret_string=token.result,
+            secret_string=token,
         ), self._child)
         return token, secret
 
@@ -152,7 +182,7 @@ class Cache(pulumi.ComponentResource):
             at_rest_encryption_enabled=True,
             kms_key_id=self._key.arn,
             transit_encryption_enabled=True,
-            auth_token=self._auth_token.result,
+            auth_token=self._auth_token,
             snapshot_retention_limit=profile.backup_retention_days,
             snapshot_window=defaults.CACHE_SNAPSHOT_WINDOW,
             maintenance_window=defaults.CACHE_MAINTENANCE_WINDOW,
@@ -160,13 +190,46 @@ class Cache(pulumi.ComponentResource):
             auto_minor_version_upgrade=True,
             # Same reason as the database: a promotion resizes now, not in a later window.
             apply_immediately=True,
-            log_delivery_configurations=[
-                aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
-                    destination=self._log_group.name, destination_type="cloudwatch-logs",
-                    log_format="json", log_type=log_type)
-                for log_type in ("slow-log", "engine-log")
-            ],
+            log_delivery_configurations=self._log_delivery(),
+        ), self._group_options())
+
+    def _group_options(self) -> pulumi.ResourceOptions:
+        if not self._args.global_primary:
+            return self._stateful
+        # Once the group leads a global datastore, AWS changes these through the global group
+        # (ModifyGlobalReplicationGroup) and swaps in a `global-datastore-` parameter group; the
+        # phase's values live on the global group from then on. Ignoring them here keeps Pulumi
+        # from fighting AWS, and an ignored input can never force a replacement.
+        return pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(
+            ignore_changes=["engine", "engineVersion", "nodeType", "parameterGroupName"]))
+
+    def _create_member_group(self) -> aws.elasticache.ReplicationGroup:
+        failover = self._spec.automatic_failover
+        return aws.elasticache.ReplicationGroup(f"{self._name}-group", aws.elasticache.ReplicationGroupArgs(
+            description="qnom cache: global datastore member",
+            global_replication_group_id=self._args.global_replication_group_id,
+            num_cache_clusters=self._args.node_count,
+            # AWS copies the primary's settings onto a member; stating the same keeps the
+            # provider's view equal to AWS's.
+            automatic_failover_enabled=failover,
+            multi_az_enabled=failover,
+            subnet_group_name=self._subnet_group.name,
+            security_group_ids=[self._security_group.id],
+            kms_key_id=self._key.arn,
+            auth_token=self._auth_token,
+            maintenance_window=defaults.CACHE_MAINTENANCE_WINDOW,
+            auto_minor_version_upgrade=True,
+            apply_immediately=True,
+            log_delivery_configurations=self._log_delivery(),
         ), self._stateful)
+
+    def _log_delivery(self) -> list[aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs]:
+        return [
+            aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
+                destination=self._log_group.name, destination_type="cloudwatch-logs",
+                log_format="json", log_type=log_type)
+            for log_type in ("slow-log", "engine-log")
+        ]
 
     def _final_snapshot_name(self) -> pulumi.Output[str] | None:
         if not self._args.profile.final_snapshot:

@@ -1,5 +1,6 @@
 """PostgreSQL of one region: an RDS primary with read replicas and, from phase 4, an Aurora
-PostgreSQL cluster that replicates from it until an explicit cut-over.
+PostgreSQL cluster that replicates from it until an explicit cut-over. In a secondary region:
+cross-region read replicas and, after the cut-over, an Aurora global database's secondary cluster.
 
 Creates: a customer-managed KMS key (storage, Performance Insights, master secrets); a
 security group admitting only the client tiers on 5432; a DB subnet group over the isolated
@@ -9,6 +10,31 @@ the RDS primary (`-primary`, master password managed by RDS in Secrets Manager) 
 read replicas (`-replica-{i}`). With an Aurora migration in the phase: a cluster parameter
 group, the Aurora cluster (`-aurora`) replicating from the primary, its one provisioned
 instance (`-aurora-0`) and, after the cut-over, Serverless v2 readers (`-aurora-{i}`).
+
+A secondary region (`replica_source_arn` set) gets the same key, security group, subnet group,
+parameter group and monitoring role in its own region, no primary and no snapshot suffix, and
+read replicas (`-replica-{i}`) that replicate across regions from that ARN: the primary region's
+first replica. After the cut-over (`aurora_global_cluster_id` set) it also gets a secondary
+cluster of the Aurora global database (`-aurora`) with Serverless v2 readers (`-aurora-{i}`).
+
+Why secondaries replicate from a replica: AWS creates the Aurora read replica of phase 4 only
+from an RDS for PostgreSQL instance without cross-region read replicas (a constraint found when
+the data tier was built), so nothing cross-region may hang off the primary. RDS for PostgreSQL 14.1+ supports cascaded
+replicas, across regions too: a same-region replica may be the source of a cross-region one, in a
+chain of at most four instances spanning at most two regions (AWS RDS User Guide, "Using cascading
+read replicas with RDS for PostgreSQL" and "Creating cross-Region cascading read replicas with RDS
+for PostgreSQL"). The chain here is primary -> `-replica-0` -> secondary replica: three levels.
+
+Aurora global database: a cluster that is still a read replica of an RDS instance cannot be the
+source of a global database, so nothing global exists before the cut-over. After it the cluster is
+a standalone Aurora PostgreSQL 16 cluster, and AWS supports global databases for Aurora PostgreSQL
+16 in us-east-1, us-west-2 and eu-west-1 with Serverless v2 instances (AWS Aurora User Guide,
+"Supported Regions and DB engines for Aurora global databases"); the platform then creates the
+`aws.rds.GlobalCluster` from the existing cluster (it joins in place) and each secondary region adds
+a secondary cluster: only additions. The cross-region RDS replicas stay (protected): once the RDS
+instance no longer takes writes they stop changing, so the regions' read endpoints move to the
+Aurora secondary clusters; retiring the stale replicas is left to a later, explicit step that no
+setting automates yet (deleting them in the cut-over step would remove a read path mid-change).
 
 The phase changes only what AWS modifies in place (instance class, Multi-AZ, storage limits,
 replica count, parameter values); engine, encryption, key, user name, database name, subnet
@@ -40,12 +66,10 @@ LOG_EXPORTS = ["postgresql", "upgrade"]
 class DatabaseArgs:
     """What one region's database needs.
 
-    A secondary region's set (cross-region replicas and no primary) is meant to arrive as a
-    new optional field with a default that keeps today's behaviour, so the primary's names,
-    parent and inputs stay as they are. AWS rejects the Aurora read replica of an RDS for
-    PostgreSQL instance that already has a cross-region read replica; secondary regions
-    should therefore replicate from a replica here (`-replica-0`, a cascaded replica; the
-    replicas keep backups on for this) rather than from the primary.
+    A secondary region's set (cross-region replicas and no primary) is the same component with
+    `replica_source_arn` set; the defaults keep the primary region's names, parent and inputs as
+    they are. Secondary regions replicate from the primary region's `-replica-0` (a cascaded
+    replica; the replicas keep backups on for this), never from the primary itself.
     """
 
     spec: DatabaseSpec
@@ -64,24 +88,35 @@ class DatabaseArgs:
     """Security groups allowed to connect on 5432, by client name (`api`, `workers`). Default: none."""
     cutover: bool = False
     """Promote the Aurora cluster to the writer (`qnom:databaseCutover`). Default false."""
+    replica_source_arn: pulumi.Input[str] | None = None
+    """ARN of the instance this (secondary) region's replicas follow across regions. Default None: the
+    region holds the RDS primary and its replicas follow it."""
+    aurora_global: bool = False
+    """The cut-over Aurora cluster leads an Aurora global database. Default false."""
+    aurora_global_cluster_id: pulumi.Input[str] | None = None
+    """Aurora global database a secondary region joins with a secondary cluster. Default None: none."""
 
 
 class Database(pulumi.ComponentResource):
-    endpoint: pulumi.Output[str]
+    endpoint: pulumi.Output[str] | None
     port: int
     reader_endpoints: pulumi.Output[list[str]]
-    master_secret_arn: pulumi.Output[str]
-    primary_arn: pulumi.Output[str]
+    replica_arns: list[pulumi.Output[str]]
+    read_endpoints: pulumi.Output[list[str]]
+    master_secret_arn: pulumi.Output[str] | None
+    primary_arn: pulumi.Output[str] | None
     security_group_id: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
+    aurora_arn: pulumi.Output[str] | None
     aurora_endpoint: pulumi.Output[str] | None
     aurora_reader_endpoint: pulumi.Output[str] | None
     aurora_master_secret_arn: pulumi.Output[str] | None
-    writer_endpoint: pulumi.Output[str]
+    writer_endpoint: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Database", name, None, opts)
         self._name, self._args, self._spec = name, args, args.spec
+        self._cross_region = args.replica_source_arn is not None
         self._child = pulumi.ResourceOptions(parent=self)
         self._stateful = defaults.stateful_options(self._child, args.profile)
 
@@ -96,33 +131,44 @@ class Database(pulumi.ComponentResource):
         self._parameter_group = self._create_parameter_group()
         self._monitoring_role = self._create_monitoring_role()
         self._snapshot_suffix = self._create_snapshot_suffix()
-        self._primary = self._create_primary()
+        self._primary = None if self._cross_region else self._create_primary()
         self._replicas = self._create_replicas()
-        self._cluster = self._create_aurora_cluster() if self._spec.aurora else None
+        self._cluster = self._create_aurora_cluster() if self._has_aurora() else None
         self._create_aurora_instances()
 
-        self.endpoint = self._primary.address
+        self.endpoint = self._primary.address if self._primary else None
         self.port = defaults.POSTGRES_PORT
         self.reader_endpoints = pulumi.Output.all(*[replica.address for replica in self._replicas])
-        self.master_secret_arn = self._primary.master_user_secrets.apply(_first_secret_arn)
-        self.primary_arn = self._primary.arn
+        self.replica_arns = [replica.arn for replica in self._replicas]
+        self.master_secret_arn = self._primary.master_user_secrets.apply(_first_secret_arn) if self._primary else None
+        self.primary_arn = self._primary.arn if self._primary else None
         self.security_group_id = self._security_group.id
         self.kms_key_arn = self._key.arn
+        self.aurora_arn = self._cluster.arn if self._cluster else None
         self.aurora_endpoint = self._cluster.endpoint if self._cluster else None
         self.aurora_reader_endpoint = self._cluster.reader_endpoint if self._cluster else None
         self.aurora_master_secret_arn = (self._cluster.master_user_secrets.apply(_first_secret_arn)
-                                         if self._cluster and args.cutover else None)
+                                         if self._cluster and args.cutover and not self._cross_region else None)
         # Until the cut-over the RDS instance takes every write; afterwards the Aurora cluster.
-        self.writer_endpoint = self.aurora_endpoint if self._cluster and args.cutover else self.endpoint
+        # A secondary region takes no writes at all.
+        self.writer_endpoint = None if self._cross_region else (
+            self.aurora_endpoint if self._cluster and args.cutover else self.endpoint)
+        # Reads follow the writer: the RDS replicas until the cut-over, the Aurora readers after it
+        # (the RDS instance and its replicas stop changing once Aurora takes the writes).
+        self.read_endpoints = (pulumi.Output.all(self._cluster.reader_endpoint) if self._cluster and args.cutover
+                               else self.reader_endpoints)
 
         self.register_outputs({
             "endpoint": self.endpoint,
             "port": self.port,
             "reader_endpoints": self.reader_endpoints,
+            "replica_arns": self.replica_arns,
+            "read_endpoints": self.read_endpoints,
             "master_secret_arn": self.master_secret_arn,
             "primary_arn": self.primary_arn,
             "security_group_id": self.security_group_id,
             "kms_key_arn": self.kms_key_arn,
+            "aurora_arn": self.aurora_arn,
             "aurora_endpoint": self.aurora_endpoint,
             "aurora_reader_endpoint": self.aurora_reader_endpoint,
             "aurora_master_secret_arn": self.aurora_master_secret_arn,
@@ -157,7 +203,9 @@ class Database(pulumi.ComponentResource):
     def _create_snapshot_suffix(self) -> random.RandomId | None:
         # Final snapshot names are unique per account and region; a fixed name would make the
         # second deletion (another stack, or a rebuilt one) fail on the first one's snapshot.
-        if not self._args.profile.final_snapshot:
+        # A secondary region takes no final snapshots: its replicas and its Aurora secondary
+        # cluster hold copies of the primary region's data, which keeps its own.
+        if not self._args.profile.final_snapshot or self._cross_region:
             return None
         return random.RandomId(f"{self._name}-final-snapshot", random.RandomIdArgs(byte_length=4), self._child)
 
@@ -220,13 +268,26 @@ class Database(pulumi.ComponentResource):
             **self._instance_observability(),
         ), pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(ignore_changes=["availabilityZone"])))
 
+    def _replica_source(self) -> dict:
+        if not self._cross_region:
+            # A same-region replica inherits engine, storage encryption and its key, user and
+            # subnet group from the primary (AWS: do not pass a key for a same-region replica).
+            return {"replicate_source_db": self._primary.identifier}
+        # A cross-region replica names its source by ARN, is encrypted with a key of its own
+        # region (KMS keys are regional; the provider: "set this to the destination KMS ARN") and
+        # needs its own region's subnet group, or RDS picks the region's default one. Engine,
+        # version, user and database name come from the source.
+        return {
+            "replicate_source_db": self._args.replica_source_arn,
+            "kms_key_id": self._key.arn,
+            "db_subnet_group_name": self._subnet_group.name,
+        }
+
     def _create_replicas(self) -> list[aws.rds.Instance]:
         zones, profile = self._args.availability_zones, self._args.profile
         return [
-            # A same-region replica inherits engine, storage encryption and its key, user and
-            # subnet group from the primary (AWS: do not pass a key for a same-region replica).
             aws.rds.Instance(f"{self._name}-replica-{index}", aws.rds.InstanceArgs(
-                replicate_source_db=self._primary.identifier,
+                **self._replica_source(),
                 instance_class=self._spec.instance_class,
                 availability_zone=zones[(index + 1) % len(zones)],
                 max_allocated_storage=self._spec.max_allocated_storage_gb,
@@ -234,8 +295,8 @@ class Database(pulumi.ComponentResource):
                 parameter_group_name=self._parameter_group.name,
                 publicly_accessible=False,
                 iam_database_authentication_enabled=True,
-                # Backups on a replica let it be the source of a cascaded replica (a secondary
-                # region reading from here instead of from the primary).
+                # Backups on a replica let it be the source of a cascaded replica (the secondary
+                # regions read from `-replica-0` instead of from the primary).
                 backup_retention_period=profile.backup_retention_days,
                 backup_window=defaults.DB_BACKUP_WINDOW,
                 maintenance_window=defaults.DB_MAINTENANCE_WINDOW,
@@ -250,30 +311,26 @@ class Database(pulumi.ComponentResource):
             for index in range(self._args.read_replicas)
         ]
 
+    def _has_aurora(self) -> bool:
+        if self._spec.aurora is None:
+            return False
+        return self._args.aurora_global_cluster_id is not None if self._cross_region else True
+
     def _create_aurora_cluster(self) -> aws.rds.Cluster:
-        aurora, profile, cutover = self._spec.aurora, self._args.profile, self._args.cutover
+        aurora, profile = self._spec.aurora, self._args.profile
         parameters = aws.rds.ClusterParameterGroup(f"{self._name}-aurora-params", aws.rds.ClusterParameterGroupArgs(
             family=f"{AURORA_ENGINE}{self._spec.major_version}",
             description="qnom Aurora PostgreSQL: TLS only",
             parameters=[aws.rds.ClusterParameterGroupParameterArgs(
                 name="rds.force_ssl", value="1", apply_method="pending-reboot")],
         ), self._child)
-        # AWS's documented migration: a cluster created with replication_source_identifier is
-        # an Aurora read replica of the RDS instance; it takes master user, password and
-        # database name from the source, so none of them is passed. Removing the identifier
-        # (the cut-over) promotes the cluster in place to a standalone writer; the provider
-        # runs that promotion before any other change of the same update. A cluster stays
-        # encrypted with the database key and keeps its subnet group, zones and engine in
-        # every step, so nothing here is ever replaced.
+        role, options = self._aurora_secondary() if self._cross_region else self._aurora_writer()
+        # A cluster stays encrypted with its region's database key and keeps its subnet group,
+        # zones and engine in every step, so nothing here is ever replaced.
         return aws.rds.Cluster(f"{self._name}-aurora", aws.rds.ClusterArgs(
             engine=AURORA_ENGINE,
             engine_mode="provisioned",
             engine_version=aurora.engine_version,
-            replication_source_identifier=None if cutover else self._primary.arn,
-            # After promotion the cluster gets its own RDS-managed master secret, so the
-            # RDS instance's rotation no longer decides the Aurora password.
-            manage_master_user_password=True if cutover else None,
-            master_user_secret_kms_key_id=self._key.arn if cutover else None,
             serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
                 min_capacity=aurora.min_acu, max_capacity=aurora.max_acu),
             storage_encrypted=True,
@@ -290,22 +347,61 @@ class Database(pulumi.ComponentResource):
             preferred_maintenance_window=defaults.DB_MAINTENANCE_WINDOW,
             copy_tags_to_snapshot=True,
             deletion_protection=profile.deletion_protection,
-            skip_final_snapshot=not profile.final_snapshot,
-            final_snapshot_identifier=self._final_snapshot_name("aurora"),
             apply_immediately=True,
-        ), self._stateful)
+            **role,
+        ), options)
 
-    def _create_aurora_instances(self) -> None:
-        if self._cluster is None:
-            return
+    def _aurora_writer(self) -> tuple[dict, pulumi.ResourceOptions]:
+        """The primary region's cluster: an Aurora read replica of the RDS instance until the cut-over."""
+        cutover, profile = self._args.cutover, self._args.profile
+        # AWS's documented migration: a cluster created with replication_source_identifier is
+        # an Aurora read replica of the RDS instance; it takes master user, password and
+        # database name from the source, so none of them is passed. Removing the identifier
+        # (the cut-over) promotes the cluster in place to a standalone writer; the provider
+        # runs that promotion before any other change of the same update.
+        role = {
+            "replication_source_identifier": None if cutover else self._primary.arn,
+            # After promotion the cluster gets its own RDS-managed master secret, so the
+            # RDS instance's rotation no longer decides the Aurora password.
+            "manage_master_user_password": True if cutover else None,
+            "master_user_secret_kms_key_id": self._key.arn if cutover else None,
+            "skip_final_snapshot": not profile.final_snapshot,
+            "final_snapshot_identifier": self._final_snapshot_name("aurora"),
+        }
+        if not self._args.aurora_global:
+            return role, self._stateful
+        # Joining a global database (GlobalCluster with this cluster as its source) is done by
+        # AWS; the provider's documented pattern ignores the id AWS then reports on the cluster.
+        return role, pulumi.ResourceOptions.merge(
+            self._stateful, pulumi.ResourceOptions(ignore_changes=["globalClusterIdentifier"]))
+
+    def _aurora_secondary(self) -> tuple[dict, pulumi.ResourceOptions]:
+        """A secondary region's cluster: a read-only member of the Aurora global database."""
+        # AWS refuses a master user, password or database name on a global database's secondary
+        # cluster: the storage layer replicates them with everything else. AWS then reports the
+        # primary cluster as the replication source, which the provider's docs say to ignore.
+        # No final snapshot: the primary cluster holds the data.
+        role = {"global_cluster_identifier": self._args.aurora_global_cluster_id, "skip_final_snapshot": True}
+        return role, pulumi.ResourceOptions.merge(
+            self._stateful, pulumi.ResourceOptions(ignore_changes=["replicationSourceIdentifier"]))
+
+    def _aurora_instance_classes(self) -> list[str]:
         aurora = self._spec.aurora
+        if self._cross_region:
+            # A secondary cluster holds readers only: Serverless v2, as many as the region's replicas.
+            return [SERVERLESS_CLASS] * self._args.read_replicas
         # A replica cluster of an RDS instance holds exactly one instance, a reader; AWS's
         # procedure creates it with a provisioned class, and AWS's Serverless v2 migration
         # path starts from a provisioned instance too. It becomes the writer at the cut-over.
         classes = [aurora.replica_instance_class]
         if self._args.cutover:
             classes += [SERVERLESS_CLASS] * aurora.readers
-        for index, instance_class in enumerate(classes):
+        return classes
+
+    def _create_aurora_instances(self) -> None:
+        if self._cluster is None:
+            return
+        for index, instance_class in enumerate(self._aurora_instance_classes()):
             aws.rds.ClusterInstance(f"{self._name}-aurora-{index}", aws.rds.ClusterInstanceArgs(
                 cluster_identifier=self._cluster.id,
                 engine=AURORA_ENGINE,

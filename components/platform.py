@@ -2,10 +2,20 @@
 pieces: the `Edge` (CloudFront, its WAF and static bucket) in every phase and, with a
 domain, the `Dns` (Route 53 records, health checks, ACM certificates).
 
-Global pieces hang directly under `Platform`; everything regional hangs under its `Region`. Creates the API's session secret value (pulumi-random)
-here, once, so a session signed in one region is valid in every other. The primary
-region's endpoints, names and secret ARNs come out flat (None where the phase has no such
-resource); `STACK_OUTPUTS` names them for the stack.
+Global pieces hang directly under `Platform`; everything regional hangs under its `Region`.
+Creates the API's session secret value (pulumi-random) here, once, so a session signed in
+one region is valid in every other. The primary region's endpoints, names and secret ARNs
+come out flat (None where the phase has no such resource); `STACK_OUTPUTS` names them for
+the stack, with the read endpoints of every region.
+
+The primary region is built first: the secondary regions follow its data. Between the two,
+Platform creates the global data pieces, each with the primary region's provider named
+explicitly (a global piece has no `Region` to inherit one from): in phase 4 the ElastiCache
+global datastore (`aws.elasticache.GlobalReplicationGroup`, `-cache-global`) led by the primary
+region's existing cache group, which joins in place, and after the database cut-over the Aurora
+global database (`aws.rds.GlobalCluster`, `-db-global`) built from the promoted Aurora cluster,
+which joins in place too. What the secondaries need (the replica ARN they follow, the datastore
+and global database ids, the cache AUTH token) reaches them as Inputs through `RegionArgs`.
 """
 
 from __future__ import annotations
@@ -13,9 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_random as random
-
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components import defaults
 from components.dns import Dns, DnsArgs, DnsRegion
@@ -57,6 +66,10 @@ STACK_OUTPUTS = {
     "logBucketName": "log_bucket_name",
     "searchEndpoint": "search_endpoint",
     "searchMasterSecretArn": "search_master_secret_arn",
+    "dbReaderEndpointsByRegion": "db_reader_endpoints_by_region",
+    "cacheEndpointsByRegion": "cache_endpoints_by_region",
+    "cacheGlobalDatastoreId": "cache_global_datastore_id",
+    "auroraGlobalClusterId": "aurora_global_cluster_id",
 }
 
 
@@ -103,30 +116,54 @@ class Platform(pulumi.ComponentResource):
     log_bucket_name: pulumi.Output[str]
     search_endpoint: pulumi.Output[str] | None
     search_master_secret_arn: pulumi.Output[str] | None
+    db_reader_endpoints_by_region: dict[str, pulumi.Output[list[str]]]
+    cache_endpoints_by_region: dict[str, pulumi.Output[str]]
+    cache_global_datastore_id: pulumi.Output[str] | None
+    aurora_global_cluster_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Platform", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._settings = name, args.settings
+        self._child = child = pulumi.ResourceOptions(parent=self)
         phase = args.settings.phase
         settings = args.settings
         session_secret = self._create_session_secret(name, child)
         # The regions' listeners need the certificates Dns validates, and Dns needs the
         # regions' load balancers: deferred outputs close the loop without a second pass.
         certificates = {spec.name: pulumi.deferred_output() for spec in phase.regions} if settings.domain else {}
-        self.regions = {
-            spec.name: Region(spec.name, RegionArgs(
+
+        def certificate_of(region: str) -> pulumi.Output[str] | None:
+            return certificates[region][0] if settings.domain else None
+
+        self.primary = Region(phase.primary_region.name, RegionArgs(
+            spec=phase.primary_region, settings=settings, session_secret=session_secret.result,
+            certificate_arn=certificate_of(phase.primary_region.name)), child)
+        cache_datastore = self._create_cache_global_datastore()
+        aurora_global = self._create_aurora_global_database()
+        self.cache_global_datastore_id = cache_datastore.global_replication_group_id if cache_datastore else None
+        self.aurora_global_cluster_id = aurora_global.id if aurora_global else None
+        self.regions = {phase.primary_region.name: self.primary}
+        for spec in phase.regions[1:]:
+            self.regions[spec.name] = Region(spec.name, RegionArgs(
                 spec=spec, settings=settings, session_secret=session_secret.result,
-                certificate_arn=certificates[spec.name][0] if settings.domain else None,
+                certificate_arn=certificate_of(spec.name),
+                db_replica_source_arn=self.primary.database.replica_arns[0],
+                cache_global_datastore_id=self.cache_global_datastore_id,
+                cache_auth_token=self.primary.cache.auth_token if cache_datastore else None,
+                aurora_global_cluster_id=self.aurora_global_cluster_id,
             ), child)
-            for spec in phase.regions
-        }
-        self.primary = self.regions[phase.primary_region.name]
         self.vpc_ids = pulumi.Output.all(**{name: region.vpc_id for name, region in self.regions.items()})
         self.alb_dns_names = pulumi.Output.all(**{name: region.api.alb_dns_name
                                                   for name, region in self.regions.items()})
         self._create_edge(settings, {name: resolve for name, (_, resolve) in certificates.items()}, child)
         self._expose_compute_tier(self.primary, args.settings.domain)
         self._expose_data_tier(self.primary)
+        # Plain dicts of Outputs, so a preview shows every region's key even while the
+        # endpoints themselves are still unknown.
+        self.db_reader_endpoints_by_region = {
+            name: region.database.read_endpoints for name, region in self.regions.items()}
+        self.cache_endpoints_by_region = {
+            name: region.serving_cache.reader_endpoint for name, region in self.regions.items()}
         self.register_outputs({attribute: getattr(self, attribute) for attribute in STACK_OUTPUTS.values()})
 
     def _global_provider(self) -> aws.Provider:
@@ -181,6 +218,48 @@ class Platform(pulumi.ComponentResource):
         return random.RandomPassword(f"{name}-session-secret", random.RandomPasswordArgs(
             length=defaults.SESSION_SECRET_LENGTH, special=False,
         ), child)
+
+    def _global_options(self) -> pulumi.ResourceOptions:
+        # A global piece hangs under Platform, which has no provider of its own: the primary
+        # region's provider is named explicitly, so the piece is managed from the primary region.
+        return pulumi.ResourceOptions.merge(defaults.stateful_options(self._child, self._settings.profile),
+                                            pulumi.ResourceOptions(provider=self.primary.provider))
+
+    def _create_cache_global_datastore(self) -> aws.elasticache.GlobalReplicationGroup | None:
+        settings = self._settings
+        if not settings.cache_global_datastore:
+            return None
+        spec = settings.phase.cache
+        # The primary region's group becomes the datastore's primary in place (AWS: a global
+        # datastore can be set up on an existing cluster). Node type and engine version are
+        # stated here because AWS manages them through the global group from now on (the
+        # primary group ignores them); the values equal the primary's, so creation changes
+        # nothing, and a later phase's resize goes through ModifyGlobalReplicationGroup.
+        return aws.elasticache.GlobalReplicationGroup(f"{self._name}-cache-global",
+                                                      aws.elasticache.GlobalReplicationGroupArgs(
+            # AWS prefixes the suffix with a code of the primary's region to form the id.
+            global_replication_group_id_suffix=f"{settings.project}-{settings.stack}-cache",
+            primary_replication_group_id=self.primary.cache.replication_group_id,
+            global_replication_group_description="qnom cache: one datastore for every region",
+            cache_node_type=spec.node_type,
+            engine_version=spec.engine_version,
+            automatic_failover_enabled=spec.automatic_failover,
+        ), self._global_options())
+
+    def _create_aurora_global_database(self) -> aws.rds.GlobalCluster | None:
+        settings = self._settings
+        if not settings.aurora_global_database:
+            return None
+        # Built from the promoted Aurora cluster, which joins as the primary in place (engine,
+        # version and encryption come from it). force_destroy is what the provider requires
+        # beside source_db_cluster_identifier (it detaches members on delete); in prod the
+        # resource is protected, so only a deliberate unprotect could ever delete it.
+        return aws.rds.GlobalCluster(f"{self._name}-db-global", aws.rds.GlobalClusterArgs(
+            global_cluster_identifier=f"{settings.project}-{settings.stack}-db",
+            source_db_cluster_identifier=self.primary.database.aurora_arn,
+            force_destroy=True,
+            deletion_protection=settings.profile.deletion_protection,
+        ), self._global_options())
 
     def _expose_compute_tier(self, region: Region, domain: str | None) -> None:
         api = region.api

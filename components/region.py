@@ -6,6 +6,18 @@ phase 1 on, so adding a region in a later phase only adds siblings. Creates the 
 the primary region). The primary region also holds the job `Queue` and the `Workers`
 consuming it (phase 2 on), `ObjectStorage`, the `Database`, the `Cache` and (phase 3 on)
 `Search`, which admit only the API and worker security groups.
+
+A secondary region (phase 3 on) holds read copies of the primary's data, admitting only its own
+API security group: a `Database` of cross-region read replicas (`{region}-db`) following the
+primary region's first replica, and its own `Cache` (`{region}-cache`). From phase 4 it adds the
+region's member of the global cache datastore beside that cache (`{region}-cache-global`): a
+group joins a datastore only when it is created, so the phase-3 cache cannot join in place and
+stays until `qnom:retireRegionalCaches` removes it in a later, separate step (the program cannot
+see whether the members already run, so setting both in one step is the operator's to avoid; in
+prod the old caches are protected, and Pulumi deletes nothing until they are deliberately
+unprotected with `pulumi state unprotect`). After the database
+cut-over its `Database` also holds the Aurora global database's secondary cluster. Whatever a
+secondary follows in the primary region arrives as Inputs in `RegionArgs`.
 """
 
 from __future__ import annotations
@@ -43,6 +55,15 @@ class RegionArgs:
     """The API's session-signing secret, one value for every region."""
     certificate_arn: pulumi.Input[str] | None = None
     """The region's validated ACM certificate for the domain (from `Dns`); None without a domain."""
+    db_replica_source_arn: pulumi.Input[str] | None = None
+    """Secondary regions: ARN of the primary region's first read replica, which their replicas follow.
+    Default None (the primary region)."""
+    cache_global_datastore_id: pulumi.Input[str] | None = None
+    """Secondary regions, phase 4: id of the global cache datastore the region's member joins. Default None."""
+    cache_auth_token: pulumi.Input[str] | None = None
+    """Secondary regions, phase 4: the primary cache's AUTH token, which the member carries. Default None."""
+    aurora_global_cluster_id: pulumi.Input[str] | None = None
+    """Secondary regions, after the cut-over: the Aurora global database to join. Default None."""
 
 
 class Region(pulumi.ComponentResource):
@@ -56,6 +77,7 @@ class Region(pulumi.ComponentResource):
     storage: ObjectStorage | None
     database: Database | None
     cache: Cache | None
+    global_cache: Cache | None
     search: Search | None
 
     def __init__(self, name: str, args: RegionArgs, opts: pulumi.ResourceOptions | None = None):
@@ -77,13 +99,14 @@ class Region(pulumi.ComponentResource):
         self.vpc_id = self.network.vpc_id
         self.api = self._create_api_tier()
         self.queue = self.workers = self.storage = self.database = self.cache = self.search = None
+        self.global_cache = None
         if spec.role == "primary":
-            # Secondary regions get their replicas and caches from the multi-region work,
-            # as new siblings: nothing here moves when they arrive.
             self.queue = self._create_queue()
             self.workers = self._create_workers()
             self.storage = ObjectStorage(f"{name}-storage", ObjectStorageArgs(profile=settings.profile), self._child)
             self._create_data_stores()
+        else:
+            self._create_read_copies()
         self.register_outputs({
             "vpc_id": self.vpc_id,
             "availability_zones": self.availability_zones,
@@ -144,29 +167,43 @@ class Region(pulumi.ComponentResource):
             clients["workers"] = self.workers.security_group_id
         return clients
 
-    def _create_data_stores(self) -> None:
-        """Database, cache and (phase 3 on) search in the isolated subnets, reachable only from the app tiers."""
+    def _database_args(self, **role) -> DatabaseArgs:
+        """The region's database: sizes from the phase, placement and clients from this region."""
         settings, spec = self._args.settings, self._args.spec
-        phase, profile, isolated = settings.phase, settings.profile, self.network.isolated_subnet_ids
-        clients = self._client_security_groups()
-        self.database = Database(f"{self._name}-db", DatabaseArgs(
-            spec=phase.database,
+        return DatabaseArgs(
+            spec=settings.phase.database,
             read_replicas=spec.db_read_replicas,
             vpc_id=self.vpc_id,
-            subnet_ids=isolated,
+            subnet_ids=self.network.isolated_subnet_ids,
             availability_zones=self.availability_zones,
-            profile=profile,
-            client_security_groups=clients,
+            profile=settings.profile,
+            client_security_groups=self._client_security_groups(),
             cutover=settings.database_cutover,
-        ), self._child)
-        self.cache = Cache(f"{self._name}-cache", CacheArgs(
-            spec=phase.cache,
+            **role,
+        )
+
+    def _cache_args(self, **role) -> CacheArgs:
+        """The region's cache: sizes from the phase, placement and clients from this region."""
+        settings, spec = self._args.settings, self._args.spec
+        return CacheArgs(
+            spec=settings.phase.cache,
             node_count=spec.cache_nodes,
             vpc_id=self.vpc_id,
-            subnet_ids=isolated,
-            profile=profile,
-            client_security_groups=clients,
-        ), self._child)
+            subnet_ids=self.network.isolated_subnet_ids,
+            profile=settings.profile,
+            client_security_groups=self._client_security_groups(),
+            **role,
+        )
+
+    def _create_data_stores(self) -> None:
+        """Database, cache and (phase 3 on) search in the isolated subnets, reachable only from the app tiers."""
+        settings = self._args.settings
+        phase, profile, isolated = settings.phase, settings.profile, self.network.isolated_subnet_ids
+        clients = self._client_security_groups()
+        self.database = Database(f"{self._name}-db", self._database_args(
+            aurora_global=settings.aurora_global_database), self._child)
+        self.cache = Cache(f"{self._name}-cache", self._cache_args(
+            global_primary=settings.cache_global_datastore), self._child)
         self.search = Search(f"{self._name}-search", SearchArgs(
             spec=phase.search,
             domain_name=f"{settings.project}-{settings.stack}-search",
@@ -175,6 +212,28 @@ class Region(pulumi.ComponentResource):
             profile=profile,
             client_security_groups=clients,
         ), self._child) if phase.search else None
+
+    def _create_read_copies(self) -> None:
+        """A secondary region's database replicas and caches, reachable only from its API tier."""
+        args = self._args
+        if args.db_replica_source_arn is None:
+            raise pulumi.RunError(f"{self._name}: a secondary region needs the primary region's replica to follow")
+        self.database = Database(f"{self._name}-db", self._database_args(
+            replica_source_arn=args.db_replica_source_arn,
+            aurora_global_cluster_id=args.aurora_global_cluster_id,
+        ), self._child)
+        if not args.settings.retire_regional_caches:
+            self.cache = Cache(f"{self._name}-cache", self._cache_args(), self._child)
+        if args.cache_global_datastore_id is not None:
+            self.global_cache = Cache(f"{self._name}-cache-global", self._cache_args(
+                global_replication_group_id=args.cache_global_datastore_id,
+                auth_token=args.cache_auth_token,
+            ), self._child)
+
+    @property
+    def serving_cache(self) -> Cache:
+        """The cache the region's apps read from: the datastore's member once there is one."""
+        return self.global_cache or self.cache
 
     @staticmethod
     def _create_provider(region: str, settings: StackSettings) -> aws.Provider:

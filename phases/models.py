@@ -28,6 +28,9 @@ _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # launch templates boot the x86_64 Amazon Linux 2023 image, which cannot run on them.
 _ARM_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
 SeasonalWindowName = Literal["black-friday", "cyber-monday", "end-of-quarter"]
+_BELOW_LARGE = ("nano", "micro", "small", "medium")
+# AWS replicates an ElastiCache global datastore to at most two secondary regions.
+GLOBAL_DATASTORE_MAX_SECONDARIES = 2
 
 
 def _x86_instance_type(value: str) -> str:
@@ -358,10 +361,13 @@ class Cache(Model):
         problems = []
         if int(self.engine_version.split(".")[0]) < 7:
             problems.append(f"engine_version ({self.engine_version}) must be 7 or newer")
-        family = self.node_type.split(".")[1]
+        family, size = self.node_type.split(".")[1:]
         # AWS: global datastores run on M5/R5 nodes or newer, never on burstable T nodes.
         if self.global_datastore and (family[0] not in "mr" or family in ("m3", "m4", "r3", "r4")):
             problems.append(f"global_datastore needs an M5/R5-or-newer node_type, got {self.node_type}")
+        # AWS: and only in size large and above.
+        elif self.global_datastore and size in _BELOW_LARGE:
+            problems.append(f"global_datastore needs a node_type of size large or above, got {self.node_type}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -550,6 +556,19 @@ class Phase(Model):
                 )
         if self.cache.global_datastore and len(self.regions) < 2:
             problems.append("cache.global_datastore needs at least two regions")
+        secondaries = len(self.regions) - 1
+        if self.cache.global_datastore and secondaries > GLOBAL_DATASTORE_MAX_SECONDARIES:
+            problems.append(
+                f"cache.global_datastore replicates to at most {GLOBAL_DATASTORE_MAX_SECONDARIES} secondary regions "
+                f"(AWS limit), got {secondaries}; switch it off or list fewer regions"
+            )
+        if secondaries and self.regions[0].db_read_replicas < 1:
+            # Secondary regions replicate from the primary region's first replica (a cascaded
+            # replica), never from the primary instance itself: see components/database.py.
+            problems.append(
+                f"regions[0].db_read_replicas ({self.regions[0].db_read_replicas}) must be >= 1 when there are "
+                "secondary regions: their cross-region replicas follow the primary region's first replica"
+            )
         if self.api.scaling is None and any(r.api.min != r.api.max for r in self.regions):
             problems.append("api.scaling is required when any regions[].api.min differs from max")
         if problems:

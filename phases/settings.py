@@ -36,6 +36,8 @@ CONFIG_KEYS: dict[str, str] = {
                "(the phase's regions[].weight). Used only with a domain.",
     "hostedZone": "Route 53 hosted zone of the domain: lookup (default; a public zone named exactly "
                   "like qnom:domain must exist) or create (the stack creates and protects it).",
+    "retireRegionalCaches": "Phase 4 only, after the global cache datastore is in service: delete the secondary regions' "
+                            "standalone phase-3 caches. Default false: they stay beside the datastore's members.",
 }
 DEFAULT_API_IMAGE = "public.ecr.aws/qnom/api:stable"
 # A registry reference and nothing else: the value is written into the instances' boot script.
@@ -77,6 +79,22 @@ class StackSettings:
     """Route 53 routing of the API over the regions: latency or weighted."""
     hosted_zone: str = "lookup"
     """Hosted zone of the domain: looked up or created by the stack."""
+    retire_regional_caches: bool = False
+    """True once the operator retires the secondary regions' standalone caches (`qnom:retireRegionalCaches`)."""
+
+    @property
+    def cache_global_datastore(self) -> bool:
+        """The primary region's cache leads an ElastiCache global datastore with one member per secondary region."""
+        return self.phase.cache.global_datastore and self.phase.multi_region
+
+    @property
+    def aurora_global_database(self) -> bool:
+        """The cut-over Aurora cluster leads an Aurora global database with one secondary cluster per secondary region.
+
+        Only after the cut-over: a cluster that still replicates from an RDS instance cannot be
+        the source of a global database.
+        """
+        return self.database_cutover and self.phase.database.aurora is not None and self.phase.multi_region
 
     @property
     def nat_per_az(self) -> bool:
@@ -123,6 +141,7 @@ def settings_from_config(
     api_image = _api_image(values.get("apiImage"), problems)
     routing = _choice("routing", values.get("routing"), ROUTING_MODES, problems)
     hosted_zone = _choice("hostedZone", values.get("hostedZone"), HOSTED_ZONE_MODES, problems)
+    retire_caches = _flag("retireRegionalCaches", values.get("retireRegionalCaches"), problems)
     overrides = _overrides(values.get("overrides"), problems)
 
     phase = None
@@ -134,11 +153,16 @@ def settings_from_config(
     if cutover and phase is not None and phase.database.aurora is None:
         problems.append(f"{NAMESPACE}:databaseCutover: true needs an Aurora migration (phase 4, database.aurora); "
                         f"phase {phase.number} ({phase.name}) has none; allowed values: false")
+    if retire_caches and phase is not None and not (phase.cache.global_datastore and phase.multi_region):
+        problems.append(f"{NAMESPACE}:retireRegionalCaches: true needs the global cache datastore that replaces the "
+                        f"secondary regions' caches (phase 4, cache.global_datastore); phase {phase.number} "
+                        f"({phase.name}) has none; allowed values: false")
     if problems:
         raise SettingsError(problems)
     return StackSettings(project=project, stack=stack, environment=environment, phase=phase,
                          profile=PROFILES[environment], domain=domain, database_cutover=bool(cutover),
-                         api_image=api_image, routing=routing, hosted_zone=hosted_zone)
+                         api_image=api_image, routing=routing, hosted_zone=hosted_zone,
+                         retire_regional_caches=bool(retire_caches))
 
 
 def apply_overrides(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -196,6 +220,8 @@ def _flag(key: str, raw: Any, problems: list[str]) -> bool:
         return text == "true"
     problems.append(f"{NAMESPACE}:{key}: got {raw!r}; allowed values: true, false")
     return False
+
+
 def _api_image(raw: Any, problems: list[str]) -> str:
     if raw in (None, ""):
         return DEFAULT_API_IMAGE

@@ -34,10 +34,15 @@ def test_phase_sizes_the_cache(phase, node_type, nodes, failover):
     assert group.inputs["multiAzEnabled"] is failover
 
 
-def test_every_phase_has_the_same_single_replication_group():
-    urns = {phase: [r.urn for r in build("prod", phase).of_type(GROUP)] for phase in (1, 2, 3, 4)}
-    assert len(urns[1]) == 1
-    assert urns[1] == urns[2] == urns[3] == urns[4]
+def test_every_phase_keeps_the_primary_regions_single_replication_group():
+    groups = {phase: sorted(r.name for r in build("prod", phase).of_type(GROUP)) for phase in (1, 2, 3, 4)}
+    assert groups[1] == groups[2] == ["us-east-1-cache-group"]
+    # Secondary regions bring their own caches (phase 3) and the global datastore's members (phase 4).
+    assert groups[3] == ["eu-west-1-cache-group", "us-east-1-cache-group", "us-west-2-cache-group"]
+    assert groups[4] == ["eu-west-1-cache-global-group", "eu-west-1-cache-group", "us-east-1-cache-group",
+                         "us-west-2-cache-global-group", "us-west-2-cache-group"]
+    urns = {build("prod", phase).named("us-east-1-cache-group", GROUP).urn for phase in (1, 2, 3, 4)}
+    assert len(urns) == 1
     assert not build("prod", 4).of_type("aws:elasticache/cluster:Cluster")
 
 
@@ -138,6 +143,8 @@ def test_only_the_client_tiers_reach_the_cache(tmp_path):
     ({"engine_version": "6.2"}, "engine_version (6.2) must be 7 or newer"),
     ({"global_datastore": True, "node_type": "cache.t3.micro"}, "global_datastore needs an M5/R5-or-newer node_type"),
     ({"global_datastore": True, "node_type": "cache.r4.large"}, "global_datastore needs an M5/R5-or-newer node_type"),
+    ({"global_datastore": True, "node_type": "cache.m5.medium"},
+     "global_datastore needs a node_type of size large or above, got cache.m5.medium"),
     ({"maxmemory_policy": "noeviction"}, "Input should be"),
 ])
 def test_cache_validation(change, message):
@@ -151,3 +158,71 @@ def test_cache_validation(change, message):
 def test_global_datastore_accepts_current_node_families(node_type):
     assert Cache(engine_version="7.1", node_type=node_type, automatic_failover=True,
                  global_datastore=True).node_type == node_type
+
+
+MEMBER_PROGRAM = textwrap.dedent('''
+    import pulumi
+    import pulumi_aws as aws
+
+    from components.cache import Cache, CacheArgs
+    from phases.catalog import load_phase
+    from phases.environment import PROFILES
+
+    provider = aws.Provider("aws-us-west-2", aws.ProviderArgs(region="us-west-2"))
+    Cache("us-west-2-cache-global", CacheArgs(
+        spec=load_phase(4).cache,
+        node_count=2,
+        vpc_id="vpc-stub",
+        subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
+        profile=PROFILES["prod"],
+        client_security_groups={"api": "sg-api-stub"},
+        global_replication_group_id="ldgnf-qnom-prod-cache",
+        auth_token=pulumi.Output.secret("token-of-the-primary-0123456789"),
+    ), pulumi.ResourceOptions(providers={"aws": provider}))
+''')
+
+
+@pytest.fixture(scope="module")
+def member_run(tmp_path_factory):
+    program = tmp_path_factory.mktemp("cache-member") / "program.py"
+    program.write_text(MEMBER_PROGRAM)
+    return run_program("prod", {"aws:region": "us-west-2"}, program=program)
+
+
+def test_member_takes_what_the_datastore_decides_from_it(member_run):
+    group = next(r for r in member_run.resources if r.type == GROUP)
+    assert group.inputs["globalReplicationGroupId"] == "ldgnf-qnom-prod-cache"
+    assert group.inputs["numCacheClusters"] == 2
+    assert group.inputs["automaticFailoverEnabled"] is True and group.inputs["multiAzEnabled"] is True
+    # The provider refuses these beside global_replication_group_id: AWS copies them from the datastore.
+    assert not {"engine", "engineVersion", "nodeType", "parameterGroupName", "clusterMode", "port",
+                "atRestEncryptionEnabled", "transitEncryptionEnabled", "transitEncryptionMode", "numNodeGroups",
+                "snapshotName", "snapshotArns"} & set(group.inputs)
+    # A member is a copy of the primary: no snapshots of its own.
+    assert not {"snapshotRetentionLimit", "finalSnapshotIdentifier"} & set(group.inputs)
+    assert group.options["protect"] is True
+
+
+def test_member_is_encrypted_with_its_own_regions_key_and_carries_the_primarys_token(member_run):
+    by_type = {}
+    for resource in member_run.resources:
+        by_type.setdefault(resource.type, []).append(resource)
+    group = by_type[GROUP][0]
+    key = by_type["aws:kms/key:Key"][0]
+    assert group.dependencies["kmsKeyId"] == [key.urn]
+    assert member_run.region_of(key) == member_run.region_of(group) == "us-west-2"
+    assert group.inputs["authToken"] == "[secret]"
+    # No token of its own, and no parameter group: the datastore supplies one.
+    assert "random:index/randomPassword:RandomPassword" not in by_type
+    assert "aws:elasticache/parameterGroup:ParameterGroup" not in by_type
+    version = by_type["aws:secretsmanager/secretVersion:SecretVersion"][0]
+    assert version.inputs["secretString"] == "[secret]"
+    assert by_type["aws:secretsmanager/secret:Secret"][0].dependencies["kmsKeyId"] == [key.urn]
+    rules = by_type[INGRESS]
+    assert [(r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"]) for r in rules] == [("sg-api-stub", 6379)]
+
+
+def test_primary_leaves_node_type_version_and_parameters_to_the_datastore_from_phase_4():
+    ignored = {phase: build("prod", phase).named("us-east-1-cache-group", GROUP).options["ignoreChanges"]
+               for phase in (3, 4)}
+    assert ignored == {3: [], 4: ["engine", "engineVersion", "nodeType", "parameterGroupName"]}

@@ -28,8 +28,10 @@ def source_names(resource, prop: str) -> list[str]:
     return sorted(urn.rsplit("::", 1)[1] for urn in resource.dependencies.get(prop, []))
 
 
-def replicas(plan) -> list:
-    return sorted((r for r in plan.of_type(INSTANCE) if r.name != PRIMARY), key=lambda r: r.name)
+def replicas(plan, region: str = "us-east-1") -> list:
+    """The region's read replicas (secondary regions hold cross-region ones from phase 3)."""
+    return sorted((r for r in plan.of_type(INSTANCE) if r.name.startswith(f"{region}-db-replica-")),
+                  key=lambda r: r.name)
 
 
 @pytest.mark.parametrize(("phase", "instance_class", "multi_az", "replica_count", "max_connections"), [
@@ -44,6 +46,8 @@ def test_phase_sizes_the_database(phase, instance_class, multi_az, replica_count
     assert primary.inputs["instanceClass"] == instance_class
     assert primary.inputs["multiAz"] is multi_az
     assert [r.name for r in replicas(plan)] == [f"us-east-1-db-replica-{i}" for i in range(replica_count)]
+    # One RDS primary in the whole stack; every other instance is a replica of some region.
+    assert [r.name for r in plan.of_type(INSTANCE) if "replicateSourceDb" not in r.inputs] == [PRIMARY]
     assert all(r.inputs["instanceClass"] == instance_class for r in replicas(plan))
     parameters = {p["name"]: p["value"] for p in plan.named("us-east-1-db-params").inputs["parameters"]}
     assert parameters == {"rds.force_ssl": "1", "max_connections": max_connections}
@@ -225,7 +229,8 @@ def test_cutover_promotes_aurora_in_place_and_deletes_nothing():
     assert "replicationSourceIdentifier" not in cluster.inputs
     assert cluster.inputs["manageMasterUserPassword"] is True
     assert cluster.urn == before.named("us-east-1-db-aurora", CLUSTER).urn
-    classes = [(i.name, i.inputs["instanceClass"]) for i in after.of_type(CLUSTER_INSTANCE)]
+    classes = [(i.name, i.inputs["instanceClass"]) for i in after.of_type(CLUSTER_INSTANCE)
+               if i.name.startswith("us-east-1-")]
     assert classes == [("us-east-1-db-aurora-0", "db.r5.xlarge"), ("us-east-1-db-aurora-1", "db.serverless"),
                        ("us-east-1-db-aurora-2", "db.serverless")]
     assert {r.urn for r in before.of_type(INSTANCE)} == {r.urn for r in after.of_type(INSTANCE)}
@@ -274,3 +279,66 @@ def test_aurora_must_stay_in_the_rds_major_version():
     document["aurora"]["engine_version"] = "17.2"
     with pytest.raises(pydantic.ValidationError, match="must have the major version of engine_version"):
         Database.model_validate(document)
+
+
+CROSS_REGION_PROGRAM = textwrap.dedent('''
+    import pulumi
+    import pulumi_aws as aws
+
+    from components.database import Database, DatabaseArgs
+    from phases.catalog import load_phase
+    from phases.environment import PROFILES
+
+    provider = aws.Provider("aws-us-west-2", aws.ProviderArgs(region="us-west-2"))
+    Database("us-west-2-db", DatabaseArgs(
+        spec=load_phase(3).database,
+        read_replicas=2,
+        vpc_id="vpc-stub",
+        subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
+        availability_zones=["us-west-2a", "us-west-2b", "us-west-2c"],
+        profile=PROFILES["prod"],
+        client_security_groups={"api": "sg-api-stub"},
+        replica_source_arn="arn:aws:rds:us-east-1:123456789012:db:qnom-replica-0",
+    ), pulumi.ResourceOptions(providers={"aws": provider}))
+''')
+
+
+@pytest.fixture(scope="module")
+def cross_region_run(tmp_path_factory):
+    program = tmp_path_factory.mktemp("database-cross-region") / "program.py"
+    program.write_text(CROSS_REGION_PROGRAM)
+    return run_program("prod", {"aws:region": "us-west-2"}, program=program)
+
+
+def test_cross_region_set_is_replicas_only_following_the_source_arn(cross_region_run):
+    resources = cross_region_run.resources
+    instances = sorted((r for r in resources if r.type == INSTANCE), key=lambda r: r.name)
+    assert [r.name for r in instances] == ["us-west-2-db-replica-0", "us-west-2-db-replica-1"]
+    key = next(r for r in resources if r.type == "aws:kms/key:Key")
+    subnets = next(r for r in resources if r.type == "aws:rds/subnetGroup:SubnetGroup")
+    params = next(r for r in resources if r.type == "aws:rds/parameterGroup:ParameterGroup")
+    assert subnets.inputs["subnetIds"] == ["subnet-a", "subnet-b", "subnet-c"]
+    for replica in instances:
+        # Cross-region: the source by ARN, a key and a subnet group of the replica's own region.
+        assert replica.inputs["replicateSourceDb"] == "arn:aws:rds:us-east-1:123456789012:db:qnom-replica-0"
+        assert replica.dependencies["kmsKeyId"] == [key.urn]
+        assert replica.dependencies["performanceInsightsKmsKeyId"] == [key.urn]
+        assert replica.dependencies["dbSubnetGroupName"] == [subnets.urn]
+        assert replica.dependencies["parameterGroupName"] == [params.urn]
+        assert cross_region_run.region_of(replica) == cross_region_run.region_of(key) == "us-west-2"
+        # Engine, user and database name come from the source.
+        assert not {"engine", "username", "dbName", "manageMasterUserPassword"} & set(replica.inputs)
+        assert replica.inputs["skipFinalSnapshot"] is True and replica.options["protect"] is True
+    assert [r.inputs["availabilityZone"] for r in instances] == ["us-west-2b", "us-west-2c"]
+    # A hot standby refuses fewer connections than its source: the same limit as the primary region.
+    assert {p["name"]: p["value"] for p in params.inputs["parameters"]} == {
+        "rds.force_ssl": "1", "max_connections": "1000"}
+    # Nothing takes a final snapshot here, so there is no snapshot-name suffix either.
+    assert not [r for r in resources if r.type == "random:index/randomId:RandomId"]
+    assert not [r for r in resources if r.type in (CLUSTER, CLUSTER_INSTANCE)]
+
+
+def test_cross_region_set_admits_only_its_api(cross_region_run):
+    rules = [r for r in cross_region_run.resources if r.type == INGRESS]
+    assert [(r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"], r.inputs["toPort"]) for r in rules] == [
+        ("sg-api-stub", 5432, 5432)]

@@ -58,6 +58,14 @@ def test_no_mandatory_violation_in_any_phase(environment, phase):
     assert {rule: found[rule] for rule in ALWAYS_PASSING} == {rule: "passed" for rule in ALWAYS_PASSING}
 
 
+@pytest.mark.parametrize("steps", [{"databaseCutover": True}, {"databaseCutover": True, "retireRegionalCaches": True}])
+def test_phase_4_migration_steps_pass_in_prod(steps):
+    stack_settings = {**DOMAINS["prod"], **steps}
+    result = evaluate(build("prod", 4, **stack_settings).run, settings_for("prod", 4, **stack_settings),
+                      parse_pack_config(None))
+    assert [(item.rule, item.name, item.message) for item in result.mandatory] == []
+
+
 def test_prod_without_a_domain_fails_on_clear_text_to_the_origin():
     result = _report("prod", 2, "null", "null", domain=False)
     assert [item.rule for item in result.mandatory] == ["cloudfront-origin-https"]

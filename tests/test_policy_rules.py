@@ -376,6 +376,11 @@ DEV = {"environment": "dev", "phase": 1}
     ("rds-backup-retention", RDS_INSTANCE, RDS_REPLICA, {}),
     ("rds-managed-master-password", RDS_CLUSTER, AURORA, {}),
     ("cache-failover-as-promised", CACHE_REPLICATION_GROUP, with_(CACHE, automaticFailoverEnabled=False), {"phase": 1}),
+    *[(rule_id, CACHE_REPLICATION_GROUP, {"globalReplicationGroupId": U, "numCacheClusters": 2}, {"phase": 4})
+      for rule_id in ("cache-encrypted-at-rest", "cache-encrypted-in-transit", "cache-snapshot-retention-prod")],
+    *[(rule_id, RDS_CLUSTER, with_(AURORA, globalClusterIdentifier=U, skipFinalSnapshot=True,
+                                   manageMasterUserPassword=None), {"phase": 4})
+      for rule_id in ("rds-managed-master-password", "aurora-final-snapshot-prod")],
     ("asg-min-two-in-prod", ASG, WORKER_GROUP, {}),
     ("asg-min-two-in-prod", ASG, with_(GROUP, minSize=1), DEV),
     ("asg-elb-health-check", ASG, WORKER_GROUP, {}),

@@ -1,5 +1,6 @@
 """Promotion safety: moving a prod stack from phase N to N+1 (and through the Aurora cut-over)
-keeps every stateful resource, its URN and every input whose change would replace it.
+keeps every stateful resource, its URN and every input whose change would replace it. The one
+step that removes anything, retiring the secondary regions' phase-3 caches, removes exactly them.
 
 A replacement-forcing input that is "[unknown]" in a preview (a computed id or ARN) compares
 equal only as a marker, so for those the resources it comes from must be the same too.
@@ -50,6 +51,10 @@ REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:elasticache/subnetGroup:SubnetGroup": ("name",),
     "aws:elasticache/parameterGroup:ParameterGroup": ("name", "family", "description"),
     "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "vpcId", "description"),
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": (
+        "globalReplicationGroupIdSuffix", "primaryReplicationGroupId"),
+    "aws:rds/globalCluster:GlobalCluster": (
+        "globalClusterIdentifier", "sourceDbClusterIdentifier", "engine", "databaseName", "storageEncrypted"),
 }
 ALL_TYPES_FORCE = ("region",)
 
@@ -58,6 +63,8 @@ STATEFUL_TYPES = (
     "aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance",
     "aws:elasticache/replicationGroup:ReplicationGroup", "aws:s3/bucket:Bucket", "aws:sqs/queue:Queue",
     "aws:opensearch/domain:Domain", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret",
+    # The global data pieces: deleting one detaches every region's copy from the primary.
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup", "aws:rds/globalCluster:GlobalCluster",
 )
 MISSING = object()
 
@@ -119,6 +126,19 @@ def promotion_problems(before_plan, after_plan) -> list[str]:
     return problems
 
 
+def structural_changes(before_plan, after_plan) -> list[str]:
+    """Resources of any type that a step deletes or moves to another parent or provider."""
+    after_by_urn = after_plan.run.by_urn
+    changes = []
+    for old in before_plan.resources:
+        new = after_by_urn.get(old.urn)
+        if new is None:
+            changes.append(f"{old.name} ({old.type}) disappears")
+        elif (new.parent, new.provider) != (old.parent, old.provider):
+            changes.append(f"{old.name} ({old.type}) moves")
+    return changes
+
+
 def _show(value: Any) -> str:
     return "(absent)" if value is MISSING else repr(value)
 
@@ -145,11 +165,46 @@ def test_promotions_only_add_stateful_resources():
         added[after] = sorted(new - old)
     assert added[2] == ["us-east-1-db-replica-0", "us-east-1-queue-dlq", "us-east-1-queue-main"]
     assert added[3] == [
-        # The secondary regions' API tiers: access-log buckets, session secrets and their keys.
-        "eu-west-1-api-alb-logs", "eu-west-1-api-secrets-key", "eu-west-1-api-session-secret",
+        # The secondary regions: API tiers (access-log buckets, session secrets and their keys),
+        # cross-region database replicas with their keys, and caches of their own.
+        "eu-west-1-api-alb-logs", "eu-west-1-api-secrets-key", "eu-west-1-api-session-secret", "eu-west-1-cache-auth-token",
+        "eu-west-1-cache-group", "eu-west-1-cache-key", "eu-west-1-db-key", "eu-west-1-db-replica-0",
+        "eu-west-1-db-replica-1",
         "us-east-1-db-replica-1", "us-east-1-search-domain", "us-east-1-search-key", "us-east-1-search-master",
-        "us-west-2-api-alb-logs", "us-west-2-api-secrets-key", "us-west-2-api-session-secret"]
-    assert added[4] == ["us-east-1-db-aurora", "us-east-1-db-aurora-0"]
+        "us-west-2-api-alb-logs", "us-west-2-api-secrets-key", "us-west-2-api-session-secret",
+        "us-west-2-cache-auth-token",
+        "us-west-2-cache-group", "us-west-2-cache-key", "us-west-2-db-key", "us-west-2-db-replica-0",
+        "us-west-2-db-replica-1"]
+    assert added[4] == [
+        # The global cache datastore and its members beside the phase-3 caches, and the Aurora replica.
+        "eu-west-1-cache-global-auth-token", "eu-west-1-cache-global-group", "eu-west-1-cache-global-key",
+        "platform-cache-global", "us-east-1-db-aurora", "us-east-1-db-aurora-0",
+        "us-west-2-cache-global-auth-token", "us-west-2-cache-global-group", "us-west-2-cache-global-key"]
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ((2, {}), (3, {})), ((3, {}), (4, {})), ((4, {}), (4, {"databaseCutover": True})),
+])
+def test_prod_promotion_deletes_and_moves_nothing(before, after):
+    assert structural_changes(build("prod", before[0], **before[1]), build("prod", after[0], **after[1])) == []
+
+
+def test_retiring_the_regional_caches_removes_exactly_them():
+    before, after = build("prod", 4), build("prod", 4, retireRegionalCaches=True)
+    retired = [r for r in before.resources if r.name.split("-cache")[0] in ("us-west-2", "eu-west-1")
+               and "-cache" in r.name and "-cache-global" not in r.name]
+    # Per region: component, key, group, auth token (password, secret, version), security group
+    # and its rule, subnet group, parameter group, log group, final-snapshot suffix.
+    assert len(retired) == 24
+    assert sorted(structural_changes(before, after)) == sorted(f"{r.name} ({r.type}) disappears" for r in retired)
+    assert sorted(promotion_problems(before, after)) == sorted(
+        f"{region}-cache-{suffix} ({kind}) disappears"
+        for region in ("us-west-2", "eu-west-1")
+        for suffix, kind in (("key", "aws:kms/key:Key"), ("auth-token", "aws:secretsmanager/secret:Secret"),
+                             ("group", "aws:elasticache/replicationGroup:ReplicationGroup")))
+    # Nothing is added, and every remaining resource is registered exactly as before.
+    assert {r.urn for r in after.resources} < {r.urn for r in before.resources}
+    assert all(r == before.run.by_urn[r.urn] for r in after.resources)
 
 
 def test_cutover_keeps_every_data_store_and_only_adds_serverless_readers():
@@ -157,7 +212,11 @@ def test_cutover_keeps_every_data_store_and_only_adds_serverless_readers():
     assert promotion_problems(replicating, cut_over) == []
     old = {r.name for r in replicating.resources if r.type in STATEFUL_TYPES}
     new = {r.name for r in cut_over.resources if r.type in STATEFUL_TYPES}
-    assert sorted(new - old) == ["us-east-1-db-aurora-1", "us-east-1-db-aurora-2"]
+    assert sorted(new - old) == [
+        # The Aurora global database and its secondary clusters, each with two Serverless v2 readers.
+        "eu-west-1-db-aurora", "eu-west-1-db-aurora-0", "eu-west-1-db-aurora-1", "platform-db-global",
+        "us-east-1-db-aurora-1", "us-east-1-db-aurora-2",
+        "us-west-2-db-aurora", "us-west-2-db-aurora-0", "us-west-2-db-aurora-1"]
 
 
 @pytest.mark.parametrize("phase", [1, 2, 3, 4])
@@ -194,7 +253,17 @@ def test_every_data_store_is_encrypted():
         assert resource.inputs.get("storageEncrypted") is True or "replicateSourceDb" in resource.inputs
     assert all(r.inputs["storageEncrypted"] for r in plan.of_type("aws:rds/cluster:Cluster"))
     for group in plan.of_type("aws:elasticache/replicationGroup:ReplicationGroup"):
-        assert group.inputs["atRestEncryptionEnabled"] and group.inputs["transitEncryptionEnabled"]
+        if "globalReplicationGroupId" in group.inputs:
+            # A member inherits both encryptions from the datastore's (encrypted) primary and
+            # encrypts at rest with a key of its own region.
+            assert "atRestEncryptionEnabled" not in group.inputs and "transitEncryptionEnabled" not in group.inputs
+            assert [urn.rsplit("::", 1)[1] for urn in group.dependencies["kmsKeyId"]] == [
+                group.name.replace("-group", "-key")]
+        else:
+            assert group.inputs["atRestEncryptionEnabled"] and group.inputs["transitEncryptionEnabled"]
+    primary = plan.named("us-east-1-cache-group")
+    assert all(primary.urn in g.dependencies["primaryReplicationGroupId"]
+               for g in plan.of_type("aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"))
     assert all(q.inputs["sqsManagedSseEnabled"] for q in plan.of_type("aws:sqs/queue:Queue"))
     encrypted = {urn.rsplit("::", 1)[1] for r in plan.of_type(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")

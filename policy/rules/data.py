@@ -49,6 +49,20 @@ def _primary(resource: Resource, check: Check) -> None:
         check.not_applicable("read replica: it inherits this from its source instance")
 
 
+def _global_member(resource: Resource, check: Check) -> None:
+    # AWS builds a global datastore's secondary group from the datastore: encryption, engine
+    # and node type come from the primary group, and the provider refuses them on a member.
+    if resource.has("globalReplicationGroupId"):
+        check.not_applicable("global datastore member: it inherits this from the datastore's primary group")
+
+
+def _global_secondary_cluster(resource: Resource, check: Check) -> None:
+    # A secondary cluster of an Aurora global database is a read-only copy of the primary
+    # cluster: its credentials are the primary's, and the primary's snapshots hold the data.
+    if resource.type == RDS_CLUSTER and resource.has("globalClusterIdentifier"):
+        check.not_applicable("secondary cluster of a global database: the primary cluster carries this")
+
+
 def _prod(check: Check) -> None:
     if not check.context.prod:
         check.not_applicable("dev profile: deletion protection and final snapshots are off on purpose")
@@ -239,6 +253,7 @@ def rds_minor_upgrades(resource: Resource, check: Check):
 )
 def rds_managed_password(resource: Resource, check: Check):
     _primary(resource, check)
+    _global_secondary_cluster(resource, check)
     if resource.has("snapshotIdentifier") or resource.has("replicationSourceIdentifier"):
         check.not_applicable("restored or replicating: the credentials come from the source")
     password = "password" if resource.type == RDS_INSTANCE else "masterPassword"
@@ -332,6 +347,7 @@ def aurora_backup_retention(resource: Resource, check: Check):
 )
 def aurora_final_snapshot(resource: Resource, check: Check):
     _prod(check)
+    _global_secondary_cluster(resource, check)
     if truthy(resource.require("skipFinalSnapshot", False)) is True:
         yield "skipFinalSnapshot is true: deleting the cluster loses its data"
     elif not resource.has("finalSnapshotIdentifier"):
@@ -386,6 +402,7 @@ def aurora_logs_exported(resource: Resource, check: Check):
     references=References(checkov=("CKV_AWS_29",), aws=("ElastiCache.4",), well_architected=("REL09-BP02",)),
 )
 def cache_at_rest(resource: Resource, check: Check):
+    _global_member(resource, check)
     yield from _flag(resource, "atRestEncryptionEnabled", "atRestEncryptionEnabled is not true")
 
 
@@ -397,6 +414,7 @@ def cache_at_rest(resource: Resource, check: Check):
     references=References(checkov=("CKV_AWS_30",), aws=("ElastiCache.5",)),
 )
 def cache_in_transit(resource: Resource, check: Check):
+    _global_member(resource, check)
     if truthy(resource.require("transitEncryptionEnabled", False)) is not True:
         yield "transitEncryptionEnabled is not true"
     elif resource.require("transitEncryptionMode", "required") != "required":
@@ -446,6 +464,7 @@ def cache_failover(resource: Resource, check: Check):
 )
 def cache_snapshots(resource: Resource, check: Check):
     _prod(check)
+    _global_member(resource, check)  # a read-only copy: the primary group's snapshots hold the data
     days = resource.require("snapshotRetentionLimit", 0)
     if int(days) < int(check.config["minimumDays"]):
         yield f"snapshotRetentionLimit is {days}: fewer than {check.config['minimumDays']} day(s) of snapshots"
