@@ -5,6 +5,7 @@ Phases are addressed by number (1-4) or by name (launch, growth, scale, global).
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -36,8 +37,12 @@ def _read_yaml(name: str) -> dict[str, Any]:
 
 
 def phase_document(number: int) -> dict[str, Any]:
-    """The raw, merged document of a phase, before overrides and validation."""
-    return deep_merge(_read_yaml("common"), _read_yaml(PHASE_FILES[number]))
+    """The raw, merged document of a phase, before overrides and validation.
+
+    A deep copy: the YAML files are read once and cached, and a caller that edits the
+    document (overrides, tests) must not change what the next caller loads.
+    """
+    return copy.deepcopy(deep_merge(_read_yaml("common"), _read_yaml(PHASE_FILES[number])))
 
 
 def load_phase(number: int, overrides: Mapping[str, Any] | None = None) -> Phase:

@@ -170,3 +170,14 @@ def test_monitoring_thresholds(phases):
     assert [(a.name, a.duration, a.action) for a in monitoring.alerts] == [
         ("HighResponseTime", "5m", "scale_up"), ("HighErrorRate", "2m", "alert_oncall"),
         ("ScalingLimit", "1m", "alert_critical")]
+
+
+def test_editing_a_loaded_document_leaves_the_catalog_alone():
+    from phases.catalog import phase_document
+
+    document = phase_document(3)
+    document["regions"][0]["api"]["min"] = 1
+    document["schedule"]["seasonal"].clear()
+    again = phase_document(3)
+    assert again["regions"][0]["api"]["min"] == 10
+    assert len(again["schedule"]["seasonal"]) == 3
