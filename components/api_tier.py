@@ -479,8 +479,14 @@ class ApiTier(pulumi.ComponentResource):
                     action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
                     statement=aws.wafv2.WebAclRuleStatementArgs(
                         rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
-                            # The catalog states the limit per five minutes.
-                            limit=limit, aggregate_key_type="IP", evaluation_window_sec=300)),
+                            # The catalog states the limit per five minutes. Viewers arrive through
+                            # CloudFront, so the source IP is an edge's, shared by thousands of
+                            # clients: count the client address CloudFront forwards instead. A
+                            # client can forge that header, which is why the CDN's own web ACL,
+                            # keyed on the real viewer IP, is the limit that holds at the edge.
+                            limit=limit, aggregate_key_type="FORWARDED_IP", evaluation_window_sec=300,
+                            forwarded_ip_config=aws.wafv2.WebAclRuleStatementRateBasedStatementForwardedIpConfigArgs(
+                                header_name="X-Forwarded-For", fallback_behavior="MATCH"))),
                     visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(**visibility(f"{name}-rate-limit")),
                 ),
                 aws.wafv2.WebAclRuleArgs(

@@ -295,7 +295,8 @@ def test_waf_from_phase_2_with_the_phase_rate_limit(phase, regions):
     for acl in acls:
         rate, common = acl.inputs["rules"]
         assert rate["statement"]["rateBasedStatement"] == {
-            "limit": 2000, "aggregateKeyType": "IP", "evaluationWindowSec": 300}
+            "limit": 2000, "aggregateKeyType": "FORWARDED_IP", "evaluationWindowSec": 300,
+            "forwardedIpConfig": {"headerName": "X-Forwarded-For", "fallbackBehavior": "MATCH"}}
         assert rate["action"] == {"block": {}}
         assert common["statement"]["managedRuleGroupStatement"] == {
             "vendorName": "AWS", "name": "AWSManagedRulesCommonRuleSet"}
