@@ -33,6 +33,7 @@ import pulumi_aws as aws
 from components import defaults, userdata
 from components import schedule as traffic
 from components.instance_role import create_instance_role
+from components.waf import rate_limited_web_acl
 from phases import models
 from phases.environment import EnvironmentProfile
 
@@ -463,45 +464,11 @@ class ApiTier(pulumi.ComponentResource):
         if limit is None:
             return None
         name = self._name
-
-        def visibility(metric: str) -> dict:
-            return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
-
-        acl = aws.wafv2.WebAcl(f"{name}-waf", aws.wafv2.WebAclArgs(
-            scope="REGIONAL",
-            description="QNom API: per-client rate limit and AWS common protections",
-            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
-            rules=[
-                # First, so a flood is blocked before the managed rules spend capacity on it.
-                aws.wafv2.WebAclRuleArgs(
-                    name="rate-limit-per-ip",
-                    priority=0,
-                    action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
-                    statement=aws.wafv2.WebAclRuleStatementArgs(
-                        rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
-                            # The catalog states the limit per five minutes. Viewers arrive through
-                            # CloudFront, so the source IP is an edge's, shared by thousands of
-                            # clients: count the client address CloudFront forwards instead. A
-                            # client can forge that header, which is why the CDN's own web ACL,
-                            # keyed on the real viewer IP, is the limit that holds at the edge.
-                            limit=limit, aggregate_key_type="FORWARDED_IP", evaluation_window_sec=300,
-                            forwarded_ip_config=aws.wafv2.WebAclRuleStatementRateBasedStatementForwardedIpConfigArgs(
-                                header_name="X-Forwarded-For", fallback_behavior="MATCH"))),
-                    visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(**visibility(f"{name}-rate-limit")),
-                ),
-                aws.wafv2.WebAclRuleArgs(
-                    name="aws-common-rule-set",
-                    priority=1,
-                    override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
-                        none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
-                    statement=aws.wafv2.WebAclRuleStatementArgs(
-                        managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                            vendor_name="AWS", name="AWSManagedRulesCommonRuleSet")),
-                    visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(**visibility(f"{name}-common")),
-                ),
-            ],
-            visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(**visibility(f"{name}-waf")),
-        ), self._child)
+        # Viewers arrive through CloudFront, so the source IP is an edge's, shared by thousands
+        # of clients: count the client address CloudFront forwards instead. A client can forge
+        # that header, which is why the CDN's own web ACL, keyed on the real viewer IP, is the
+        # limit that holds at the edge.
+        acl = rate_limited_web_acl(f"{name}-waf", "REGIONAL", limit, "FORWARDED_IP", self._child)
         aws.wafv2.WebAclAssociation(f"{name}-waf", aws.wafv2.WebAclAssociationArgs(
             resource_arn=self.alb.arn, web_acl_arn=acl.arn,
         ), self._child)

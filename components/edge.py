@@ -35,6 +35,7 @@ from components.defaults import (
     stateful_options,
 )
 from components.dns import origin_name, regional_origin_name
+from components.waf import rate_limited_web_acl
 from phases.environment import EnvironmentProfile
 from phases.models import Cdn
 
@@ -296,43 +297,8 @@ class Edge(pulumi.ComponentResource):
         limit = self._args.rate_limit_per_5min
         if limit is None:
             return None
-        waf = aws.wafv2
-
-        def visibility(metric: str):
-            return waf.WebAclRuleVisibilityConfigArgs(
-                cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True)
-
-        # A CLOUDFRONT-scope web ACL exists only in us-east-1, hence the explicit provider.
-        return waf.WebAcl(f"{self._name}-waf", waf.WebAclArgs(
-            scope="CLOUDFRONT",
-            description="Rate limit per client IP and AWS common protections in front of the API",
-            default_action=waf.WebAclDefaultActionArgs(allow=waf.WebAclDefaultActionAllowArgs()),
-            rules=[
-                waf.WebAclRuleArgs(
-                    name="rate-limit-per-ip",
-                    priority=0,
-                    action=waf.WebAclRuleActionArgs(block=waf.WebAclRuleActionBlockArgs()),
-                    statement=waf.WebAclRuleStatementArgs(
-                        rate_based_statement=waf.WebAclRuleStatementRateBasedStatementArgs(
-                            limit=limit,
-                            aggregate_key_type="IP",
-                            evaluation_window_sec=300,  # the catalog's limit counts per 5 minutes
-                        )),
-                    visibility_config=visibility(f"{self._name}-rate-limit"),
-                ),
-                waf.WebAclRuleArgs(
-                    name="aws-common-rule-set",
-                    priority=1,
-                    override_action=waf.WebAclRuleOverrideActionArgs(none=waf.WebAclRuleOverrideActionNoneArgs()),
-                    statement=waf.WebAclRuleStatementArgs(
-                        managed_rule_group_statement=waf.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                            vendor_name="AWS", name="AWSManagedRulesCommonRuleSet")),
-                    visibility_config=visibility(f"{self._name}-common-rule-set"),
-                ),
-            ],
-            visibility_config=waf.WebAclVisibilityConfigArgs(
-                cloudwatch_metrics_enabled=True, metric_name=f"{self._name}-web-acl", sampled_requests_enabled=True),
-        ), self._child)
+        # CloudFront sees the viewer's own address: the per-client limit that holds.
+        return rate_limited_web_acl(f"{self._name}-waf", "CLOUDFRONT", limit, "IP", self._child)
 
     # --- the distribution ----------------------------------------------------------------
 
