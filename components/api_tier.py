@@ -96,6 +96,8 @@ class ApiTier(pulumi.ComponentResource):
     instance_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ApiTierArgs, opts: pulumi.ResourceOptions | None = None):
+        if args.domain and args.certificate_arn is None:
+            raise ValueError(f"{name}: a domain needs the region's certificate_arn")
         super().__init__("qnom:components:ApiTier", name, None, opts)
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
@@ -108,8 +110,6 @@ class ApiTier(pulumi.ComponentResource):
         self.logs, log_policy = self._create_access_log_bucket()
         self.alb = self._create_load_balancer(log_policy)
         self.target_group = self._create_target_group()
-        if args.domain and args.certificate_arn is None:
-            raise ValueError(f"{name}: a domain needs the region's certificate_arn")
         self.listener = self._create_listeners()
         self.role, instance_profile = self._create_instance_profile()
         self.launch_template = self._create_launch_template(instance_profile)
