@@ -3,7 +3,8 @@
 Creates, under the component:
 - security groups: the load balancer's (the only group open to the internet: port 80, and
   443 when a domain is set) and the instances' (the app port from the load balancer only;
-  out: HTTPS, and the data tier's ports inside the VPC);
+  out: HTTPS, and the data tier's ports inside the VPC and, in a secondary region, in the
+  primary region's VPC over the peering);
 - an S3 bucket for the load balancer's access logs (SSE-S3, private, TLS only, expiring);
 - the load balancer (least outstanding requests, invalid header fields dropped, deletion
   protection in prod), its target group with the seed's health check, and its listeners:
@@ -72,6 +73,9 @@ class ApiTierArgs:
     certificate_arn: pulumi.Input[str] | None = None
     """This region's validated ACM certificate for the domain (the DNS layer issues it);
     required with a domain, default None."""
+    remote_data_cidrs: Mapping[str, str] = field(default_factory=dict)
+    """VPC CIDRs of other regions whose data tier the instances write to, by region: a secondary
+    region's primary (reached over the VPC peering). Default: none, the own VPC only."""
     readable_secret_arns: Sequence[pulumi.Input[str]] = ()
     """Further secrets the API may read (e.g. database credentials); default none."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -181,7 +185,8 @@ class ApiTier(pulumi.ComponentResource):
             security_group_id=instance_sg.id, ip_protocol="tcp", from_port=args.spec.port, to_port=args.spec.port,
             referenced_security_group_id=alb_sg.id, description="from the load balancer only",
         ), self._child)
-        for key, rule in defaults.app_egress_rules(instance_sg.id, args.vpc_cidr).items():
+        for key, rule in defaults.app_egress_rules(instance_sg.id, args.vpc_cidr,
+                                                    args.remote_data_cidrs).items():
             aws.vpc.SecurityGroupEgressRule(f"{name}-instances-out-{key}", rule, self._child)
         return alb_sg, instance_sg
 

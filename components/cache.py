@@ -1,7 +1,8 @@
 """Cache of one region: an ElastiCache (Redis OSS or Valkey) replication group in every phase.
 
 Creates: a customer-managed KMS key (data at rest, the auth token's secret); a security group
-admitting only the client tiers on 6379; a cache subnet group over the isolated subnets; a
+admitting only the client tiers on 6379 (and, in the primary region of a multi-region phase, the
+peered regions' app subnets); a cache subnet group over the isolated subnets; a
 parameter group for session storage (TTL-aware eviction); an auth token from pulumi-random
 kept in Secrets Manager; a CloudWatch log group for the slow and engine logs; in prod a random
 suffix that makes the final snapshot name unique; and the replication group (`-group`).
@@ -69,6 +70,10 @@ class CacheArgs:
     """Environment profile: protection, snapshot retention, final snapshots, log retention."""
     client_security_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Security groups allowed to connect on 6379, by client name (`api`, `workers`). Default: none."""
+    client_cidrs: Mapping[str, str] = field(default_factory=dict)
+    """CIDR blocks allowed to connect on 6379, by rule name (`us-west-2-private-0`): the app subnets of
+    regions that reach this store over an inter-region VPC peering, where AWS accepts no security-group
+    reference. Default: none."""
     global_primary: bool = False
     """The group is the primary of a global datastore: AWS manages its node type, version and parameters.
     Default false."""
@@ -99,7 +104,8 @@ class Cache(pulumi.ComponentResource):
         self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("cache", args.profile), self._stateful)
         self._security_group = defaults.client_only_security_group(
             f"{name}-sg", "qnom cache: client tiers only", args.vpc_id, defaults.REDIS_PORT,
-            args.client_security_groups, self._child)
+            args.client_security_groups, self._child,
+            client_cidrs=args.client_cidrs)
         self._subnet_group = aws.elasticache.SubnetGroup(f"{name}-subnets", aws.elasticache.SubnetGroupArgs(
             subnet_ids=list(args.subnet_ids),
             description="qnom cache: isolated subnets",

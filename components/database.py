@@ -3,7 +3,8 @@ PostgreSQL cluster that replicates from it until an explicit cut-over. In a seco
 cross-region read replicas and, after the cut-over, an Aurora global database's secondary cluster.
 
 Creates: a customer-managed KMS key (storage, Performance Insights, master secrets); a
-security group admitting only the client tiers on 5432; a DB subnet group over the isolated
+security group admitting only the client tiers on 5432 (and, in the primary region of a
+multi-region phase, the peered regions' app subnets); a DB subnet group over the isolated
 subnets; a parameter group forcing TLS and setting the phase's connection limit; an IAM role
 for enhanced monitoring; in prod a random suffix that makes final snapshot names unique;
 the RDS primary (`-primary`, master password managed by RDS in Secrets Manager) and its
@@ -86,6 +87,10 @@ class DatabaseArgs:
     """Environment profile: protection, deletion protection, final snapshots, backup retention."""
     client_security_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Security groups allowed to connect on 5432, by client name (`api`, `workers`). Default: none."""
+    client_cidrs: Mapping[str, str] = field(default_factory=dict)
+    """CIDR blocks allowed to connect on 5432, by rule name (`us-west-2-private-0`): the app subnets of
+    regions that reach this store over an inter-region VPC peering, where AWS accepts no security-group
+    reference. Default: none."""
     cutover: bool = False
     """Promote the Aurora cluster to the writer (`qnom:databaseCutover`). Default false."""
     replica_source_arn: pulumi.Input[str] | None = None
@@ -123,7 +128,8 @@ class Database(pulumi.ComponentResource):
         self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("database", args.profile), self._stateful)
         self._security_group = defaults.client_only_security_group(
             f"{name}-sg", "qnom PostgreSQL: client tiers only", args.vpc_id, defaults.POSTGRES_PORT,
-            args.client_security_groups, self._child)
+            args.client_security_groups, self._child,
+            client_cidrs=args.client_cidrs)
         self._subnet_group = aws.rds.SubnetGroup(f"{name}-subnets", aws.rds.SubnetGroupArgs(
             subnet_ids=list(args.subnet_ids),
             description="qnom PostgreSQL: isolated subnets",

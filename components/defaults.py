@@ -8,7 +8,8 @@ address, encrypted root volumes, the AMI source, the TLS policy of HTTPS listene
 ports app instances may open towards the data tier, bucket encryption, and the TLS and
 security-header floors of the CDN. Creates one kind of resource itself:
 the client-only security groups (an `aws.ec2.SecurityGroup` and its
-`aws.vpc.SecurityGroupIngressRule`s).
+`aws.vpc.SecurityGroupIngressRule`s: one per client group, and one per app subnet of a
+peered region).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """TLS 1.3 and 1.2 only, forward-secret ciphers."""
 APP_DATA_PORTS = {"postgres": POSTGRES_PORT, "redis": REDIS_PORT}
-"""Ports app instances may reach inside their VPC; the data tier's groups decide who gets in."""
+"""Ports app instances may reach inside their VPC and in the VPC of the region holding the writer
+(over the peering); the data tier's groups decide who gets in."""
 GROUP_METRICS = [
     "GroupMinSize", "GroupMaxSize", "GroupDesiredCapacity", "GroupInServiceInstances",
     "GroupPendingInstances", "GroupStandbyInstances", "GroupTerminatingInstances", "GroupTotalInstances",
@@ -175,12 +177,15 @@ def client_only_security_group(
     port: int,
     client_security_groups: Mapping[str, pulumi.Input[str]],
     opts: pulumi.ResourceOptions,
+    client_cidrs: Mapping[str, str] | None = None,
 ) -> aws.ec2.SecurityGroup:
     """A security group that admits only the given client groups, on one port.
 
-    No CIDR ingress at all, and no egress: without `egress` the provider removes the
-    allow-all rule AWS adds to every new group, and a data store never opens connections.
-    The group's description is fixed for its lifetime (AWS replaces a group whose
+    The only CIDR ingress is `client_cidrs` (rule name suffix -> CIDR): app subnets of another
+    region reaching the store over an inter-region VPC peering, where AWS does not accept a
+    reference to the other region's security group. No egress: without `egress` the provider
+    removes the allow-all rule AWS adds to every new group, and a data store never opens
+    connections. The group's description is fixed for its lifetime (AWS replaces a group whose
     description changes).
     """
     group = aws.ec2.SecurityGroup(name, aws.ec2.SecurityGroupArgs(
@@ -199,12 +204,25 @@ def client_only_security_group(
             to_port=port,
             description=f"{client} on {port}",
         ), opts)
+    # Named by region and subnet too: peering another region adds rules, it never renumbers them.
+    for client, cidr in sorted((client_cidrs or {}).items()):
+        aws.vpc.SecurityGroupIngressRule(f"{name}-from-{client}", aws.vpc.SecurityGroupIngressRuleArgs(
+            security_group_id=group.id,
+            cidr_ipv4=cidr,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"{client} on {port} (VPC peering)",
+        ), opts)
     return group
 
 
-def app_egress_rules(security_group_id: pulumi.Input[str],
-                     vpc_cidr: str) -> dict[str, aws.vpc.SecurityGroupEgressRuleArgs]:
-    """Egress of app instances (API and workers): HTTPS out, the data tier's ports in the VPC.
+def app_egress_rules(security_group_id: pulumi.Input[str], vpc_cidr: str,
+                     remote_vpc_cidrs: Mapping[str, str] | None = None,
+                     ) -> dict[str, aws.vpc.SecurityGroupEgressRuleArgs]:
+    """Egress of app instances (API and workers): HTTPS out, the data tier's ports in the VPC
+    and, for a secondary region, in the VPC of each region in `remote_vpc_cidrs` (region ->
+    VPC CIDR: the primary's, reached over the peering, where the writer and the cache live).
 
     HTTPS goes to 0.0.0.0/0 because the AWS APIs the instances call (SSM Session Manager,
     Secrets Manager, ECR, SQS) and the image registry are reached at their public
@@ -221,6 +239,12 @@ def app_egress_rules(security_group_id: pulumi.Input[str],
             security_group_id=security_group_id, ip_protocol="tcp", from_port=port, to_port=port,
             cidr_ipv4=vpc_cidr, description=f"{name} inside the VPC",
         )
+    for region, cidr in sorted((remote_vpc_cidrs or {}).items()):
+        for name, port in APP_DATA_PORTS.items():
+            rules[f"{name}-{region}"] = aws.vpc.SecurityGroupEgressRuleArgs(
+                security_group_id=security_group_id, ip_protocol="tcp", from_port=port, to_port=port,
+                cidr_ipv4=cidr, description=f"{name} in {region}'s VPC (VPC peering)",
+            )
     return rules
 
 

@@ -1,6 +1,10 @@
 """Network of one region: VPC over three AZs with public, private (app) and isolated (data)
 subnets, internet and NAT gateways, route tables, an S3 gateway endpoint, VPC flow logs to
 CloudWatch Logs, and the VPC's default security group stripped of every rule.
+
+The private (one per AZ) and isolated route table ids come out, so routes to a peered region's
+VPC can be added later as separate `aws.ec2.Route` resources: an inline route on a table would
+make Pulumi own the table's whole route list and rewrite it.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class Network(pulumi.ComponentResource):
     isolated_subnet_ids: list[pulumi.Output[str]]
     nat_gateway_ids: list[pulumi.Output[str]]
     flow_log_id: pulumi.Output[str]
+    private_route_table_ids: list[pulumi.Output[str]]
+    isolated_route_table_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Network", name, None, opts)
@@ -72,6 +78,8 @@ class Network(pulumi.ComponentResource):
         self.nat_gateway_ids = [gateway.id for gateway in nat_gateways]
         private_tables = self._create_private_routes(nat_gateways)
         isolated_table = self._create_isolated_routes()
+        self.private_route_table_ids = [table.id for table in private_tables]
+        self.isolated_route_table_id = isolated_table.id
         self._create_s3_endpoint([*private_tables, isolated_table])
         self.flow_log_id = self._create_flow_logs()
 
@@ -82,6 +90,8 @@ class Network(pulumi.ComponentResource):
             "isolated_subnet_ids": self.isolated_subnet_ids,
             "nat_gateway_ids": self.nat_gateway_ids,
             "flow_log_id": self.flow_log_id,
+            "private_route_table_ids": self.private_route_table_ids,
+            "isolated_route_table_id": self.isolated_route_table_id,
         })
 
     def _lock_default_security_group(self) -> None:

@@ -15,7 +15,10 @@ global datastore (`aws.elasticache.GlobalReplicationGroup`, `-cache-global`) led
 region's existing cache group, which joins in place, and after the database cut-over the Aurora
 global database (`aws.rds.GlobalCluster`, `-db-global`) built from the promoted Aurora cluster,
 which joins in place too. What the secondaries need (the replica ARN they follow, the datastore
-and global database ids, the cache AUTH token) reaches them as Inputs through `RegionArgs`.
+and global database ids, the cache AUTH token, the primary's VPC to peer with) reaches them as
+Inputs through `RegionArgs`. Each secondary's VPC peering is requested under the secondary
+`Region` and accepted under the primary one (`Region.accept_peering`), right after the
+secondary is built; `peeringConnectionIds` names the connections by secondary region.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ STACK_OUTPUTS = {
     "cacheEndpointsByRegion": "cache_endpoints_by_region",
     "cacheGlobalDatastoreId": "cache_global_datastore_id",
     "auroraGlobalClusterId": "aurora_global_cluster_id",
+    "peeringConnectionIds": "peering_connection_ids",
 }
 
 
@@ -120,6 +124,7 @@ class Platform(pulumi.ComponentResource):
     cache_endpoints_by_region: dict[str, pulumi.Output[str]]
     cache_global_datastore_id: pulumi.Output[str] | None
     aurora_global_cluster_id: pulumi.Output[str] | None
+    peering_connection_ids: dict[str, pulumi.Output[str]] | None
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Platform", name, None, opts)
@@ -151,7 +156,9 @@ class Platform(pulumi.ComponentResource):
                 cache_global_datastore_id=self.cache_global_datastore_id,
                 cache_auth_token=self.primary.cache.auth_token if cache_datastore else None,
                 aurora_global_cluster_id=self.aurora_global_cluster_id,
+                primary_vpc_id=self.primary.vpc_id,
             ), child)
+            self.primary.accept_peering(spec, self.regions[spec.name].peering.connection_id)
         self.vpc_ids = pulumi.Output.all(**{name: region.vpc_id for name, region in self.regions.items()})
         self.alb_dns_names = pulumi.Output.all(**{name: region.api.alb_dns_name
                                                   for name, region in self.regions.items()})
@@ -164,6 +171,9 @@ class Platform(pulumi.ComponentResource):
             name: region.database.read_endpoints for name, region in self.regions.items()}
         self.cache_endpoints_by_region = {
             name: region.serving_cache.reader_endpoint for name, region in self.regions.items()}
+        # None in a single-region phase, so the export is left out there.
+        self.peering_connection_ids = {
+            name: region.peering.connection_id for name, region in self.regions.items() if region.peering} or None
         self.register_outputs({attribute: getattr(self, attribute) for attribute in STACK_OUTPUTS.values()})
 
     def _global_provider(self) -> aws.Provider:

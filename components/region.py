@@ -18,6 +18,15 @@ prod the old caches are protected, and Pulumi deletes nothing until they are del
 unprotected with `pulumi state unprotect`). After the database
 cut-over its `Database` also holds the Aurora global database's secondary cluster. Whatever a
 secondary follows in the primary region arrives as Inputs in `RegionArgs`.
+
+Private path to the writer (phase 3 on): a secondary region's API writes to the primary's
+database and cache, so its VPC peers with the primary's. The secondary holds the requester side
+(`{region}-peering-{primary}`: the `Peering` connection and routes to the primary's CIDR in its
+private tables) and its API instances may open 5432/6379 towards the primary's VPC CIDR. The
+primary holds the accepter side of each peering (`{primary}-peering-{region}`, created by
+`accept_peering` once the secondary exists: it needs the connection's id), with routes to the
+secondary's CIDR in its private and isolated tables; its database and cache admit the
+secondaries' private (app) subnet CIDRs, computed from the catalog, on their one port each.
 """
 
 from __future__ import annotations
@@ -30,8 +39,9 @@ import pulumi_aws as aws
 from components.api_tier import ApiTier, ApiTierArgs
 from components.cache import Cache, CacheArgs
 from components.database import Database, DatabaseArgs
-from components.network import Network, NetworkArgs
+from components.network import Network, NetworkArgs, subnet_cidrs
 from components.object_storage import ObjectStorage, ObjectStorageArgs
+from components.peering import Peering, PeeringArgs
 from components.queue import Queue, QueueArgs
 from components.search import Search, SearchArgs
 from components.workers import Workers, WorkersArgs
@@ -64,6 +74,8 @@ class RegionArgs:
     """Secondary regions, phase 4: the primary cache's AUTH token, which the member carries. Default None."""
     aurora_global_cluster_id: pulumi.Input[str] | None = None
     """Secondary regions, after the cut-over: the Aurora global database to join. Default None."""
+    primary_vpc_id: pulumi.Input[str] | None = None
+    """Secondary regions: the primary region's VPC, which the region's VPC peers with. Default None."""
 
 
 class Region(pulumi.ComponentResource):
@@ -79,6 +91,8 @@ class Region(pulumi.ComponentResource):
     cache: Cache | None
     global_cache: Cache | None
     search: Search | None
+    peering: Peering | None
+    accepted_peerings: dict[str, Peering]
 
     def __init__(self, name: str, args: RegionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Region", name, None, opts)
@@ -99,13 +113,15 @@ class Region(pulumi.ComponentResource):
         self.vpc_id = self.network.vpc_id
         self.api = self._create_api_tier()
         self.queue = self.workers = self.storage = self.database = self.cache = self.search = None
-        self.global_cache = None
+        self.global_cache = self.peering = None
+        self.accepted_peerings = {}
         if spec.role == "primary":
             self.queue = self._create_queue()
             self.workers = self._create_workers()
             self.storage = ObjectStorage(f"{name}-storage", ObjectStorageArgs(profile=settings.profile), self._child)
             self._create_data_stores()
         else:
+            self.peering = self._request_peering()
             self._create_read_copies()
         self.register_outputs({
             "vpc_id": self.vpc_id,
@@ -133,8 +149,65 @@ class Region(pulumi.ComponentResource):
             schedule=settings.phase.schedule if spec.role == "primary" else None,
             domain=settings.domain,
             certificate_arn=self._args.certificate_arn,
+            # A secondary writes to the primary's database and cache, over the peering.
+            remote_data_cidrs={} if spec.role == "primary" else {
+                peer.name: peer.cidr for peer in self._peer_specs()},
             tags=settings.tags,
         ), self._child)
+
+    def _peer_specs(self) -> list[RegionSpec]:
+        """The catalog entries of the regions this region's VPC peers with: the primary peers with
+        every secondary, a secondary with the primary."""
+        phase, spec = self._args.settings.phase, self._args.spec
+        if spec.role == "primary":
+            return [region for region in phase.regions if region.name != spec.name]
+        return [phase.primary_region]
+
+    def _peered_app_cidrs(self) -> dict[str, str]:
+        """The peered regions' private (app) subnet CIDRs, by rule name (`us-west-2-private-0`).
+
+        From the catalog, like the subnets themselves, so the primary's data stores know them
+        before the secondary regions exist. CIDRs and not security groups: AWS does not accept a
+        reference to another region's security group across an inter-region peering.
+        """
+        return {f"{peer.name}-private-{index}": cidr
+                for peer in self._peer_specs()
+                for index, cidr in enumerate(subnet_cidrs(peer.cidr, ZONE_COUNT)["private"])}
+
+    def _private_route_tables(self) -> dict[str, pulumi.Output[str]]:
+        return {f"private-{zone}": table_id
+                for zone, table_id in zip(self.availability_zones, self.network.private_route_table_ids)}
+
+    def _request_peering(self) -> Peering:
+        """The requester side of the peering with the primary: the app subnets' way to the writer."""
+        primary = self._args.settings.phase.primary_region
+        if self._args.primary_vpc_id is None:
+            raise pulumi.RunError(f"{self._name}: a secondary region needs the primary region's VPC to peer with")
+        return Peering(f"{self._name}-peering-{primary.name}", PeeringArgs(
+            peer_region=primary.name,
+            peer_cidr=primary.cidr,
+            route_table_ids=self._private_route_tables(),
+            vpc_id=self.vpc_id,
+            peer_vpc_id=self._args.primary_vpc_id,
+        ), self._child)
+
+    def accept_peering(self, requester: RegionSpec, connection_id: pulumi.Input[str]) -> Peering:
+        """The primary's side of a secondary's peering, with routes back from the app and data subnets.
+
+        It hangs under this (the primary) Region and so uses this region's provider, where AWS
+        requires an inter-region request to be accepted. Created after the secondary Region because
+        it needs the connection's id: adding a region adds one such component, a sibling of the
+        others, and nothing that exists changes parent or provider.
+        """
+        peering = Peering(f"{self._name}-peering-{requester.name}", PeeringArgs(
+            peer_region=requester.name,
+            peer_cidr=requester.cidr,
+            # The isolated table too: the database and cache answer the secondary from there.
+            route_table_ids={**self._private_route_tables(), "isolated": self.network.isolated_route_table_id},
+            connection_id=connection_id,
+        ), self._child)
+        self.accepted_peerings[requester.name] = peering
+        return peering
 
     def _create_queue(self) -> Queue | None:
         settings = self._args.settings
@@ -200,10 +273,12 @@ class Region(pulumi.ComponentResource):
         settings = self._args.settings
         phase, profile, isolated = settings.phase, settings.profile, self.network.isolated_subnet_ids
         clients = self._client_security_groups()
+        # The secondary regions' API instances write here too, from their app subnets over the peering.
+        peered_clients = self._peered_app_cidrs()
         self.database = Database(f"{self._name}-db", self._database_args(
-            aurora_global=settings.aurora_global_database), self._child)
+            aurora_global=settings.aurora_global_database, client_cidrs=peered_clients), self._child)
         self.cache = Cache(f"{self._name}-cache", self._cache_args(
-            global_primary=settings.cache_global_datastore), self._child)
+            global_primary=settings.cache_global_datastore, client_cidrs=peered_clients), self._child)
         self.search = Search(f"{self._name}-search", SearchArgs(
             spec=phase.search,
             domain_name=f"{settings.project}-{settings.stack}-search",

@@ -235,6 +235,7 @@ def test_new_outputs_are_added_and_no_existing_key_is_renamed():
         "cacheEndpointsByRegion": "cache_endpoints_by_region",
         "cacheGlobalDatastoreId": "cache_global_datastore_id",
         "auroraGlobalClusterId": "aurora_global_cluster_id",
+        "peeringConnectionIds": "peering_connection_ids",
     }
 
 
