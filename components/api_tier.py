@@ -33,6 +33,7 @@ import pulumi_aws as aws
 
 from components import defaults, userdata
 from components import schedule as traffic
+from components.buckets import create_private_bucket
 from components.instance_role import create_instance_role
 from components.waf import rate_limited_web_acl
 from phases import models
@@ -212,27 +213,9 @@ class ApiTier(pulumi.ComponentResource):
 
     def _create_access_log_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
         name, profile = self._name, self._args.profile
-        bucket = aws.s3.Bucket(f"{name}-alb-logs", aws.s3.BucketArgs(
-            force_destroy=profile.force_destroy_buckets,
-        ), defaults.stateful_options(self._child, profile))
-        aws.s3.BucketPublicAccessBlock(f"{name}-alb-logs", aws.s3.BucketPublicAccessBlockArgs(
-            bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True,
-        ), self._child)
-        aws.s3.BucketOwnershipControls(f"{name}-alb-logs", aws.s3.BucketOwnershipControlsArgs(
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-        ), self._child)
-        # Load balancer access logs can only be written with SSE-S3; SSE-KMS is refused.
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-alb-logs", aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                bucket=bucket.id,
-                rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.
-                    BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"),
-                )],
-            ), self._child)
+        # Load balancer access logs can only be written with SSE-S3 (the default); SSE-KMS is
+        # refused. Logs are never overwritten, so the bucket keeps no versions.
+        bucket, _, _ = create_private_bucket(f"{name}-alb-logs", profile, self._child, versioned=False)
         aws.s3.BucketLifecycleConfiguration(f"{name}-alb-logs", aws.s3.BucketLifecycleConfigurationArgs(
             bucket=bucket.id,
             rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(

@@ -25,14 +25,13 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.buckets import create_private_bucket
 from components.defaults import (
     ABORT_INCOMPLETE_UPLOAD_DAYS,
     HSTS_MAX_AGE_SECONDS,
     ORIGIN_TLS_PROTOCOLS,
     VIEWER_MINIMUM_TLS,
-    bucket_encryption_rules,
     deny_insecure_bucket_access,
-    stateful_options,
 )
 from components.dns import origin_name, regional_origin_name
 from components.waf import rate_limited_web_acl
@@ -134,31 +133,11 @@ class Edge(pulumi.ComponentResource):
 
     def _create_private_bucket(self, suffix: str, object_ownership: str) -> tuple[
             aws.s3.Bucket, aws.s3.BucketPublicAccessBlock, aws.s3.BucketOwnershipControls]:
-        name = f"{self._name}-{suffix}"
         # Stateful: the bucket keeps this logical name, parent and provider in every phase, and
         # its physical name is Pulumi's auto-name (a changed bucket name replaces the bucket).
-        bucket = aws.s3.Bucket(name, aws.s3.BucketArgs(
-            force_destroy=self._args.profile.force_destroy_buckets,
-        ), stateful_options(self._child, self._args.profile))
-        aws.s3.BucketVersioning(name, aws.s3.BucketVersioningInitArgs(
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-        ), self._child)
-        aws.s3.BucketServerSideEncryptionConfiguration(name, aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-            bucket=bucket.id, rules=bucket_encryption_rules(),
-        ), self._child)
-        public_block = aws.s3.BucketPublicAccessBlock(name, aws.s3.BucketPublicAccessBlockArgs(
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        ), self._child)
-        ownership = aws.s3.BucketOwnershipControls(name, aws.s3.BucketOwnershipControlsArgs(
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership=object_ownership),
-        ), self._child)
-        return bucket, public_block, ownership
+        # SSE-S3: OAC reads it without a key policy, and standard logging cannot write SSE-KMS.
+        return create_private_bucket(f"{self._name}-{suffix}", self._args.profile, self._child,
+                                     object_ownership=object_ownership)
 
     def _create_static_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
         # ACLs disabled: only the bucket policy grants access, and only to this distribution.

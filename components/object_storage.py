@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults
+from components.buckets import create_private_bucket
 from phases.environment import EnvironmentProfile
 
 LOG_PREFIX = "s3-access/objects/"
@@ -128,29 +129,8 @@ class ObjectStorage(pulumi.ComponentResource):
 
     def _create_bucket(self, role: str,
                        encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs) -> aws.s3.Bucket:
-        name = f"{self._name}-{role}"
-        bucket = aws.s3.Bucket(name, aws.s3.BucketArgs(
-            force_destroy=self._args.profile.force_destroy_buckets,
-        ), self._stateful)
-        aws.s3.BucketPublicAccessBlock(name, aws.s3.BucketPublicAccessBlockArgs(
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        ), self._child)
-        aws.s3.BucketOwnershipControls(name, aws.s3.BucketOwnershipControlsArgs(
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-        ), self._child)
-        aws.s3.BucketVersioning(name, aws.s3.BucketVersioningInitArgs(
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-        ), self._child)
-        aws.s3.BucketServerSideEncryptionConfiguration(name, aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-            bucket=bucket.id,
-            rules=[encryption],
-        ), self._child)
+        bucket, _, _ = create_private_bucket(f"{self._name}-{role}", self._args.profile, self._child,
+                                             encryption=[encryption])
         return bucket
 
     def _create_object_lifecycle(self) -> None:
