@@ -40,7 +40,8 @@ from phases import models
 from phases.environment import EnvironmentProfile
 
 ACCESS_LOG_PREFIX = "alb"
-HTTP_PORT, HTTPS_PORT = 80, 443
+HTTP_PORT = 80
+HTTPS_PORT = defaults.HTTPS_PORT
 
 
 @dataclass(frozen=True)

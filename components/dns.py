@@ -26,12 +26,11 @@ from typing import Literal, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.defaults import stateful_options
+from components.defaults import HTTPS_PORT, stateful_options
 from phases.environment import EnvironmentProfile
 from phases.models import HealthCheck
 
 ORIGIN_LABEL = "origin"
-HTTPS_PORT = 443
 VALIDATION_TTL_SECONDS = 300
 # Route 53 health checkers probe every 10 s ("fast") or every 30 s; nothing else is accepted.
 ROUTE53_INTERVALS = (10, 30)

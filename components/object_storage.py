@@ -65,7 +65,7 @@ class ObjectStorageArgs:
     """Days before objects move to Glacier Flexible Retrieval. Default 90."""
     noncurrent_expiration_days: int = 365
     """Days a replaced or deleted object version is kept. Default 365."""
-    abort_incomplete_upload_days: int = 7
+    abort_incomplete_upload_days: int = defaults.ABORT_INCOMPLETE_UPLOAD_DAYS
     """Days before an unfinished multipart upload is aborted and its parts deleted. Default 7."""
 
     def __post_init__(self) -> None:
