@@ -9,13 +9,14 @@ No AWS credentials, no Pulumi CLI and no network are involved.
 from __future__ import annotations
 
 import asyncio
+import json
 import runpy
 import sys
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from google.protobuf import json_format
 from pulumi.runtime import set_mocks
@@ -146,8 +147,6 @@ class RecordingMonitor(MockMonitor):
 
 def engine_config(values: dict[str, Any]) -> dict[str, str]:
     """Config values as the Pulumi engine hands them to a program: strings, objects as JSON."""
-    import json
-
     def encode(value: Any) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"
@@ -158,12 +157,30 @@ def engine_config(values: dict[str, Any]) -> dict[str, str]:
     return {key: encode(value) for key, value in values.items()}
 
 
+RunCache = Callable[[str, dict[str, Any], Path, Callable[[], ProgramRun]], ProgramRun]
+"""Given stack, config, program and a function that runs it, returns the run (perhaps an earlier one)."""
+_run_cache: RunCache | None = None
+
+
+def set_run_cache(cache: RunCache | None) -> None:
+    """Lets a caller that plans the same settings many times (the test suite) reuse runs;
+    None runs every request afresh, as the CLI does."""
+    global _run_cache
+    _run_cache = cache
+
+
 def run_program(stack: str, config: dict[str, Any], program: Path | None = None) -> ProgramRun:
     """Runs the Pulumi program for `stack` with `config` (namespaced keys) and records it.
 
     Raises whatever the program raises (SettingsError for invalid settings).
     """
     program = program or PROJECT_DIR / "__main__.py"
+    if _run_cache is not None:
+        return _run_cache(stack, config, program, lambda: _execute(stack, config, program))
+    return _execute(stack, config, program)
+
+
+def _execute(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
     outcome: dict[str, Any] = {}
     thread = threading.Thread(target=_run_on_fresh_context, args=(stack, config, program, outcome),
                               name=f"qnom-plan-{stack}")

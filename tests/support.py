@@ -1,10 +1,8 @@
-"""Test helpers: plans built through the offline engine, cached per distinct setting."""
+"""Test helpers: plans built through the offline engine (one run per distinct setting: see run_cache)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from phases.settings import settings_from_config
@@ -59,15 +57,9 @@ def stack_config(environment: str = "prod", phase: int | str = 2, overrides: dic
     return config
 
 
-@lru_cache(maxsize=None)
-def _cached(stack: str, config_json: str) -> Plan:
-    return Plan(run_program(stack, json.loads(config_json)))
-
-
 def build(environment: str = "prod", phase: int | str = 2, overrides: dict | None = None, **settings: Any) -> Plan:
-    """Runs the real program offline for one stack setting (cached: plans are deterministic)."""
-    config = stack_config(environment, phase, overrides, **settings)
-    return _cached(environment, json.dumps(config, sort_keys=True))
+    """Runs the real program offline for one stack setting (the session's run cache serves repeats)."""
+    return Plan(run_program(environment, stack_config(environment, phase, overrides, **settings)))
 
 
 def settings_for(environment: str = "prod", phase: int | str = 2, overrides: dict | None = None, **settings: Any):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from qnom import engine
 from qnom.engine import run_program
 
 PROGRAM = """
@@ -43,10 +44,17 @@ def test_options_are_recorded_with_inherited_protect(tmp_path):
     assert first.options["dependsOn"] == [] and first.options["aliases"] == []
 
 
-def test_runs_do_not_share_state(tmp_path):
-    first = run_program("prod", {"qnom:phase": "3", "qnom:environment": "prod"})
-    second = run_program("dev", {"qnom:phase": "1", "qnom:environment": "dev"})
-    again = run_program("prod", {"qnom:phase": "3", "qnom:environment": "prod"})
+def test_runs_do_not_share_state(tmp_path, monkeypatch):
+    # The test suite's run cache would answer the third run from the first: run each afresh.
+    monkeypatch.setattr(engine, "_run_cache", None)
+    program = tmp_path / "__main__.py"
+    program.write_text(textwrap.dedent(PROGRAM))
+    other = tmp_path / "other" / "__main__.py"
+    other.parent.mkdir()
+    other.write_text("import pulumi_aws as aws\naws.sqs.Queue('lonely')\n")
+    first = run_program("prod", {}, program=program)
+    second = run_program("dev", {}, program=other)
+    again = run_program("prod", {}, program=program)
     assert len(second.resources) < len(first.resources) == len(again.resources)
     assert [r.urn for r in first.resources] == [r.urn for r in again.resources]
-    assert all(r.urn.startswith("urn:pulumi:dev::qnom::") for r in second.resources)
+    assert [r.urn for r in second.resources] == ["urn:pulumi:dev::qnom::aws:sqs/queue:Queue::lonely"]
