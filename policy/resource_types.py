@@ -60,5 +60,5 @@ WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 K8S_HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
-# Resources that hold data: protected in prod, never replaced by a promotion (DESIGN.md).
+# Resources that hold data: protected in prod, never replaced by a promotion (docs/architecture.md).
 STATEFUL = (RDS_INSTANCE, RDS_CLUSTER, CACHE_REPLICATION_GROUP, SQS_QUEUE, *S3_BUCKETS, OPENSEARCH_DOMAIN)

@@ -1,4 +1,4 @@
-"""Builds the `qnom.plan/v1` document (see PLAN_JSON.md) from a recorded program run."""
+"""Builds the `qnom.plan/v1` document (docs/plan-document.md, docs/schemas/) from a recorded program run."""
 
 from __future__ import annotations
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from functools import cache
 
+import jsonschema
 import pytest
 import yaml
 
 from phases.settings import SettingsError
 from policy.rules import BY_ID
 from qnom.cli import main
+from qnom.engine import PROJECT_DIR
 from qnom.policy import evaluate, parse_pack_config
 from tests.support import build, settings_for
 
@@ -27,6 +29,8 @@ ALWAYS_PASSING = ("default-sg-no-rules", "subnet-no-auto-public-ip", "log-group-
 
 
 # As the stack files say: prod serves its domain (TLS from viewer to origin), dev has none.
+REPORT_SCHEMA = json.loads(
+    (PROJECT_DIR / "docs" / "schemas" / "qnom.policy.v1.schema.json").read_text(encoding="utf-8"))
 DOMAINS = {"prod": {"domain": "api.qnom.io"}, "dev": {}}
 
 
@@ -162,6 +166,7 @@ def test_cli_passes_every_stack_file_in_every_phase(stack, phase, capsys):
     assert main(["policy", "--stack", stack, "--phase", str(phase), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["schema"] == "qnom.policy/v1"
+    jsonschema.validate(document, REPORT_SCHEMA)
     assert (document["environment"], document["phase"]["number"]) == (stack, phase)
     assert document["summary"]["rules"] == 84 and document["summary"]["mandatoryViolations"] == 0
     assert [rule["id"] for rule in document["rules"]] == list(BY_ID)
