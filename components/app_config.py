@@ -163,7 +163,8 @@ class AppConfig(pulumi.ComponentResource):
         return aws.ssm.Parameter(f"{self._name}-{key.lower().replace('_', '-')}", aws.ssm.ParameterArgs(
             name=f"{path}/{key}",
             type="String",
-            value=pulumi.Output.from_input(value).apply(str),
+            # `value` is always a secret in the provider's schema; these are not, and the plan shows them.
+            insecure_value=pulumi.Output.from_input(value).apply(str),
             description=f"qnom app configuration: {key}",
         ), self._child)
 
