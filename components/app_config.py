@@ -1,6 +1,6 @@
 """Configuration of the app instances of one region: SSM String parameters the boot scripts read.
 
-Creates, under the component, one `aws.ssm.Parameter` (type String) per value below, named
+Creates, under the component, one `aws.ssm.Parameter` (type String, `{name}-{NAME}`) per value below, named
 `/{project}/{stack}/app/{NAME}` in the region's own Parameter Store. Nothing secret is stored
 here: the parameters name the secrets, and the boot scripts read those from Secrets Manager
 with the instance role. Boot scripts are rendered with the path only, never with a value, so
@@ -160,7 +160,7 @@ class AppConfig(pulumi.ComponentResource):
         self.register_outputs({"path": self.path, "parameter_names": self.parameter_names})
 
     def _parameter(self, path: str, key: str, value: pulumi.Input) -> aws.ssm.Parameter:
-        return aws.ssm.Parameter(f"{self._name}-{key.lower().replace('_', '-')}", aws.ssm.ParameterArgs(
+        return aws.ssm.Parameter(f"{self._name}-{key}", aws.ssm.ParameterArgs(
             name=f"{path}/{key}",
             type="String",
             # `value` is always a secret in the provider's schema; these are not, and the plan shows them.

@@ -119,7 +119,7 @@ def test_app_groups_wait_for_their_egress_configuration_and_grants(group):
         assert f"us-east-1-network-private-{zone}-nat" in waits
         assert f"us-east-1-network-private-{zone}" in waits  # the private table's association
     assert "us-east-1-network-public-internet" in waits
-    assert "us-east-1-app-config-db-write-host" in waits
+    assert "us-east-1-app-config-DB_WRITE_HOST" in waits
     tier = group.removesuffix("-asg")
     assert f"{tier}-instance-secrets" in waits and f"{tier}-instance-config" in waits
 
