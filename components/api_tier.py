@@ -11,13 +11,18 @@ Creates, under the component:
   with `qnom:domain` HTTPS 443 (the DNS layer's validated certificate) forwarding and HTTP 80
   redirecting to it; without a domain one plain HTTP 80 listener that forwards;
 - the session secret in Secrets Manager, holding the value the caller generated;
-- the instance role and profile: SSM core, read access to the app's own secrets, and ECR
-  pulls only when the image lives in a private ECR repository;
-- a launch template: Amazon Linux 2023 (public SSM parameter), IMDSv2, no public IP,
+- the instance role and profile: SSM core, reading the app configuration path, the session,
+  database and cache secrets (and decrypting them with their keys through Secrets Manager),
+  the object bucket's app prefix, sending to the job queue (phase 2 on), and ECR pulls only
+  when the image lives in a private ECR repository;
+- a launch template: Amazon Linux 2023 (public SSM parameter), IMDSv2 with hop limit 2 (the
+  API runs in a bridge-network container and needs the instance role), no public IP,
   encrypted gp3 root volume, detailed monitoring, user data from
-  `templates/api-user-data.sh.tpl`;
-- the Auto Scaling group over the private subnets of every AZ, with rolling instance refresh;
-- with `spec.scaling`: CPU step policies (+ their alarms) and request-count target tracking;
+  `templates/api-user-data.sh.tpl` (it reads the configuration at every start);
+- the Auto Scaling group over the private subnets of every AZ, with rolling instance refresh,
+  created only after `boot_after` (the NAT routes, the configuration) and the role's policies;
+- with `spec.scaling`: CPU step policies (+ their alarms) and request-count target tracking
+  (after the listener);
 - with `schedule` (the primary region only): the traffic schedule's scheduled actions;
 - with `spec.rate_limit_per_5min`: a regional WAFv2 web ACL on the load balancer.
 """
@@ -33,8 +38,9 @@ import pulumi_aws as aws
 
 from components import defaults, userdata
 from components import schedule as traffic
+from components.app_config import AppAccess
 from components.buckets import create_private_bucket
-from components.instance_role import create_instance_role
+from components.instance_role import app_access_policies, create_instance_role
 from components.waf import rate_limited_web_acl
 from phases import models
 from phases.environment import EnvironmentProfile
@@ -68,6 +74,8 @@ class ApiTierArgs:
     """Session-signing secret, generated once by the caller so every region accepts a session."""
     session_secret_name: str
     """Name of the Secrets Manager secret; fixed, so the boot script can read it by name."""
+    access: AppAccess
+    """The app configuration path and the data the instances may reach (secrets, bucket, queue)."""
     schedule: models.TrafficSchedule | None = None
     """Traffic schedule; default None: no scheduled actions (secondary regions, phase 1)."""
     domain: str | None = None
@@ -78,8 +86,9 @@ class ApiTierArgs:
     remote_data_cidrs: Mapping[str, str] = field(default_factory=dict)
     """VPC CIDRs of other regions whose data tier the instances write to, by region: a secondary
     region's primary (reached over the VPC peering). Default: none, the own VPC only."""
-    readable_secret_arns: Sequence[pulumi.Input[str]] = ()
-    """Further secrets the API may read (e.g. database credentials); default none."""
+    boot_after: Sequence[pulumi.Resource] = ()
+    """What must exist before an instance boots: the private subnets' way to the internet
+    (`Network.internet_egress`) and the app configuration's parameters. Default: nothing."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for instances and volumes, which the provider's default tags do not reach."""
 
@@ -117,7 +126,7 @@ class ApiTier(pulumi.ComponentResource):
         self.alb = self._create_load_balancer(log_policy)
         self.target_group = self._create_target_group()
         self.listener = self._create_listeners()
-        self.role, instance_profile = self._create_instance_profile()
+        self.role, instance_profile, self.role_policies = self._create_instance_profile()
         self.launch_template = self._create_launch_template(instance_profile)
         self.group = self._create_group()
         self._create_scaling_policies()
@@ -318,12 +327,14 @@ class ApiTier(pulumi.ComponentResource):
 
     # Instances --------------------------------------------------------------------------
 
-    def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
-        readable = pulumi.Output.all(self.secrets_key.arn, self.secret.arn, *self._args.readable_secret_arns)
+    def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[aws.iam.RolePolicy]]:
+        args = self._args
+        account_id = aws.get_caller_identity(opts=self._invoke).account_id
+        policies = app_access_policies(args.access, args.region, account_id,
+                                       own_secret_arns=(self.secret.arn,), own_key_arns=(self.secrets_key.arn,))
         return create_instance_role(
-            self._name, "QNom API instances: Session Manager and the app's own secrets", self._args.image,
-            {"secrets": readable.apply(lambda arns: json.dumps(defaults.read_secrets_policy(arns[1:], arns[:1])))},
-            self._child)
+            self._name, "QNom API instances: Session Manager, the app's configuration, secrets and data",
+            args.image, policies, self._child)
 
     def _create_launch_template(self, profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:
         name, args = self._name, self._args
@@ -332,13 +343,14 @@ class ApiTier(pulumi.ComponentResource):
         ami = aws.ssm.get_parameter(name=defaults.AL2023_AMI_PARAMETER, opts=self._invoke)
         script = userdata.api_user_data(
             image=args.image, port=args.spec.port, health_path=args.spec.health_check.path,
-            region=args.region, session_secret_id=args.session_secret_name,
+            region=args.region, config_path=args.access.config_path, session_secret_id=args.session_secret_name,
         )
         return aws.ec2.LaunchTemplate(f"{name}-lt", aws.ec2.LaunchTemplateArgs(
             image_id=ami.value,
             instance_type=args.spec.instance_type,
             iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
-            metadata_options=defaults.instance_metadata_options(),
+            # The API container needs the instance role (SQS, S3, secrets) through IMDSv2.
+            metadata_options=defaults.instance_metadata_options(defaults.CONTAINER_IMDS_HOP_LIMIT),
             network_interfaces=[defaults.private_network_interface(self.instance_sg.id)],
             block_device_mappings=[defaults.encrypted_root_volume(args.spec.root_volume_gb)],
             monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
@@ -378,8 +390,10 @@ class ApiTier(pulumi.ComponentResource):
             metrics_granularity="1Minute",
             tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=False)
                   for key, value in sorted(args.tags.items())],
-        # The autoscaler and the schedule own the running count once the group exists.
-        ), self._opts(ignore_changes=["desiredCapacity"]))
+        # The autoscaler and the schedule own the running count once the group exists. Instances
+        # booting without a way out (NAT route) or before their grants and configuration exist
+        # fail their boot, and the ELB check then replaces them in a loop: wait for all of it.
+        ), self._opts(ignore_changes=["desiredCapacity"], depends_on=[*args.boot_after, *self.role_policies]))
 
     # Scaling ----------------------------------------------------------------------------
 
@@ -426,7 +440,11 @@ class ApiTier(pulumi.ComponentResource):
                     resource_label=pulumi.Output.concat(self.alb.arn_suffix, "/", self.target_group.arn_suffix),
                 ),
             ),
-        ), self._child)
+        # The label names a target group of the load balancer, and a target group belongs to a load
+        # balancer only once a listener forwards to it (AWS Auto Scaling API Reference,
+        # PredefinedMetricSpecification.ResourceLabel; ELB User Guide, "Target groups for your
+        # Application Load Balancers"): nothing in the inputs orders the policy after the listener.
+        ), self._opts(depends_on=[self.listener]))
 
     def _create_schedule(self) -> list[aws.autoscaling.Schedule]:
         args = self._args

@@ -82,13 +82,24 @@ def secret_recovery_days(profile: EnvironmentProfile) -> int:
     return profile.recovery_window_days if profile.protect_stateful else 0
 
 
-def instance_metadata_options() -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
-    """IMDSv2 only, one hop: a container or a proxied request cannot fetch the instance's
-    credentials with a plain GET (the SSRF path IMDSv1 leaves open)."""
+CONTAINER_IMDS_HOP_LIMIT = 2
+"""Metadata response hop limit of instances whose processes run in Docker bridge-network
+containers: the container's network namespace is one more hop, and with a limit of 1 the IMDSv2
+token response is dropped there, so the SDK in the container finds no instance credentials.
+AWS: "In a container environment, we recommend setting the hop limit to 2" (Amazon EC2 User
+Guide, "Configure the instance metadata options", metadata response hop limit); Amazon Linux 2023
+AMIs default to 2 "to support containerized workloads" (AL2023 User Guide, "IMDSv2"). IMDSv2 stays
+required, so a plain GET from a proxied request (the SSRF path) still gets nothing."""
+
+
+def instance_metadata_options(hop_limit: int = 1) -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
+    """IMDSv2 only, with `hop_limit` hops (default 1; `CONTAINER_IMDS_HOP_LIMIT` where a container
+    needs the instance role): a proxied request cannot fetch the instance's credentials with a
+    plain GET (the SSRF path IMDSv1 leaves open)."""
     return aws.ec2.LaunchTemplateMetadataOptionsArgs(
         http_endpoint="enabled",
         http_tokens="required",
-        http_put_response_hop_limit=1,
+        http_put_response_hop_limit=hop_limit,
         instance_metadata_tags="disabled",
     )
 
@@ -248,13 +259,15 @@ def app_egress_rules(security_group_id: pulumi.Input[str], vpc_cidr: str,
     return rules
 
 
-def read_secrets_policy(secret_arns: list[str], kms_key_arns: list[str]) -> dict:
-    """IAM policy reading exactly these secrets, and decrypting them with their
-    customer-managed keys (only through Secrets Manager)."""
+def read_secrets_policy(secret_arns: list[str], kms_key_arns: list[str], region: str) -> dict:
+    """IAM policy reading exactly these secrets of `region`, and decrypting them with their
+    customer-managed keys only when Secrets Manager in that region asks (kms:ViaService: AWS KMS
+    Developer Guide, "kms:ViaService"; Secrets Manager decrypts with the caller's permissions,
+    Secrets Manager User Guide, "Secret encryption and decryption")."""
     statements = [{
         "Sid": "ReadOwnSecrets",
         "Effect": "Allow",
-        "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        "Action": "secretsmanager:GetSecretValue",
         "Resource": sorted(secret_arns),
     }]
     if kms_key_arns:
@@ -262,10 +275,50 @@ def read_secrets_policy(secret_arns: list[str], kms_key_arns: list[str]) -> dict
             "Sid": "DecryptOwnSecrets",
             "Effect": "Allow",
             "Action": "kms:Decrypt",
-            "Resource": sorted(kms_key_arns),
-            "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}},
+            "Resource": sorted(set(kms_key_arns)),
+            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
         })
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def read_config_policy(region: str, account_id: str, path: str) -> dict:
+    """IAM policy reading the String parameters under one Parameter Store path of one region.
+
+    GetParametersByPath is authorized on the path itself, GetParameters on each parameter (AWS
+    Systems Manager User Guide, "Restricting access to Parameter Store parameters using IAM
+    policies"). String parameters need no KMS grant.
+    """
+    base = f"arn:aws:ssm:{region}:{account_id}:parameter{path}"
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadConfigPath", "Effect": "Allow", "Action": "ssm:GetParametersByPath", "Resource": base},
+        {"Sid": "ReadConfigValues", "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": f"{base}/*"},
+    ]}
+
+
+def send_queue_policy(queue_arn: str) -> dict:
+    """IAM policy sending messages to one SQS queue (SQS-managed encryption needs no KMS grant)."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "SendJobs", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
+    ]}
+
+
+def object_prefix_policy(bucket_arn: str, prefix: str, kms_key_arn: str, bucket_region: str) -> dict:
+    """IAM policy reading, writing and listing one prefix of an SSE-KMS bucket.
+
+    Uploads need kms:GenerateDataKey and downloads kms:Decrypt on the bucket's key (Amazon S3 User
+    Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", permissions), allowed only
+    through S3 in the bucket's region; listing is limited to the prefix with the s3:prefix key.
+    """
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ObjectsUnderPrefix", "Effect": "Allow",
+         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": f"{bucket_arn}/{prefix}*"},
+        {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}},
+        {"Sid": "ObjectKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": kms_key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{bucket_region}.amazonaws.com"}}},
+    ]}
 
 
 def ecr_pull_policy(repository_arn: str) -> dict:

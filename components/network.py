@@ -5,6 +5,12 @@ CloudWatch Logs, and the VPC's default security group stripped of every rule.
 The private (one per AZ) and isolated route table ids come out, so routes to a peered region's
 VPC can be added later as separate `aws.ec2.Route` resources: an inline route on a table would
 make Pulumi own the table's whole route list and rewrite it.
+
+Deploy order: the NAT gateways wait for the internet gateway (AWS creates a public NAT gateway
+only in a VPC with an internet gateway attached; the Terraform provider's `aws_nat_gateway` docs
+recommend an explicit dependency on it). `internet_egress` lists what an instance in a private
+subnet needs before its traffic reaches the internet (the NAT routes, the public route to the
+internet gateway and the route table associations); the app groups wait for it.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ class Network(pulumi.ComponentResource):
     flow_log_id: pulumi.Output[str]
     private_route_table_ids: list[pulumi.Output[str]]
     isolated_route_table_id: pulumi.Output[str]
+    internet_egress: list[pulumi.Resource]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Network", name, None, opts)
@@ -73,8 +80,9 @@ class Network(pulumi.ComponentResource):
         self.public_subnet_ids = [subnet.id for subnet in self._subnets["public"]]
         self.private_subnet_ids = [subnet.id for subnet in self._subnets["private"]]
         self.isolated_subnet_ids = [subnet.id for subnet in self._subnets["isolated"]]
-        self._create_public_routes()
-        nat_gateways = self._create_nat_gateways()
+        self.internet_egress = []
+        gateway = self._create_public_routes()
+        nat_gateways = self._create_nat_gateways(gateway)
         self.nat_gateway_ids = [gateway.id for gateway in nat_gateways]
         private_tables = self._create_private_routes(nat_gateways)
         isolated_table = self._create_isolated_routes()
@@ -114,25 +122,30 @@ class Network(pulumi.ComponentResource):
             for zone, cidr in zip(self._args.availability_zones, self._cidrs[tier])
         ]
 
-    def _associate_each(self, tables: list[aws.ec2.RouteTable], subnets: list[aws.ec2.Subnet], tier: str) -> None:
-        for zone, table, subnet in zip(self._args.availability_zones, tables, subnets):
+    def _associate_each(self, tables: list[aws.ec2.RouteTable], subnets: list[aws.ec2.Subnet],
+                        tier: str) -> list[aws.ec2.RouteTableAssociation]:
+        return [
             aws.ec2.RouteTableAssociation(f"{self._name}-{tier}-{zone}", aws.ec2.RouteTableAssociationArgs(
                 route_table_id=table.id, subnet_id=subnet.id,
             ), self._child)
+            for zone, table, subnet in zip(self._args.availability_zones, tables, subnets)
+        ]
 
-    def _create_public_routes(self) -> None:
+    def _create_public_routes(self) -> aws.ec2.InternetGateway:
         gateway = aws.ec2.InternetGateway(f"{self._name}-igw", aws.ec2.InternetGatewayArgs(
             vpc_id=self.vpc.id, tags={"Name": f"{self._name}-igw"},
         ), self._child)
         table = aws.ec2.RouteTable(f"{self._name}-public", aws.ec2.RouteTableArgs(
             vpc_id=self.vpc.id, tags={"Name": f"{self._name}-public"},
         ), self._child)
-        aws.ec2.Route(f"{self._name}-public-internet", aws.ec2.RouteArgs(
+        route = aws.ec2.Route(f"{self._name}-public-internet", aws.ec2.RouteArgs(
             route_table_id=table.id, destination_cidr_block="0.0.0.0/0", gateway_id=gateway.id,
         ), self._child)
-        self._associate_each([table] * len(self._subnets["public"]), self._subnets["public"], "public")
+        self.internet_egress += [route, *self._associate_each(
+            [table] * len(self._subnets["public"]), self._subnets["public"], "public")]
+        return gateway
 
-    def _create_nat_gateways(self) -> list[aws.ec2.NatGateway]:
+    def _create_nat_gateways(self, internet_gateway: aws.ec2.InternetGateway) -> list[aws.ec2.NatGateway]:
         # The shared gateway is the first AZ's, under the same name it keeps when the stack
         # moves to one per AZ: promotion adds gateways and never replaces this one.
         zones = self._args.availability_zones if self._args.nat_per_az else self._args.availability_zones[:1]
@@ -141,9 +154,10 @@ class Network(pulumi.ComponentResource):
             address = aws.ec2.Eip(f"{self._name}-nat-{zone}", aws.ec2.EipArgs(
                 domain="vpc", tags={"Name": f"{self._name}-nat-{zone}"},
             ), self._child)
+            # No input names the internet gateway, yet AWS needs it attached first (see above).
             gateways.append(aws.ec2.NatGateway(f"{self._name}-nat-{zone}", aws.ec2.NatGatewayArgs(
                 allocation_id=address.id, subnet_id=subnet.id, tags={"Name": f"{self._name}-nat-{zone}"},
-            ), self._child))
+            ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[internet_gateway]))))
         return gateways
 
     def _create_private_routes(self, gateways: list[aws.ec2.NatGateway]) -> list[aws.ec2.RouteTable]:
@@ -153,11 +167,11 @@ class Network(pulumi.ComponentResource):
                 vpc_id=self.vpc.id, tags={"Name": f"{self._name}-private-{zone}"},
             ), self._child)
             gateway = gateways[index] if self._args.nat_per_az else gateways[0]
-            aws.ec2.Route(f"{self._name}-private-{zone}-nat", aws.ec2.RouteArgs(
+            self.internet_egress.append(aws.ec2.Route(f"{self._name}-private-{zone}-nat", aws.ec2.RouteArgs(
                 route_table_id=table.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=gateway.id,
-            ), self._child)
+            ), self._child))
             tables.append(table)
-        self._associate_each(tables, self._subnets["private"], "private")
+        self.internet_egress += self._associate_each(tables, self._subnets["private"], "private")
         return tables
 
     def _create_isolated_routes(self) -> aws.ec2.RouteTable:

@@ -15,8 +15,8 @@ global datastore (`aws.elasticache.GlobalReplicationGroup`, `-cache-global`) led
 region's existing cache group, which joins in place, and after the database cut-over the Aurora
 global database (`aws.rds.GlobalCluster`, `-db-global`) built from the promoted Aurora cluster,
 which joins in place too. What the secondaries need (the replica ARN they follow, the datastore
-and global database ids, the cache AUTH token, the primary's VPC to peer with) reaches them as
-Inputs through `RegionArgs`. Each secondary's VPC peering is requested under the secondary
+and global database ids, the cache AUTH token, the primary's VPC to peer with, and the writer,
+queue and bucket their apps use) reaches them as Inputs through `RegionArgs`. Each secondary's VPC peering is requested under the secondary
 `Region` and accepted under the primary one (`Region.accept_peering`), right after the
 secondary is built; `peeringConnectionIds` names the connections by secondary region.
 """
@@ -157,6 +157,7 @@ class Platform(pulumi.ComponentResource):
                 cache_auth_token=self.primary.cache.auth_token if cache_datastore else None,
                 aurora_global_cluster_id=self.aurora_global_cluster_id,
                 primary_vpc_id=self.primary.vpc_id,
+                primary_data=self.primary.shared_data,
             ), child)
             self.primary.accept_peering(spec, self.regions[spec.name].peering.connection_id)
         self.vpc_ids = pulumi.Output.all(**{name: region.vpc_id for name, region in self.regions.items()})

@@ -7,6 +7,13 @@ the primary region). The primary region also holds the job `Queue` and the `Work
 consuming it (phase 2 on), `ObjectStorage`, the `Database`, the `Cache` and (phase 3 on)
 `Search`, which admit only the API and worker security groups.
 
+Every region also holds its `AppConfig` (`{region}-app-config`): the SSM parameters the API and
+worker boot scripts read (contract in `components/app_config.py`): the primary's writer, the
+region's own read endpoints and serving cache, and the primary's queue and bucket. The data
+tier is built before the app tiers (they need its endpoints and secrets, and their groups wait
+for the configuration); the data stores admit the app tiers' security groups through deferred
+outputs, resolved once the app tiers exist.
+
 A secondary region (phase 3 on) holds read copies of the primary's data, admitting only its own
 API security group: a `Database` of cross-region read replicas (`{region}-db`) following the
 primary region's first replica, and its own `Cache` (`{region}-cache`). From phase 4 it adds the
@@ -36,9 +43,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components import app_config, defaults
 from components.api_tier import ApiTier, ApiTierArgs
+from components.app_config import AppAccess, AppConfig, AppConfigArgs, SharedData
 from components.cache import Cache, CacheArgs
-from components.database import Database, DatabaseArgs
+from components.database import DB_NAME, Database, DatabaseArgs
 from components.network import Network, NetworkArgs, subnet_cidrs
 from components.object_storage import ObjectStorage, ObjectStorageArgs
 from components.peering import Peering, PeeringArgs
@@ -76,6 +85,9 @@ class RegionArgs:
     """Secondary regions, after the cut-over: the Aurora global database to join. Default None."""
     primary_vpc_id: pulumi.Input[str] | None = None
     """Secondary regions: the primary region's VPC, which the region's VPC peers with. Default None."""
+    primary_data: SharedData | None = None
+    """Secondary regions: the primary region's writer, queue and bucket, which the region's apps use.
+    Default None (the primary region shares its own)."""
 
 
 class Region(pulumi.ComponentResource):
@@ -84,6 +96,8 @@ class Region(pulumi.ComponentResource):
     network: Network
     vpc_id: pulumi.Output[str]
     api: ApiTier
+    app_config: AppConfig
+    shared_data: SharedData
     queue: Queue | None
     workers: Workers | None
     storage: ObjectStorage | None
@@ -111,18 +125,25 @@ class Region(pulumi.ComponentResource):
             flow_log_retention_days=settings.profile.log_retention_days,
         ), self._child)
         self.vpc_id = self.network.vpc_id
-        self.api = self._create_api_tier()
         self.queue = self.workers = self.storage = self.database = self.cache = self.search = None
         self.global_cache = self.peering = None
         self.accepted_peerings = {}
+        # The data stores admit the app tiers' groups, which do not exist yet: see the docstring.
+        self._clients, resolve_clients = self._deferred_clients()
         if spec.role == "primary":
             self.queue = self._create_queue()
-            self.workers = self._create_workers()
             self.storage = ObjectStorage(f"{name}-storage", ObjectStorageArgs(profile=settings.profile), self._child)
             self._create_data_stores()
         else:
             self.peering = self._request_peering()
             self._create_read_copies()
+        self.shared_data = self._shared_data()
+        self.app_config = self._create_app_config()
+        self.api = self._create_api_tier()
+        self.workers = self._create_workers()
+        resolve_clients["api"](self.api.security_group_id)
+        if "workers" in resolve_clients:
+            resolve_clients["workers"](self.workers.security_group_id)
         self.register_outputs({
             "vpc_id": self.vpc_id,
             "availability_zones": self.availability_zones,
@@ -152,8 +173,74 @@ class Region(pulumi.ComponentResource):
             # A secondary writes to the primary's database and cache, over the peering.
             remote_data_cidrs={} if spec.role == "primary" else {
                 peer.name: peer.cidr for peer in self._peer_specs()},
+            access=self._app_access(send_to_queue=True),
+            boot_after=self._boot_after(),
             tags=settings.tags,
         ), self._child)
+
+    def _deferred_clients(self) -> tuple[dict[str, pulumi.Output[str]], dict]:
+        """The app tiers' security group ids, by client name, as deferred outputs (and their resolvers)."""
+        names = ["api"]
+        if self._has_workers():
+            names.append("workers")
+        pairs = {client: pulumi.deferred_output() for client in names}
+        return {client: pair[0] for client, pair in pairs.items()}, {client: pair[1] for client, pair in pairs.items()}
+
+    def _has_workers(self) -> bool:
+        phase = self._args.settings.phase
+        return self._args.spec.role == "primary" and phase.workers is not None and phase.queue is not None
+
+    def _shared_data(self) -> SharedData:
+        """The primary region's writer, queue and bucket: its own here, or the primary's from RegionArgs."""
+        if self._args.spec.role != "primary":
+            if self._args.primary_data is None:
+                raise pulumi.RunError(f"{self._name}: a secondary region needs the primary region's shared data")
+            return self._args.primary_data
+        return SharedData(
+            region=self._args.spec.name,
+            db_writer_endpoint=self.database.writer_endpoint,
+            bucket_name=self.storage.bucket_name,
+            bucket_arn=self.storage.bucket_arn,
+            bucket_key_arn=self.storage.kms_key_arn,
+            queue_url=self.queue.queue_url if self.queue else None,
+            queue_arn=self.queue.queue_arn if self.queue else None,
+        )
+
+    def _create_app_config(self) -> AppConfig:
+        settings, shared, database, cache = self._args.settings, self.shared_data, self.database, self.serving_cache
+        return AppConfig(f"{self._name}-app-config", AppConfigArgs(
+            path=app_config.config_path(settings.project, settings.stack),
+            # Every region writes to the primary's writer; reads stay in the region.
+            write_host=shared.db_writer_endpoint,
+            read_hosts=database.read_endpoints,
+            read_host_count=app_config.read_host_count(len(database.replica_arns)),
+            db_port=defaults.POSTGRES_PORT,
+            db_name=DB_NAME,
+            pool=app_config.pool_size(settings.phase, settings.database_cutover),
+            cache_host=cache.primary_endpoint,
+            cache_port=defaults.REDIS_PORT,
+            cache_secret_arn=cache.auth_secret_arn,
+            bucket_name=shared.bucket_name,
+            db_secret_arn=database.master_secret_arn,
+            queue_url=shared.queue_url,
+        ), self._child)
+
+    def _app_access(self, send_to_queue: bool) -> AppAccess:
+        """What the region's app roles may reach: the secrets the configuration names, the bucket, the queue."""
+        database, cache, shared = self.database, self.serving_cache, self.shared_data
+        secrets = [arn for arn in (database.master_secret_arn, cache.auth_secret_arn) if arn is not None]
+        return AppAccess(
+            config_path=self.app_config.path,
+            secret_arns=secrets,
+            secret_key_arns=[database.kms_key_arn, cache.kms_key_arn],
+            bucket_arn=shared.bucket_arn,
+            bucket_key_arn=shared.bucket_key_arn,
+            bucket_region=shared.region,
+            send_queue_arn=shared.queue_arn if send_to_queue else None,
+        )
+
+    def _boot_after(self) -> list[pulumi.Resource]:
+        return [*self.network.internet_egress, *self.app_config.parameters]
 
     def _peer_specs(self) -> list[RegionSpec]:
         """The catalog entries of the regions this region's VPC peers with: the primary peers with
@@ -218,7 +305,7 @@ class Region(pulumi.ComponentResource):
 
     def _create_workers(self) -> Workers | None:
         settings, spec = self._args.settings, self._args.spec
-        if settings.phase.workers is None or self.queue is None:
+        if not self._has_workers():
             return None
         return Workers(f"{self._name}-workers", WorkersArgs(
             region=spec.name,
@@ -227,18 +314,16 @@ class Region(pulumi.ComponentResource):
             private_subnet_ids=self.network.private_subnet_ids,
             spec=settings.phase.workers,
             queue_arn=self.queue.queue_arn,
-            queue_url=self.queue.queue_url,
             queue_name=self.queue.queue_name,
             image=settings.api_image,
+            access=self._app_access(send_to_queue=False),
+            boot_after=self._boot_after(),
             tags=settings.tags,
         ), self._child)
 
     def _client_security_groups(self) -> dict[str, pulumi.Output[str]]:
         """The app tiers the data stores admit, by name: the API, and the workers from phase 2."""
-        clients = {"api": self.api.security_group_id}
-        if self.workers is not None:
-            clients["workers"] = self.workers.security_group_id
-        return clients
+        return dict(self._clients)
 
     def _database_args(self, **role) -> DatabaseArgs:
         """The region's database: sizes from the phase, placement and clients from this region."""

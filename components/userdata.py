@@ -2,8 +2,10 @@
 
 Creates no resources. `render()` fills the `{{ name }}` placeholders of a template and
 refuses a missing value, an unused value and any value with characters a shell would
-interpret, so a setting can never turn into a command. `private_ecr()` tells whether an
-image needs a private ECR pull (and so an IAM grant); public registries need none.
+interpret, so a setting can never turn into a command: the scripts get names and paths only,
+and read the values (endpoints, secrets) at boot from Parameter Store and Secrets Manager.
+`private_ecr()` tells whether an image needs a private ECR pull (and so an IAM grant); public
+registries need none.
 """
 
 from __future__ import annotations
@@ -65,17 +67,20 @@ def private_ecr(image: str) -> PrivateEcrImage | None:
     return PrivateEcrImage(match["account"], match["region"], match["repository"]) if match else None
 
 
-def api_user_data(*, image: str, port: int, health_path: str, region: str, session_secret_id: str) -> str:
+def api_user_data(*, image: str, port: int, health_path: str, region: str, config_path: str,
+                  session_secret_id: str) -> str:
+    """The API's boot script: reads `config_path` and the secrets it names at every start."""
     return render(API_TEMPLATE, {
         "image": image, "registry": registry_of(image), "port": port, "health_path": health_path,
-        "region": region, "session_secret_id": session_secret_id,
+        "region": region, "config_path": config_path, "session_secret_id": session_secret_id,
     })
 
 
-def worker_user_data(*, image: str, command: Sequence[str], region: str, queue_url: str) -> str:
+def worker_user_data(*, image: str, command: Sequence[str], region: str, config_path: str) -> str:
+    """A worker's boot script: the same configuration as the API's, without the session secret."""
     if not command or not all(_SAFE.match(word) for word in command):
         raise ValueError(f"worker command words must be non-empty and shell-safe, got {list(command)!r}")
     return render(WORKER_TEMPLATE, {
         "image": image, "registry": registry_of(image), "command": " ".join(command),
-        "region": region, "queue_url": queue_url,
+        "region": region, "config_path": config_path,
     })

@@ -3,21 +3,28 @@
 Creates, under the component:
 - a security group with no inbound rule (workers pull from SQS; nothing calls them) and
   egress limited to HTTPS and the data tier's ports inside the VPC;
-- an instance role and profile: SSM core, consuming the one queue it is given, and ECR
-  pulls only when the image lives in a private ECR repository;
-- a launch template: Amazon Linux 2023, IMDSv2, no public IP, encrypted gp3 root volume,
-  detailed monitoring, user data from `templates/worker-user-data.sh.tpl`;
+- an instance role and profile: SSM core, consuming the one queue it is given, reading the
+  app configuration path and the database and cache secrets (and decrypting them through
+  Secrets Manager), the object bucket's app prefix, and ECR pulls only when the image lives
+  in a private ECR repository;
+- a launch template: Amazon Linux 2023, IMDSv2 with hop limit 2 (the worker runs in a
+  bridge-network container and needs the instance role), no public IP, encrypted gp3 root
+  volume, detailed monitoring, user data from `templates/worker-user-data.sh.tpl` (it reads
+  the same configuration as the API at every start, the queue URL included);
 - the Auto Scaling group over the private subnets with a mixed instances policy (several
   instance types, an on-demand base, then the catalog's spot share, capacity-optimized
-  spot pools, capacity rebalancing) and rolling instance refresh;
+  spot pools, capacity rebalancing) and rolling instance refresh, created only after
+  `boot_after` (the NAT routes, the configuration) and the role's policies;
 - a target tracking policy holding the backlog per worker (visible messages divided by
   in-service workers) at the catalog's `messages_per_worker`.
 
-The queue itself belongs to the data tier: its ARN, URL and name come in as inputs.
+The queue itself belongs to the data tier: its ARN and name come in as inputs, its URL reaches
+the workers through the app configuration (`components/app_config.py`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -26,7 +33,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults, userdata
-from components.instance_role import create_instance_role
+from components.app_config import AppAccess
+from components.instance_role import app_access_policies, create_instance_role
 from phases import models
 
 # The nested argument types of a metric-math target tracking policy.
@@ -53,16 +61,20 @@ class WorkersArgs:
     """The phase's worker settings: instance types, capacity, spot share, messages per worker."""
     queue_arn: pulumi.Input[str]
     """ARN of the SQS queue the workers consume (IAM grant)."""
-    queue_url: pulumi.Input[str]
-    """URL of the queue, handed to the worker process."""
     queue_name: pulumi.Input[str]
     """Name of the queue: the dimension of its CloudWatch metrics."""
     image: str
     """Container image the workers run (`qnom:apiImage`: the API's image in worker mode)."""
+    access: AppAccess
+    """The app configuration path and the data the workers may reach (secrets, bucket); the same
+    configuration as the API's. Its `send_queue_arn` is not granted: workers consume."""
     command: Sequence[str] = ("worker",)
     """Arguments given to the image; default: `worker`."""
     queue_kms_key_arn: pulumi.Input[str] | None = None
     """Customer-managed KMS key of the queue, if any; default None (SQS-managed encryption)."""
+    boot_after: Sequence[pulumi.Resource] = ()
+    """What must exist before an instance boots: the private subnets' way to the internet
+    (`Network.internet_egress`) and the app configuration's parameters. Default: nothing."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for instances and volumes, which the provider's default tags do not reach."""
 
@@ -80,7 +92,7 @@ class Workers(pulumi.ComponentResource):
         self._invoke = pulumi.InvokeOptions(parent=self)
 
         self.security_group = self._create_security_group()
-        self.role, instance_profile = self._create_instance_profile()
+        self.role, instance_profile, self.role_policies = self._create_instance_profile()
         self.launch_template = self._create_launch_template(instance_profile)
         self.group = self._create_group()
         self._create_queue_depth_scaling()
@@ -107,24 +119,27 @@ class Workers(pulumi.ComponentResource):
             aws.vpc.SecurityGroupEgressRule(f"{name}-out-{key}", rule, self._child)
         return group
 
-    def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
+    def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[aws.iam.RolePolicy]]:
         args = self._args
         consume = pulumi.Output.all(args.queue_arn, args.queue_kms_key_arn).apply(
             lambda values: json.dumps(defaults.consume_queue_policy(values[0], values[1])))
+        account_id = aws.get_caller_identity(opts=self._invoke).account_id
+        access = dataclasses.replace(args.access, send_queue_arn=None)
         return create_instance_role(
-            self._name, "QNom queue workers: Session Manager and their own queue", args.image,
-            {"queue": consume}, self._child)
+            self._name, "QNom queue workers: Session Manager, their own queue, the app's configuration and data",
+            args.image, {"queue": consume, **app_access_policies(access, args.region, account_id)}, self._child)
 
     def _create_launch_template(self, profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:
         name, args = self._name, self._args
         ami = aws.ssm.get_parameter(name=defaults.AL2023_AMI_PARAMETER, opts=self._invoke)
-        user_data = pulumi.Output.from_input(args.queue_url).apply(lambda url: userdata.encode(
-            userdata.worker_user_data(image=args.image, command=args.command, region=args.region, queue_url=url)))
+        user_data = userdata.encode(userdata.worker_user_data(
+            image=args.image, command=args.command, region=args.region, config_path=args.access.config_path))
         # No instance type here: the group's overrides list the types it may launch.
         return aws.ec2.LaunchTemplate(f"{name}-lt", aws.ec2.LaunchTemplateArgs(
             image_id=ami.value,
             iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
-            metadata_options=defaults.instance_metadata_options(),
+            # The worker container needs the instance role (SQS, S3, secrets) through IMDSv2.
+            metadata_options=defaults.instance_metadata_options(defaults.CONTAINER_IMDS_HOP_LIMIT),
             network_interfaces=[defaults.private_network_interface(self.security_group.id)],
             block_device_mappings=[defaults.encrypted_root_volume(args.spec.root_volume_gb)],
             monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
@@ -176,8 +191,10 @@ class Workers(pulumi.ComponentResource):
             metrics_granularity="1Minute",
             tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=False)
                   for key, value in sorted(args.tags.items())],
-        # The queue-depth policy owns the running count once the group exists.
-        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(ignore_changes=["desiredCapacity"])))
+        # The queue-depth policy owns the running count once the group exists. EC2-checked workers
+        # that boot without a way out or before their grants stay broken: wait for all of it.
+        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+            ignore_changes=["desiredCapacity"], depends_on=[*args.boot_after, *self.role_policies])))
 
     def _create_queue_depth_scaling(self) -> aws.autoscaling.Policy:
         args = self._args

@@ -184,7 +184,8 @@ def test_launch_template_is_locked_down():
     inputs = build("prod", 2).named("us-east-1-api-lt", LAUNCH_TEMPLATE).inputs
     assert inputs["imageId"] == mocks.AMI_ID  # the AL2023 public SSM parameter, answered offline
     assert inputs["metadataOptions"]["httpTokens"] == "required"
-    assert inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
+    # The API runs in a Docker bridge-network container that needs the instance role: 2 hops.
+    assert inputs["metadataOptions"]["httpPutResponseHopLimit"] == 2
     [interface] = inputs["networkInterfaces"]
     assert interface["associatePublicIpAddress"] == "false"
     assert inputs["blockDeviceMappings"] == [{"deviceName": "/dev/xvda", "ebs": {
@@ -199,6 +200,13 @@ def test_user_data_runs_the_configured_image_and_serves_health():
     assert f"-p 3000:3000 '{DEFAULT_API_IMAGE}'" in script
     assert "--secret-id 'qnom/prod/api/session-secret'" in script
     assert "'/health'" in script
+    # The configuration is read at every start, with bounded retries, from the stack's path.
+    assert "retry aws ssm get-parameters-by-path --region \"$region\" --path '/qnom/prod/app'" in script
+    assert "--secret-id \"${config[DB_SECRET_ID]}\"" in script
+    assert "--secret-id \"${config[REDIS_AUTH_SECRET_ID]}\"" in script
+    for name in ("DB_USER", "DB_PASSWORD", "REDIS_AUTH_TOKEN", "SESSION_SECRET"):
+        assert f"printf '{name}=%s\\n'" in script
+    assert "retry dnf install -y docker jq" in script and "(( attempt >= 8 ))" in script
     custom = user_data(build("prod", 2, apiImage="ghcr.io/qnom/api:2.0.1"))
     assert "docker pull 'ghcr.io/qnom/api:2.0.1'" in custom and DEFAULT_API_IMAGE not in custom
 
@@ -208,9 +216,26 @@ def test_instance_role_has_ssm_core_and_its_own_secrets_only():
     tier = plan.named("us-east-1-api", "qnom:components:ApiTier")
     attachments = [r for r in plan.children_of(tier) if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]
     assert [a.inputs["policyArn"] for a in attachments] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
-    inline = [r for r in plan.children_of(tier) if r.type == "aws:iam/rolePolicy:RolePolicy"]
-    assert [r.name for r in inline] == ["us-east-1-api-instance-secrets"]
-    assert sorted(depends_on(inline[0], "policy")) == ["us-east-1-api-secrets-key", "us-east-1-api-session-secret"]
+    inline = {r.name: r for r in plan.children_of(tier) if r.type == "aws:iam/rolePolicy:RolePolicy"}
+    assert sorted(inline) == ["us-east-1-api-instance-config", "us-east-1-api-instance-objects",
+                              "us-east-1-api-instance-secrets", "us-east-1-api-instance-send"]
+    # Exactly the session, database and cache secrets and their keys; the bucket and its key; the queue.
+    assert sorted(depends_on(inline["us-east-1-api-instance-secrets"], "policy")) == [
+        "us-east-1-api-secrets-key", "us-east-1-api-session-secret", "us-east-1-cache-auth-token",
+        "us-east-1-cache-key", "us-east-1-db-key", "us-east-1-db-primary"]
+    assert sorted(depends_on(inline["us-east-1-api-instance-objects"], "policy")) == [
+        "us-east-1-storage-key", "us-east-1-storage-objects"]
+    assert depends_on(inline["us-east-1-api-instance-send"], "policy") == ["us-east-1-queue-main"]
+    config = json.loads(inline["us-east-1-api-instance-config"].inputs["policy"])
+    assert config["Statement"] == [
+        {"Sid": "ReadConfigPath", "Effect": "Allow", "Action": "ssm:GetParametersByPath",
+         "Resource": "arn:aws:ssm:us-east-1:123456789012:parameter/qnom/prod/app"},
+        {"Sid": "ReadConfigValues", "Effect": "Allow", "Action": "ssm:GetParameters",
+         "Resource": "arn:aws:ssm:us-east-1:123456789012:parameter/qnom/prod/app/*"},
+    ]
+    # Phase 1 has no queue: nothing to send to.
+    phase_1 = build("prod", 1)
+    assert not [r for r in phase_1.resources if r.name == "us-east-1-api-instance-send"]
 
 
 def test_session_secret_is_encrypted_with_the_stacks_own_rotating_key():
@@ -219,9 +244,10 @@ def test_session_secret_is_encrypted_with_the_stacks_own_rotating_key():
     assert key.inputs["enableKeyRotation"] is True and key.options["protect"] is True
     secret = plan.named("us-east-1-api-session-secret", "aws:secretsmanager/secret:Secret")
     assert secret.dependencies["kmsKeyId"] == [key.urn]
-    decrypt = json.loads(json.dumps(defaults.read_secrets_policy(["arn:secret"], ["arn:key"])))["Statement"][1]
+    read, decrypt = defaults.read_secrets_policy(["arn:secret"], ["arn:key", "arn:key"], "us-west-2")["Statement"]
+    assert read["Action"] == "secretsmanager:GetSecretValue" and read["Resource"] == ["arn:secret"]
     assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == ["arn:key"]
-    assert decrypt["Condition"] == {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}
 
 
 def test_a_private_ecr_image_adds_a_pull_grant_for_its_repository_only():

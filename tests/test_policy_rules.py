@@ -302,8 +302,8 @@ RESOURCE_CASES = [
             enableKeyRotation=False),
     variant("ec2-imdsv2-required", LAUNCH_TEMPLATE, LAUNCH, "'optional'",
             metadataOptions={"httpTokens": "optional", "httpPutResponseHopLimit": 1}),
-    variant("ec2-imds-hop-limit-one", LAUNCH_TEMPLATE, LAUNCH, "2, not 1",
-            metadataOptions={"httpTokens": "required", "httpPutResponseHopLimit": 2}),
+    variant("ec2-imds-hop-limit", LAUNCH_TEMPLATE, LAUNCH, "3, not 1 or 2",
+            metadataOptions={"httpTokens": "required", "httpPutResponseHopLimit": 3}),
     variant("ec2-ebs-encrypted", LAUNCH_TEMPLATE, LAUNCH, "/dev/xvda",
             blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {"encrypted": "false"}}]),
     variant("ec2-no-public-ip", LAUNCH_TEMPLATE, LAUNCH, "associatePublicIpAddress",
@@ -433,6 +433,13 @@ def test_tags_must_name_the_stacks_environment_and_phase():
     assert messages == ["tag phase='launch' does not match the stack's phase 'growth'"]
 
 
+@pytest.mark.parametrize(("limit", "allowed"), [(1, True), (2, True), (3, False), (64, False), (None, False)])
+def test_imds_hop_limit_allows_one_container_hop_and_no_more(limit, allowed):
+    # 2: the API and worker containers (Docker bridge network) need the instance role.
+    props = {**LAUNCH, "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": limit}}
+    assert (check_resource("ec2-imds-hop-limit", LAUNCH_TEMPLATE, props) == []) is allowed
+
+
 def test_desired_capacity_must_be_ignored_after_creation():
     assert check_resource("asg-desired-capacity-ignored", ASG, GROUP, ignore_changes=("desiredCapacity",)) == []
     assert check_resource("asg-desired-capacity-ignored", ASG, GROUP) == [
@@ -441,7 +448,7 @@ def test_desired_capacity_must_be_ignored_after_creation():
 
 @pytest.mark.parametrize(("rule_id", "violating"), [
     ("ec2-imdsv2-required", {"metadataOptions": {"httpTokens": "optional"}}),
-    ("ec2-imds-hop-limit-one", {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 3}}),
+    ("ec2-imds-hop-limit", {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 3}}),
     ("ec2-ebs-encrypted", {"ebsBlockDevices": [{"deviceName": "/dev/sdf", "encrypted": False}]}),
     ("ec2-no-public-ip", {"associatePublicIpAddress": True}),
     ("ec2-detailed-monitoring", {"monitoring": False}),

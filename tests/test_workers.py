@@ -20,12 +20,18 @@ from qnom.engine import run_program
 from tests.support import Plan, build, stack_config
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:qnom-jobs"
-QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/qnom-jobs"
+DB_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-db-AbCdEf"
+CACHE_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-cache-GhIjKl"
+DB_KEY = "arn:aws:kms:us-east-1:123456789012:key/db"
+CACHE_KEY = "arn:aws:kms:us-east-1:123456789012:key/cache"
+BUCKET = "arn:aws:s3:::qnom-objects"
+BUCKET_KEY = "arn:aws:kms:us-east-1:123456789012:key/objects"
 ASG = "aws:autoscaling/group:Group"
 
 PROGRAM = textwrap.dedent('''
     import pulumi
 
+    from components.app_config import AppAccess
     from components.workers import Workers, WorkersArgs
     from phases.catalog import load_phase
 
@@ -38,14 +44,23 @@ PROGRAM = textwrap.dedent('''
         private_subnet_ids=["subnet-0a", "subnet-0b", "subnet-0c"],
         spec=phase.workers,
         queue_arn="{queue_arn}",
-        queue_url="{queue_url}",
         queue_name="qnom-jobs",
         image=config.get("apiImage") or "public.ecr.aws/qnom/api:stable",
+        access=AppAccess(
+            config_path="/qnom/prod/app",
+            secret_arns=["{db_secret}", "{cache_secret}"],
+            secret_key_arns=["{db_key}", "{cache_key}"],
+            bucket_arn="{bucket}",
+            bucket_key_arn="{bucket_key}",
+            bucket_region="us-east-1",
+            send_queue_arn="{queue_arn}",
+        ),
         tags={{"project": "qnom"}},
     ))
     pulumi.export("asgName", workers.asg_name)
     pulumi.export("securityGroupId", workers.security_group_id)
-''').format(queue_arn=QUEUE_ARN, queue_url=QUEUE_URL)
+''').format(queue_arn=QUEUE_ARN, db_secret=DB_SECRET, cache_secret=CACHE_SECRET, db_key=DB_KEY,
+         cache_key=CACHE_KEY, bucket=BUCKET, bucket_key=BUCKET_KEY)
 
 _runs: dict[tuple, Plan] = {}
 
@@ -105,17 +120,57 @@ def test_workers_accept_no_inbound_traffic_and_consume_only_their_queue(program)
     [statement] = policy["Statement"]
     assert statement["Resource"] == QUEUE_ARN
     assert "sqs:DeleteMessage" in statement["Action"] and "sqs:SendMessage" not in statement["Action"]
-    assert [r.name for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")] == ["test-workers-instance-queue"]
+    assert sorted(r.name for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")) == [
+        "test-workers-instance-config", "test-workers-instance-objects", "test-workers-instance-queue",
+        "test-workers-instance-secrets"]
+
+
+def test_workers_read_their_configuration_secrets_and_bucket_prefix_only(program):
+    plan = run(program)
+
+    def statements(suffix: str) -> list[dict]:
+        return json.loads(plan.named(f"test-workers-instance-{suffix}", "aws:iam/rolePolicy:RolePolicy")
+                          .inputs["policy"])["Statement"]
+
+    assert statements("secrets") == [
+        {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": [CACHE_SECRET, DB_SECRET]},
+        {"Sid": "DecryptOwnSecrets", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": [CACHE_KEY, DB_KEY],
+         "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}},
+    ]
+    assert statements("config") == [
+        {"Sid": "ReadConfigPath", "Effect": "Allow", "Action": "ssm:GetParametersByPath",
+         "Resource": "arn:aws:ssm:us-east-1:123456789012:parameter/qnom/prod/app"},
+        {"Sid": "ReadConfigValues", "Effect": "Allow", "Action": "ssm:GetParameters",
+         "Resource": "arn:aws:ssm:us-east-1:123456789012:parameter/qnom/prod/app/*"},
+    ]
+    assert statements("objects") == [
+        {"Sid": "ObjectsUnderPrefix", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": f"{BUCKET}/app/*"},
+        {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET,
+         "Condition": {"StringLike": {"s3:prefix": ["app/*"]}}},
+        {"Sid": "ObjectKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": BUCKET_KEY,
+         "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+    ]
 
 
 def test_worker_instances_are_locked_down_and_run_the_image(program):
     template = run(program).named("test-workers-lt", "aws:ec2/launchTemplate:LaunchTemplate").inputs
     assert template["metadataOptions"]["httpTokens"] == "required"
+    # The worker runs in a Docker bridge-network container that needs the instance role (SQS).
+    assert template["metadataOptions"]["httpPutResponseHopLimit"] == 2
     assert template["networkInterfaces"][0]["associatePublicIpAddress"] == "false"
     assert template["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
     assert "instanceType" not in template  # the group's overrides choose
     script = base64.b64decode(template["userData"]).decode()
-    assert f"'{QUEUE_URL}'" in script
+    # No value in the script: the queue URL and the rest come from the path and the secrets.
+    assert "https://sqs" not in script
+    assert "--path '/qnom/prod/app'" in script
+    assert "--secret-id \"${config[DB_SECRET_ID]}\"" in script and "session-secret" not in script
+    for name in ("DB_USER", "DB_PASSWORD", "REDIS_AUTH_TOKEN"):
+        assert f"printf '{name}=%s\\n'" in script
+    assert "QUEUE_URL" in script
+    assert "retry docker pull 'public.ecr.aws/qnom/api:stable'" in script
     assert "'public.ecr.aws/qnom/api:stable' worker" in script
 
 

@@ -1,25 +1,77 @@
 #!/bin/bash
 # Boot script of a QNom queue worker (Amazon Linux 2023), rendered by the Workers component.
 # Runs the container {{ image }} with the command "{{ command }}" as a systemd service; it
-# consumes the SQS queue {{ queue_url }}. Nothing listens for inbound traffic.
+# consumes the SQS queue named by QUEUE_URL. Nothing listens for inbound traffic.
+# Configuration comes at every (re)start from the Parameter Store path {{ config_path }} and
+# from Secrets Manager (names in components/app_config.py); no value is written in this script.
 set -euo pipefail
-
-dnf install -y docker
-systemctl enable --now docker
 install -d -m 0755 /opt/qnom
 
+# Bounded retries with exponential backoff (2 s doubling to 60 s, 8 attempts): the NAT route,
+# the package mirror, the registry or a just-created IAM grant may lag behind the boot.
+cat > /opt/qnom/retry.sh <<'SCRIPT'
+retry() {
+  local attempt=1 delay=2
+  until "$@"; do
+    if (( attempt >= 8 )); then
+      echo "giving up after $attempt attempts: $*" >&2
+      return 1
+    fi
+    echo "attempt $attempt failed, retrying in ${delay}s: $*" >&2
+    sleep "$delay"
+    attempt=$(( attempt + 1 ))
+    delay=$(( delay * 2 > 60 ? 60 : delay * 2 ))
+  done
+}
+SCRIPT
+source /opt/qnom/retry.sh
+
+retry dnf install -y docker jq
+systemctl enable --now docker
+
+# Runs before every (re)start of the service: fresh configuration, secrets and registry login.
 cat > /opt/qnom/worker-env.sh <<'SCRIPT'
 #!/bin/bash
 set -euo pipefail
 umask 077
+source /opt/qnom/retry.sh
+region='{{ region }}'
+# /run is tmpfs: the secrets never reach the disk.
 install -d -m 0700 /run/qnom
-printf 'QUEUE_URL=%s\nAWS_REGION=%s\n' '{{ queue_url }}' '{{ region }}' > /run/qnom/worker.env
+retry aws ssm get-parameters-by-path --region "$region" --path '{{ config_path }}' \
+  --query 'Parameters[].[Name,Value]' --output text > /run/qnom/parameters.tsv
+declare -A config
+while IFS=$'\t' read -r name value; do
+  config["${name##*/}"]="$value"
+done < /run/qnom/parameters.tsv
+for key in DB_SECRET_ID REDIS_AUTH_SECRET_ID DB_WRITE_HOST REDIS_HOST QUEUE_URL; do
+  [[ -n "${config[$key]:-}" ]] || { echo "$key is missing under {{ config_path }}" >&2; exit 1; }
+done
+retry aws secretsmanager get-secret-value --region "$region" --secret-id "${config[DB_SECRET_ID]}" \
+  --query SecretString --output text > /run/qnom/db.json
+retry aws secretsmanager get-secret-value --region "$region" --secret-id "${config[REDIS_AUTH_SECRET_ID]}" \
+  --query SecretString --output text > /run/qnom/redis-auth
+{
+  printf 'AWS_REGION=%s\n' "$region"
+  for key in "${!config[@]}"; do
+    # Secret names stay on the host; the container gets the values below.
+    [[ "$key" == *_SECRET_ID ]] || printf '%s=%s\n' "$key" "${config[$key]}"
+  done
+  printf 'DB_USER=%s\n' "$(jq -r .username /run/qnom/db.json)"
+  printf 'DB_PASSWORD=%s\n' "$(jq -r .password /run/qnom/db.json)"
+  printf 'REDIS_AUTH_TOKEN=%s\n' "$(cat /run/qnom/redis-auth)"
+} > /run/qnom/worker.env
+rm -f /run/qnom/db.json /run/qnom/redis-auth
 registry='{{ registry }}'
 # Only a private ECR registry needs a login; its region is the fourth label of the host.
 if [[ "$registry" =~ ^[0-9]{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$ ]]; then
-  aws ecr get-login-password --region "${BASH_REMATCH[1]}" \
-    | docker login --username AWS --password-stdin "$registry"
+  login() {
+    aws ecr get-login-password --region "${BASH_REMATCH[1]}" \
+      | docker login --username AWS --password-stdin "$registry"
+  }
+  retry login
 fi
+retry docker pull '{{ image }}'
 SCRIPT
 chmod 0700 /opt/qnom/worker-env.sh
 
@@ -29,14 +81,15 @@ Description=QNom queue worker container
 Requires=docker.service
 After=docker.service network-online.target
 Wants=network-online.target
+# Restart for as long as it takes: each start already retries with backoff.
+StartLimitIntervalSec=0
 
 [Service]
 Restart=always
 RestartSec=5
-TimeoutStartSec=600
+TimeoutStartSec=900
 ExecStartPre=/opt/qnom/worker-env.sh
 ExecStartPre=-/usr/bin/docker rm -f qnom-worker
-ExecStartPre=/usr/bin/docker pull '{{ image }}'
 ExecStart=/usr/bin/docker run --rm --name qnom-worker --log-driver journald --env-file /run/qnom/worker.env '{{ image }}' {{ command }}
 # A spot interruption notice gives two minutes: let the current message finish.
 ExecStop=/usr/bin/docker stop --time 90 qnom-worker

@@ -48,9 +48,15 @@ def imdsv2(resource: Resource, check: Check):
         yield f"metadataOptions.httpTokens is {tokens!r}: IMDSv1 lets an SSRF read the instance credentials"
 
 
+MAX_IMDS_HOP_LIMIT = 2
+"""One hop for the host, one more for a Docker bridge-network container that needs the instance
+role: AWS recommends 2 in a container environment (Amazon EC2 User Guide, "Configure the instance
+metadata options"). More would let the token travel beyond the instance's own containers."""
+
+
 @RULES.resource(
-    id="ec2-imds-hop-limit-one",
-    description="Launch templates and instances keep the metadata response hop limit at 1.",
+    id="ec2-imds-hop-limit",
+    description="Launch templates and instances keep the metadata response hop limit at 1, or 2 for containers.",
     severity=Severity.MEDIUM,
     resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
     references=References(checkov=("CKV_AWS_341",)),
@@ -58,10 +64,11 @@ def imdsv2(resource: Resource, check: Check):
 def imds_hop_limit(resource: Resource, check: Check):
     if _imds_disabled(resource):
         check.not_applicable("instance metadata is disabled")
-    # Unset, the AMI decides: Amazon Linux 2023 AMIs default to 2, which lets containers reach IMDS.
+    # Unset, the AMI decides (Amazon Linux 2023 AMIs default to 2): the stack must say it.
     limit = resource.require("metadataOptions.httpPutResponseHopLimit")
-    if limit != 1:
-        yield f"metadataOptions.httpPutResponseHopLimit is {limit!r}, not 1"
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_IMDS_HOP_LIMIT:
+        yield (f"metadataOptions.httpPutResponseHopLimit is {limit!r}, not 1 or {MAX_IMDS_HOP_LIMIT}: 2 lets a "
+               "bridge-network container on the instance use the instance role, more lets the token travel further")
 
 
 @RULES.resource(
