@@ -298,8 +298,10 @@ def test_waf_from_phase_2_with_the_phase_rate_limit(phase, regions):
             "limit": 2000, "aggregateKeyType": "FORWARDED_IP", "evaluationWindowSec": 300,
             "forwardedIpConfig": {"headerName": "X-Forwarded-For", "fallbackBehavior": "MATCH"}}
         assert rate["action"] == {"block": {}}
+        # Bodies over 8 KB (uploads, large POSTs) are counted, not blocked; the other rules block.
         assert common["statement"]["managedRuleGroupStatement"] == {
-            "vendorName": "AWS", "name": "AWSManagedRulesCommonRuleSet"}
+            "vendorName": "AWS", "name": "AWSManagedRulesCommonRuleSet",
+            "ruleActionOverrides": [{"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}]}
         association = plan.named(acl.name, "aws:wafv2/webAclAssociation:WebAclAssociation")
         assert depends_on(association, "resourceArn") == [acl.name.removesuffix("-waf") + "-alb"]
 
