@@ -460,7 +460,15 @@ class ApiTier(pulumi.ComponentResource):
                 recurrence=action.recurrence,
                 start_time=action.start_time,
                 time_zone=action.time_zone,
-            ), self._child)
+            ), self._opts(
+                # An in-place update re-sends the start time AWS computed at creation, which AWS
+                # rejects once it is past ("Given start time is in the past": pulumi/pulumi-aws#2473,
+                # hashicorp/terraform-provider-aws#38983), and a promotion changes the sizes: every
+                # change replaces the action instead. Delete first: the replacement has the same
+                # scheduled_action_name, so creating it first would collide with the old action,
+                # and the old one's delete would then remove the new one.
+                replace_on_changes=["*"], delete_before_replace=True,
+            ))
             for action in traffic.scheduled_actions(args.schedule, args.capacity, self._today)
         ]
 

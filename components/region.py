@@ -371,6 +371,7 @@ class Region(pulumi.ComponentResource):
             subnet_ids=isolated,
             profile=profile,
             client_security_groups=clients,
+            create_service_linked_role=settings.search_service_role == "create",
         ), self._child) if phase.search else None
 
     def _create_read_copies(self) -> None:

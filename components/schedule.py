@@ -5,27 +5,45 @@ Creates nothing itself; `ApiTier` turns the actions computed here into
 - three recurring actions in the schedule's time zone: business hours (weekdays from
   07:00), weekend days (from 07:00, business capacity x the weekend factor) and off-hours
   (every day from 20:00);
-- one start and one end action per seasonal window (Black Friday, Cyber Monday, end of
-  quarter) whose day falls in the twelve months from today.
+- per seasonal window (Black Friday, Cyber Monday, end of quarter) whose day falls in the
+  twelve months from today: a start action at the day's local midnight, one hold action a
+  minute after each recurring action that fires on that day, and an end action at the next
+  midnight.
 
 `today()` is the only clock the program reads, so the output is deterministic for a
 given date. Seasonal actions are named by window and year (`black-friday-2025-start`),
 so a daily `pulumi up` changes nothing until a window passes or a new one comes within
 twelve months.
 
-Sizes: recurring actions only move the desired capacity, inside the phase's min..max.
-A window raises the floor to its surge size and the ceiling to the catalog's explicit
-`surge_max`; its end action restores the phase's min..max. During a window the daily
-actions cannot pull the group below the raised floor: a scheduled desired capacity
-never takes a group below its current minimum.
+Sizes: the schedule is a floor. Every recurring action sets the group's minimum and its
+desired capacity to the period's size and leaves the maximum to the phase, so the CPU-low
+step policy and request tracking can scale out above it but never below it (a scheduled
+desired capacity alone lasts only until the next scale-in). A window raises the floor to
+its surge size and the ceiling to the catalog's explicit `surge_max` at midnight. The
+recurring actions of that day (07:00, 20:00) would lower the floor again, so the window
+re-asserts its floor one minute after each of them (Auto Scaling refuses two scheduled
+actions of a group at the same time); the hold is the larger of the surge and the period's
+size. For that minute the group runs at the everyday size: instances it starts to drain are
+replaced when the hold runs. The end action, at the next local midnight, restores the
+off-hours floor (the size the 20:00 action sets) and the phase's maximum.
+
+Changes replace, never update: the provider re-sends the start time AWS computed when a
+recurring action was created, and AWS rejects an update whose start time is in the past
+("Given start time is in the past", pulumi/pulumi-aws#2473,
+hashicorp/terraform-provider-aws#38983). `ApiTier` therefore registers every action with
+`replace_on_changes=["*"]` and `delete_before_replace=True` (the replacement keeps the
+action's name, so creating it first would collide, and deleting the old one afterwards
+would remove the new one).
 
 Drift during a window: the window's start action changes the group's min/max behind
 Pulumi's back. A `pulumi up --refresh` on that day would see the difference and revert
 them, cancelling the surge. So the program reads the date too: on a window's day,
 `group_size()` declares the window's own min/max, and the already-run start action
 (which AWS deletes once it has run, and which could not be re-created with a past start
-time) is left out. Outside windows the program declares the phase's min/max, which is
-what the end action restored. No stack setting is needed for this.
+time) is left out. The day's hold actions stay declared (the program knows the date, not
+the hour); a refresh after one of them has run would see it gone, so on a window's day run
+`pulumi up` without `--refresh`. Outside windows the program declares the phase's min/max.
+No stack setting is needed for this.
 """
 
 from __future__ import annotations
@@ -40,6 +58,8 @@ UNCHANGED = -1
 """The provider's value for "leave this size as it is"; an omitted size would be sent as 0."""
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 WEEKDAYS, WEEKEND, EVERY_DAY = "1-5", "0,6", "*"  # Unix cron day-of-week, Sunday = 0
+HOLD_DELAY = timedelta(minutes=1)
+"""How long after a recurring action a window re-asserts its floor (never the same minute)."""
 
 
 def today(time_zone: str) -> date:
@@ -129,22 +149,47 @@ def _cron(clock: str, days: str) -> str:
     return f"{minute} {hour} * * {days}"
 
 
-def _utc_midnight(day: date, time_zone: str) -> str:
-    local = datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone))
+def _utc(day: date, clock: time, time_zone: str, later: timedelta = timedelta(0)) -> str:
+    local = datetime.combine(day, clock, tzinfo=ZoneInfo(time_zone)) + later
     return local.astimezone(timezone.utc).strftime(UTC_FORMAT)
 
 
+def _utc_midnight(day: date, time_zone: str) -> str:
+    return _utc(day, time.min, time_zone)
+
+
+def _clock(text: str) -> time:
+    hour, minute = (int(part) for part in text.split(":"))
+    return time(hour, minute)
+
+
+def _size_of(schedule: TrafficSchedule) -> dict[str, int]:
+    return {
+        "business-hours": schedule.business_hours_capacity,
+        "weekend": schedule.weekend_capacity(),
+        "off-hours": schedule.off_hours_capacity,
+    }
+
+
 def recurring_actions(schedule: TrafficSchedule) -> list[ScheduledAction]:
-    """Business hours, weekend days and off-hours: desired capacity only."""
-    def action(key: str, clock: str, days: str, desired: int) -> ScheduledAction:
-        return ScheduledAction(key=key, min_size=UNCHANGED, max_size=UNCHANGED, desired_capacity=desired,
+    """Business hours, weekend days and off-hours: each sets the floor (min and desired)."""
+    sizes = _size_of(schedule)
+
+    def action(key: str, clock: str, days: str) -> ScheduledAction:
+        return ScheduledAction(key=key, min_size=sizes[key], max_size=UNCHANGED, desired_capacity=sizes[key],
                                recurrence=_cron(clock, days), time_zone=schedule.timezone)
 
     return [
-        action("business-hours", schedule.business_hours_start, WEEKDAYS, schedule.business_hours_capacity),
-        action("weekend", schedule.business_hours_start, WEEKEND, schedule.weekend_capacity()),
-        action("off-hours", schedule.off_hours_start, EVERY_DAY, schedule.off_hours_capacity),
+        action("business-hours", schedule.business_hours_start, WEEKDAYS),
+        action("weekend", schedule.business_hours_start, WEEKEND),
+        action("off-hours", schedule.off_hours_start, EVERY_DAY),
     ]
+
+
+def recurring_on(schedule: TrafficSchedule, day: date) -> list[tuple[str, str]]:
+    """(action key, local clock) of the recurring actions that fire on `day`."""
+    morning = "weekend" if day.weekday() >= 5 else "business-hours"
+    return [(morning, schedule.business_hours_start), ("off-hours", schedule.off_hours_start)]
 
 
 def window_size(schedule: TrafficSchedule, capacity: Capacity, window: Window) -> Capacity:
@@ -154,8 +199,8 @@ def window_size(schedule: TrafficSchedule, capacity: Capacity, window: Window) -
 
 
 def seasonal_actions(schedule: TrafficSchedule, capacity: Capacity, on: date) -> list[ScheduledAction]:
-    """Start and end actions of the coming windows; a running window keeps only its end."""
-    actions = []
+    """Start, hold and end actions of the coming windows; a running window has no start."""
+    actions, sizes = [], _size_of(schedule)
     for window in upcoming_windows(schedule, on):
         surge = window_size(schedule, capacity, window)
         if window.day > on:
@@ -163,9 +208,15 @@ def seasonal_actions(schedule: TrafficSchedule, capacity: Capacity, on: date) ->
                 key=f"{window.label}-start", min_size=surge.min, max_size=surge.max,
                 desired_capacity=surge.desired, start_time=_utc_midnight(window.day, schedule.timezone),
             ))
-        # Windows end at local midnight, when the off-hours size is the right one.
+        for key, clock in recurring_on(schedule, window.day):
+            hold = max(surge.min, sizes[key])
+            actions.append(ScheduledAction(
+                key=f"{window.label}-after-{key}", min_size=hold, max_size=surge.max, desired_capacity=hold,
+                start_time=_utc(window.day, _clock(clock), schedule.timezone, HOLD_DELAY),
+            ))
+        # Windows end at local midnight, after the 20:00 action: the off-hours floor is the right one.
         actions.append(ScheduledAction(
-            key=f"{window.label}-end", min_size=capacity.min, max_size=capacity.max,
+            key=f"{window.label}-end", min_size=schedule.off_hours_capacity, max_size=capacity.max,
             desired_capacity=schedule.off_hours_capacity,
             start_time=_utc_midnight(window.day + timedelta(days=1), schedule.timezone),
         ))
@@ -174,7 +225,7 @@ def seasonal_actions(schedule: TrafficSchedule, capacity: Capacity, on: date) ->
 
 def scheduled_actions(schedule: TrafficSchedule, capacity: Capacity, on: date) -> list[ScheduledAction]:
     actions = recurring_actions(schedule) + seasonal_actions(schedule, capacity, on)
-    # Auto Scaling refuses two one-time actions of a group at the same moment.
+    # Auto Scaling refuses two scheduled actions of a group at the same moment.
     starts = [action.start_time for action in actions if action.start_time]
     clashes = sorted({start for start in starts if starts.count(start) > 1})
     if clashes:

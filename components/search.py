@@ -3,15 +3,22 @@
 Creates: a customer-managed KMS key (data at rest, the master user's secret); a security
 group admitting only the client tiers on 443; a master user password from pulumi-random kept
 in Secrets Manager; CloudWatch log groups for the index and search slow logs, application and
-audit logs, with the resource policy that lets OpenSearch write to them; the domain
-(`-domain`) across three AZs with zone awareness, dedicated masters where the profile asks for
-them, encryption at rest and node-to-node, HTTPS only with TLS 1.2 or newer and fine-grained
-access control; and the domain's access policy.
+audit logs, with the resource policy that lets OpenSearch write to them; unless the account
+already has it, the account's OpenSearch service-linked role (`-service-role`,
+AWSServiceRoleForAmazonOpenSearchService); the domain (`-domain`) across three AZs with zone
+awareness, dedicated masters where the profile asks for them, encryption at rest and
+node-to-node, HTTPS only with TLS 1.2 or newer and fine-grained access control; and the
+domain's access policy.
 
 The domain name is fixed (OpenSearch replaces a domain whose name changes) and so are its KMS
 key and encryption switches, which AWS cannot turn off or re-key on a running domain.
-Prerequisite: the account's OpenSearch service-linked role (AWSServiceRoleForAmazonOpenSearchService)
-must exist before a VPC domain can be created; it is account-wide, so it is not created here.
+
+The service-linked role is what lets OpenSearch place the domain's network interfaces in the
+VPC, so the domain waits for it. It is one role per account, shared by every stack and every
+domain in it, so the stack never deletes it (`retain_on_delete`): a `pulumi destroy` of one
+stack, or a demotion below phase 3, must not pull it from under another stack's domain. A
+stack that finds it already there (`qnom:openSearchServiceRole existing`) creates nothing.
+Only the primary region runs search, so one stack creates the role at most once.
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ from phases.environment import EnvironmentProfile
 from phases.models import Search as SearchSpec
 
 ZONE_COUNT = 3
+# OpenSearch Service developer guide, "Using service-linked roles to create VPC domains": the
+# role AWSServiceRoleForAmazonOpenSearchService trusts this principal, one role per account.
+SERVICE_LINKED_ROLE_SERVICE = "opensearchservice.amazonaws.com"
 MASTER_USER = "qnom-admin"
 LOG_TYPES = {
     "INDEX_SLOW_LOGS": "index-slow",
@@ -85,6 +95,9 @@ class SearchArgs:
     """Environment profile: protection, dedicated masters, log retention."""
     client_security_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Security groups allowed to connect on 443, by client name (`api`, `workers`). Default: none."""
+    create_service_linked_role: bool = True
+    """Create the account's OpenSearch service-linked role (kept on delete). Default True; False when
+    the account already has it (`qnom:openSearchServiceRole existing`)."""
 
     def __post_init__(self) -> None:
         if not _DOMAIN_NAME.match(self.domain_name):
@@ -101,6 +114,7 @@ class Search(pulumi.ComponentResource):
     master_secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
+    service_linked_role_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: SearchArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Search", name, None, opts)
@@ -115,6 +129,7 @@ class Search(pulumi.ComponentResource):
         self._password, self._secret = self._create_master_password()
         self._log_groups = self._create_log_groups()
         self._log_policy = self._allow_log_delivery()
+        self._service_role = self._create_service_linked_role()
         self._domain = self._create_domain()
         self._create_access_policy()
 
@@ -124,6 +139,7 @@ class Search(pulumi.ComponentResource):
         self.master_secret_arn = self._secret.arn
         self.security_group_id = self._security_group.id
         self.kms_key_arn = self._key.arn
+        self.service_linked_role_arn = self._service_role.arn if self._service_role else None
 
         self.register_outputs({
             "endpoint": self.endpoint,
@@ -132,6 +148,7 @@ class Search(pulumi.ComponentResource):
             "master_secret_arn": self.master_secret_arn,
             "security_group_id": self.security_group_id,
             "kms_key_arn": self.kms_key_arn,
+            "service_linked_role_arn": self.service_linked_role_arn,
         })
 
     def _create_master_password(self) -> tuple[random.RandomPassword, aws.secretsmanager.Secret]:
@@ -166,6 +183,19 @@ class Search(pulumi.ComponentResource):
             policy_name=f"{self._args.domain_name}-logs",
             policy_document=pulumi.Output.all(*arns).apply(lambda values: json.dumps(log_delivery_policy(values))),
         ), self._child)
+
+    def _create_service_linked_role(self) -> aws.iam.ServiceLinkedRole | None:
+        if not self._args.create_service_linked_role:
+            return None
+        # aws_service_name is ForceNew (terraform-provider-aws internal/service/iam/
+        # service_linked_role.go) and never changes here. retain_on_delete rather than protect:
+        # protect would block every destroy of the stack, while what matters is only that the
+        # account-wide role outlives it. (IAM refuses to delete it while a domain still uses it,
+        # but a domain another stack creates later would find no role.)
+        return aws.iam.ServiceLinkedRole(f"{self._name}-service-role", aws.iam.ServiceLinkedRoleArgs(
+            aws_service_name=SERVICE_LINKED_ROLE_SERVICE,
+            description="OpenSearch VPC domains of this account (kept when a stack is destroyed)",
+        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(retain_on_delete=True)))
 
     def _create_domain(self) -> aws.opensearch.Domain:
         spec, profile = self._spec, self._args.profile
@@ -206,7 +236,9 @@ class Search(pulumi.ComponentResource):
                     log_type=log_type, cloudwatch_log_group_arn=group.arn, enabled=True)
                 for log_type, group in self._log_groups.items()
             ],
-        ), pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=[self._log_policy])))
+        ), pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(
+            # A VPC domain cannot be created before the service-linked role exists.
+            depends_on=[self._log_policy] + ([self._service_role] if self._service_role else []))))
 
     def _create_access_policy(self) -> None:
         aws.opensearch.DomainPolicy(f"{self._name}-access", aws.opensearch.DomainPolicyArgs(

@@ -2,8 +2,9 @@
 
 Creates one `aws.wafv2.WebAcl`: a rate-based rule per client (the phase's limit per five
 minutes, evaluated first so a flood is blocked before the managed rules spend capacity on
-it) and the AWS managed common rule set. `CLOUDFRONT` scope exists only in us-east-1, so the
-caller passes that region's provider for it.
+it) and the AWS managed common rule set, with its request-body size rule counting instead of
+blocking. `CLOUDFRONT` scope exists only in us-east-1, so the caller passes that region's
+provider for it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ import pulumi
 import pulumi_aws as aws
 
 RATE_WINDOW_SECONDS = 300  # the catalog states its limits per five minutes
+COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
+# AWS WAF Developer Guide, "Baseline rule groups > Core rule set (CRS) managed rule group":
+# SizeRestrictions_BODY blocks request bodies over 8 KB, which breaks uploads and large JSON
+# POSTs to the API. Counted, it stays visible in the metrics and sampled requests; the rest of
+# the rule set keeps blocking.
+COUNTED_COMMON_RULES = ("SizeRestrictions_BODY",)
 
 
 def _visibility(metric: str) -> dict:
@@ -28,6 +35,20 @@ def _rate_statement(limit: int, client_key: Literal["IP", "FORWARDED_IP"]):
     return aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
         limit=limit, aggregate_key_type=client_key, evaluation_window_sec=RATE_WINDOW_SECONDS,
         forwarded_ip_config=forwarded)
+
+
+def _common_rule_set():
+    waf = aws.wafv2
+    return waf.WebAclRuleStatementManagedRuleGroupStatementArgs(
+        vendor_name="AWS", name=COMMON_RULE_SET,
+        rule_action_overrides=[
+            waf.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
+                name=rule,
+                action_to_use=waf.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
+                    count=waf.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()),
+            )
+            for rule in COUNTED_COMMON_RULES
+        ])
 
 
 def rate_limited_web_acl(
@@ -56,9 +77,7 @@ def rate_limited_web_acl(
                 name="aws-common-rule-set",
                 priority=1,
                 override_action=waf.WebAclRuleOverrideActionArgs(none=waf.WebAclRuleOverrideActionNoneArgs()),
-                statement=waf.WebAclRuleStatementArgs(
-                    managed_rule_group_statement=waf.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                        vendor_name="AWS", name="AWSManagedRulesCommonRuleSet")),
+                statement=waf.WebAclRuleStatementArgs(managed_rule_group_statement=_common_rule_set()),
                 visibility_config=waf.WebAclRuleVisibilityConfigArgs(**_visibility(f"{name}-common")),
             ),
         ],

@@ -38,6 +38,9 @@ CONFIG_KEYS: dict[str, str] = {
                   "like qnom:domain must exist) or create (the stack creates and protects it).",
     "retireRegionalCaches": "Phase 4 only, after the global cache datastore is in service: delete the secondary regions' "
                             "standalone phase-3 caches. Default false: they stay beside the datastore's members.",
+    "openSearchServiceRole": "OpenSearch service-linked role (AWSServiceRoleForAmazonOpenSearchService), needed before "
+                             "the first VPC domain of the account: create (default; the stack creates it and never "
+                             "deletes it) or existing (the account already has it, e.g. another stack created it).",
 }
 DEFAULT_API_IMAGE = "public.ecr.aws/qnom/api:stable"
 # A registry reference and nothing else: the value is written into the instances' boot script.
@@ -48,6 +51,7 @@ _IMAGE = re.compile(
 )
 ROUTING_MODES = ("latency", "weighted")
 HOSTED_ZONE_MODES = ("lookup", "create")
+SERVICE_ROLE_MODES = ("create", "existing")
 REQUIRED_KEYS = ("phase", "environment")
 
 
@@ -81,6 +85,8 @@ class StackSettings:
     """Hosted zone of the domain: looked up or created by the stack."""
     retire_regional_caches: bool = False
     """True once the operator retires the secondary regions' standalone caches (`qnom:retireRegionalCaches`)."""
+    search_service_role: str = "create"
+    """The account's OpenSearch service-linked role: created by the stack (default) or already there."""
 
     @property
     def cache_global_datastore(self) -> bool:
@@ -142,6 +148,7 @@ def settings_from_config(
     routing = _choice("routing", values.get("routing"), ROUTING_MODES, problems)
     hosted_zone = _choice("hostedZone", values.get("hostedZone"), HOSTED_ZONE_MODES, problems)
     retire_caches = _flag("retireRegionalCaches", values.get("retireRegionalCaches"), problems)
+    search_role = _choice("openSearchServiceRole", values.get("openSearchServiceRole"), SERVICE_ROLE_MODES, problems)
     overrides = _overrides(values.get("overrides"), problems)
 
     phase = None
@@ -162,7 +169,7 @@ def settings_from_config(
     return StackSettings(project=project, stack=stack, environment=environment, phase=phase,
                          profile=PROFILES[environment], domain=domain, database_cutover=bool(cutover),
                          api_image=api_image, routing=routing, hosted_zone=hosted_zone,
-                         retire_regional_caches=bool(retire_caches))
+                         retire_regional_caches=bool(retire_caches), search_service_role=search_role)
 
 
 def apply_overrides(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -132,6 +132,7 @@ class RecordingMonitor(MockMonitor):
                 "protect": bool(request.protect) if request.HasField("protect") else False,
                 "retainOnDelete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
                 "deleteBeforeReplace": request.deleteBeforeReplace,
+                "replaceOnChanges": sorted(request.replaceOnChanges),
                 "ignoreChanges": sorted(request.ignoreChanges),
                 "dependsOn": sorted(set(request.dependencies) - implicit),
                 "aliases": [_alias(alias) for alias in request.aliases],

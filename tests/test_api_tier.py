@@ -324,8 +324,10 @@ def test_waf_from_phase_2_with_the_phase_rate_limit(phase, regions):
             "limit": 2000, "aggregateKeyType": "FORWARDED_IP", "evaluationWindowSec": 300,
             "forwardedIpConfig": {"headerName": "X-Forwarded-For", "fallbackBehavior": "MATCH"}}
         assert rate["action"] == {"block": {}}
+        # Bodies over 8 KB (uploads, large POSTs) are counted, not blocked; the other rules block.
         assert common["statement"]["managedRuleGroupStatement"] == {
-            "vendorName": "AWS", "name": "AWSManagedRulesCommonRuleSet"}
+            "vendorName": "AWS", "name": "AWSManagedRulesCommonRuleSet",
+            "ruleActionOverrides": [{"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}]}
         association = plan.named(acl.name, "aws:wafv2/webAclAssociation:WebAclAssociation")
         assert depends_on(association, "resourceArn") == [acl.name.removesuffix("-waf") + "-alb"]
 
@@ -348,16 +350,34 @@ def test_schedule_runs_on_the_primary_region_only(monkeypatch):
     schedules = plan.of_type(SCHEDULE)
     assert {s.name.split("-api-")[0] for s in schedules} == {"us-east-1"}
     names = sorted(s.inputs["scheduledActionName"] for s in schedules)
-    assert names[:4] == ["black-friday-2025-end", "black-friday-2025-start", "business-hours", "cyber-monday-2025-end"]
-    assert len(names) == 15  # 3 recurring + 6 windows x start/end
+    assert names[:4] == ["black-friday-2025-after-business-hours", "black-friday-2025-after-off-hours",
+                         "black-friday-2025-end", "black-friday-2025-start"]
+    assert len(names) == 27  # 3 recurring + 6 windows x (start, 2 holds, end)
     business = plan.named("us-east-1-api-business-hours", SCHEDULE).inputs
+    # The schedule is a floor: the minimum moves with the desired capacity, the max stays the phase's.
     assert business == {"autoscalingGroupName": "[unknown]", "scheduledActionName": "business-hours",
                         "recurrence": "0 7 * * 1-5", "timeZone": "America/New_York",
-                        "desiredCapacity": 20, "minSize": -1, "maxSize": -1}
+                        "desiredCapacity": 20, "minSize": 20, "maxSize": -1}
+    off_hours = plan.named("us-east-1-api-off-hours", SCHEDULE).inputs
+    assert (off_hours["minSize"], off_hours["desiredCapacity"], off_hours["maxSize"]) == (10, 10, -1)
+    hold = plan.named("us-east-1-api-black-friday-2025-after-off-hours", SCHEDULE).inputs
+    assert (hold["minSize"], hold["desiredCapacity"], hold["maxSize"]) == (50, 50, 50)
+    assert hold["startTime"] == "2025-11-29T01:01:00Z"  # 20:01 EST, a minute after the off-hours action
     black_friday = plan.named("us-east-1-api-black-friday-2025-start", SCHEDULE).inputs
     assert (black_friday["minSize"], black_friday["desiredCapacity"], black_friday["maxSize"]) == (50, 50, 50)
     assert black_friday["startTime"] == "2025-11-28T05:00:00Z"
     assert depends_on(plan.named("us-east-1-api-off-hours", SCHEDULE), "autoscalingGroupName") == ["us-east-1-api-asg"]
+
+
+@pytest.mark.parametrize("phase", [2, 3, 4])
+def test_scheduled_actions_are_replaced_never_updated(phase):
+    # AWS rejects an update that re-sends a past start time; the replacement keeps the name,
+    # so the old action must go first.
+    schedules = build("prod", phase).of_type(SCHEDULE)
+    assert schedules
+    for action in schedules:
+        assert action.options["replaceOnChanges"] == ["*"], action.name
+        assert action.options["deleteBeforeReplace"] is True, action.name
 
 
 def test_suite_plans_are_built_on_the_pinned_date():

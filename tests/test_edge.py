@@ -218,8 +218,10 @@ def test_web_acl_limits_each_client_ip_with_the_phase_rate(edge, phase):
     assert rate["statement"]["rateBasedStatement"] == {
         "limit": 2000, "aggregateKeyType": "IP", "evaluationWindowSec": 300}
     assert rate["action"] == {"block": {}}
+    # Bodies over 8 KB (uploads, large POSTs) are counted, not blocked; the other rules block.
     assert common["statement"]["managedRuleGroupStatement"] == {
-        "vendorName": "AWS", "name": "AWSManagedRulesCommonRuleSet"}
+        "vendorName": "AWS", "name": "AWSManagedRulesCommonRuleSet",
+        "ruleActionOverrides": [{"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}]}
     assert common["overrideAction"] == {"none": {}}
     assert _distribution(plan).dependencies["webAclId"] == [web_acl.urn]
     assert plan.outputs["webAclArn"] == "[unknown]"

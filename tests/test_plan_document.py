@@ -18,7 +18,8 @@ from qnom.plan import build_plan, plan_document, to_json
 PLAN_SCHEMA = json.loads((PROJECT_DIR / "docs" / "schemas" / "qnom.plan.v1.schema.json").read_text(encoding="utf-8"))
 
 RESOURCE_KEYS = {"urn", "type", "name", "custom", "parent", "provider", "region", "inputs", "options"}
-OPTION_KEYS = {"protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "dependsOn", "aliases"}
+OPTION_KEYS = {"protect", "retainOnDelete", "deleteBeforeReplace", "replaceOnChanges", "ignoreChanges", "dependsOn",
+               "aliases"}
 
 
 def _plan_json(*args: str) -> subprocess.CompletedProcess:

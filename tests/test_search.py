@@ -83,7 +83,7 @@ def test_domain_sits_in_the_isolated_subnets_and_logs_to_cloudwatch():
     logs = {option["logType"] for option in domain.inputs["logPublishingOptions"]}
     assert logs == {"INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS", "ES_APPLICATION_LOGS", "AUDIT_LOGS"}
     assert all(option["enabled"] for option in domain.inputs["logPublishingOptions"])
-    assert domain.options["dependsOn"] == [plan.named("us-east-1-search-logs").urn]
+    assert plan.named("us-east-1-search-logs").urn in domain.options["dependsOn"]
     statement = log_delivery_policy(["arn:group"])["Statement"][0]
     assert statement["Principal"] == {"Service": "es.amazonaws.com"}
     assert statement["Resource"] == ["arn:group:*"]
@@ -139,3 +139,34 @@ def test_search_arguments_are_validated(domain_name, subnets, message):
     with pytest.raises(ValueError, match=message):
         SearchArgs(spec=load_phase(3).search, domain_name=domain_name, vpc_id="vpc",
                    subnet_ids=[f"subnet-{i}" for i in range(subnets)], profile=PROFILES["prod"])
+
+
+# The account's service-linked role (AWS: a VPC domain needs it first) --------------------
+
+ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+@pytest.mark.parametrize("phase", [3, 4])
+def test_the_stack_creates_the_opensearch_service_role_and_keeps_it(environment, phase):
+    plan = build(environment, phase)
+    [role] = plan.of_type(ROLE)
+    assert role.name == "us-east-1-search-service-role"
+    assert role.inputs["awsServiceName"] == "opensearchservice.amazonaws.com"
+    # Account-wide: a destroy of this stack leaves it for the account's other domains.
+    assert role.options["retainOnDelete"] is True
+    assert role.options["protect"] is False
+    assert plan.named(NAME, DOMAIN).options["dependsOn"] == sorted([
+        role.urn, plan.named("us-east-1-search-logs").urn])
+    assert role.parent == plan.named("us-east-1-search").urn
+
+
+def test_an_account_with_the_role_creates_none():
+    plan = build("prod", 3, openSearchServiceRole="existing")
+    assert plan.of_type(ROLE) == []
+    assert plan.named(NAME, DOMAIN).options["dependsOn"] == [plan.named("us-east-1-search-logs").urn]
+
+
+@pytest.mark.parametrize("phase", [1, 2])
+def test_no_role_before_search(phase):
+    assert build("prod", phase).of_type(ROLE) == []

@@ -53,6 +53,8 @@ BAD_STACK_FILES = [
      ["qnom:routing: got 'geo'", "allowed values: latency, weighted"]),
     ("bad-hosted-zone", "qnom:phase: '3'\n  qnom:environment: prod\n  qnom:hostedZone: import",
      ["qnom:hostedZone: got 'import'", "allowed values: lookup, create"]),
+    ("bad-search-role", "qnom:phase: '3'\n  qnom:environment: prod\n  qnom:openSearchServiceRole: skip",
+     ["qnom:openSearchServiceRole: got 'skip'", "allowed values: create, existing"]),
 ]
 
 
@@ -110,3 +112,21 @@ def test_invalid_settings_register_nothing(monkeypatch):
 @pytest.mark.parametrize(("raw", "number"), [("1", 1), (2, 2), ("scale", 3), ("Global", 4), ("launch", 1)])
 def test_phase_by_number_or_name(raw, number):
     assert settings_from_config({"qnom:phase": raw, "qnom:environment": "dev"}, stack="dev").phase.number == number
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, "create"), ("", "create"), ("create", "create"), ("existing", "existing"), ("Existing", "existing"),
+])
+def test_opensearch_service_role_setting(value, expected):
+    config = {"qnom:phase": "3", "qnom:environment": "prod"}
+    if value is not None:
+        config["qnom:openSearchServiceRole"] = value
+    assert settings_from_config(config, stack="prod").search_service_role == expected
+
+
+@pytest.mark.parametrize("value", ["no", "true", "import"])
+def test_opensearch_service_role_refuses_other_values(value):
+    config = {"qnom:phase": "3", "qnom:environment": "prod", "qnom:openSearchServiceRole": value}
+    with pytest.raises(SettingsError) as error:
+        settings_from_config(config, stack="prod")
+    assert error.value.problems == [f"qnom:openSearchServiceRole: got {value!r}; allowed values: create, existing"]
