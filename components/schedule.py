@@ -15,17 +15,23 @@ given date. Seasonal actions are named by window and year (`black-friday-2025-st
 so a daily `pulumi up` changes nothing until a window passes or a new one comes within
 twelve months.
 
-Sizes: the schedule is a floor. Every recurring action sets the group's minimum and its
-desired capacity to the period's size and leaves the maximum to the phase, so the CPU-low
-step policy and request tracking can scale out above it but never below it (a scheduled
-desired capacity alone lasts only until the next scale-in). A window raises the floor to
-its surge size and the ceiling to the catalog's explicit `surge_max` at midnight. The
-recurring actions of that day (07:00, 20:00) would lower the floor again, so the window
-re-asserts its floor one minute after each of them (Auto Scaling refuses two scheduled
-actions of a group at the same time); the hold is the larger of the surge and the period's
-size. For that minute the group runs at the everyday size: instances it starts to drain are
-replaced when the hold runs. The end action, at the next local midnight, restores the
-off-hours floor (the size the 20:00 action sets) and the phase's maximum.
+Sizes: the schedule is a floor. Every action sets the group's minimum and leaves its desired
+capacity to AWS: raising the minimum above the group's current size makes Auto Scaling raise
+the desired capacity to it ("If you specify a new value for MinSize without specifying a value
+for DesiredCapacity, and the new MinSize is larger than the current size of the group, we
+implicitly call SetDesiredCapacity", UpdateAutoScalingGroup API reference), so 07:00 brings
+the business-hours size at once; lowering the minimum forces nothing, and the CPU-low step
+policy and request tracking scale in as the load falls, never below the floor. An explicit
+desired capacity would instead force a scale-in whenever the load or a surge holds the group
+above the period's size (a desired capacity alone, without the minimum, lasts only until the
+next scale-in). The recurring actions leave the maximum to the phase. A window raises the
+floor to its surge size and the ceiling to the catalog's explicit `surge_max` at midnight. The
+recurring actions of that day (07:00, 20:00) lower the floor again, so the window re-asserts
+it one minute after each of them (Auto Scaling refuses two scheduled actions of a group at
+the same time); the hold is the larger of the surge and the period's size. During that minute
+the floor is lower but nothing is terminated: a scale-in needs its alarm's evaluation
+periods first. The end action, at the next local midnight, restores the off-hours floor (the
+size the 20:00 action sets) and the phase's maximum, which scales the group in to it.
 
 Changes replace, never update: the provider re-sends the start time AWS computed when a
 recurring action was created, and AWS rejects an update whose start time is in the past
@@ -172,11 +178,11 @@ def _size_of(schedule: TrafficSchedule) -> dict[str, int]:
 
 
 def recurring_actions(schedule: TrafficSchedule) -> list[ScheduledAction]:
-    """Business hours, weekend days and off-hours: each sets the floor (min and desired)."""
+    """Business hours, weekend days and off-hours: each sets the floor (the minimum; see the module docstring)."""
     sizes = _size_of(schedule)
 
     def action(key: str, clock: str, days: str) -> ScheduledAction:
-        return ScheduledAction(key=key, min_size=sizes[key], max_size=UNCHANGED, desired_capacity=sizes[key],
+        return ScheduledAction(key=key, min_size=sizes[key], max_size=UNCHANGED, desired_capacity=UNCHANGED,
                                recurrence=_cron(clock, days), time_zone=schedule.timezone)
 
     return [
@@ -206,18 +212,18 @@ def seasonal_actions(schedule: TrafficSchedule, capacity: Capacity, on: date) ->
         if window.day > on:
             actions.append(ScheduledAction(
                 key=f"{window.label}-start", min_size=surge.min, max_size=surge.max,
-                desired_capacity=surge.desired, start_time=_utc_midnight(window.day, schedule.timezone),
+                desired_capacity=UNCHANGED, start_time=_utc_midnight(window.day, schedule.timezone),
             ))
         for key, clock in recurring_on(schedule, window.day):
             hold = max(surge.min, sizes[key])
             actions.append(ScheduledAction(
-                key=f"{window.label}-after-{key}", min_size=hold, max_size=surge.max, desired_capacity=hold,
+                key=f"{window.label}-after-{key}", min_size=hold, max_size=surge.max, desired_capacity=UNCHANGED,
                 start_time=_utc(window.day, _clock(clock), schedule.timezone, HOLD_DELAY),
             ))
         # Windows end at local midnight, after the 20:00 action: the off-hours floor is the right one.
         actions.append(ScheduledAction(
             key=f"{window.label}-end", min_size=schedule.off_hours_capacity, max_size=capacity.max,
-            desired_capacity=schedule.off_hours_capacity,
+            desired_capacity=UNCHANGED,
             start_time=_utc_midnight(window.day + timedelta(days=1), schedule.timezone),
         ))
     return actions

@@ -354,17 +354,18 @@ def test_schedule_runs_on_the_primary_region_only(monkeypatch):
                          "black-friday-2025-end", "black-friday-2025-start"]
     assert len(names) == 27  # 3 recurring + 6 windows x (start, 2 holds, end)
     business = plan.named("us-east-1-api-business-hours", SCHEDULE).inputs
-    # The schedule is a floor: the minimum moves with the desired capacity, the max stays the phase's.
+    # The schedule is a floor: the minimum moves, AWS raises the desired capacity to it, the max
+    # stays the phase's.
     assert business == {"autoscalingGroupName": "[unknown]", "scheduledActionName": "business-hours",
                         "recurrence": "0 7 * * 1-5", "timeZone": "America/New_York",
-                        "desiredCapacity": 20, "minSize": 20, "maxSize": -1}
+                        "desiredCapacity": -1, "minSize": 20, "maxSize": -1}
     off_hours = plan.named("us-east-1-api-off-hours", SCHEDULE).inputs
-    assert (off_hours["minSize"], off_hours["desiredCapacity"], off_hours["maxSize"]) == (10, 10, -1)
+    assert (off_hours["minSize"], off_hours["desiredCapacity"], off_hours["maxSize"]) == (10, -1, -1)
     hold = plan.named("us-east-1-api-black-friday-2025-after-off-hours", SCHEDULE).inputs
-    assert (hold["minSize"], hold["desiredCapacity"], hold["maxSize"]) == (50, 50, 50)
+    assert (hold["minSize"], hold["desiredCapacity"], hold["maxSize"]) == (50, -1, 50)
     assert hold["startTime"] == "2025-11-29T01:01:00Z"  # 20:01 EST, a minute after the off-hours action
     black_friday = plan.named("us-east-1-api-black-friday-2025-start", SCHEDULE).inputs
-    assert (black_friday["minSize"], black_friday["desiredCapacity"], black_friday["maxSize"]) == (50, 50, 50)
+    assert (black_friday["minSize"], black_friday["desiredCapacity"], black_friday["maxSize"]) == (50, -1, 50)
     assert black_friday["startTime"] == "2025-11-28T05:00:00Z"
     assert depends_on(plan.named("us-east-1-api-off-hours", SCHEDULE), "autoscalingGroupName") == ["us-east-1-api-asg"]
 

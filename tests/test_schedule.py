@@ -59,8 +59,9 @@ def test_recurring_actions_follow_the_seed_clock_and_set_the_floor():
     for key, (recurrence, size) in expected.items():
         action = actions[key]
         assert action.recurrence == recurrence
-        # The minimum and the desired capacity: scale-in policies cannot go below the schedule.
-        assert (action.min_size, action.desired_capacity, action.max_size) == (size, size, -1)
+        # The minimum only: scale-in policies cannot go below it, and AWS raises the desired
+        # capacity to a higher minimum itself; an explicit one would force scale-ins.
+        assert (action.min_size, action.desired_capacity, action.max_size) == (size, -1, -1)
         assert action.time_zone == "America/New_York"
         assert action.start_time is None
 
@@ -70,16 +71,16 @@ def test_the_seeds_own_sizes_become_floors():
     seed = TrafficSchedule(business_hours_capacity=10, off_hours_capacity=3, weekend_factor=0.5, surge_max=50,
                            seasonal=[{"name": "black-friday", "factor": 5.0}])
     actions = {a.key: a for a in traffic.scheduled_actions(seed, Capacity(min=2, desired=4, max=20), PINNED)}
-    assert (actions["business-hours"].min_size, actions["business-hours"].desired_capacity) == (10, 10)
-    assert (actions["weekend"].min_size, actions["weekend"].desired_capacity) == (5, 5)
-    assert (actions["off-hours"].min_size, actions["off-hours"].desired_capacity) == (3, 3)
+    assert (actions["business-hours"].min_size, actions["business-hours"].desired_capacity) == (10, -1)
+    assert (actions["weekend"].min_size, actions["weekend"].desired_capacity) == (5, -1)
+    assert (actions["off-hours"].min_size, actions["off-hours"].desired_capacity) == (3, -1)
     # Black Friday 2025 is a Friday: 4 x 5 = 20 from midnight, held after 07:00 and 20:00, then off-hours.
     assert [(a.key, a.min_size, a.desired_capacity, a.max_size, a.start_time)
             for a in actions.values() if a.key.startswith("black-friday-2025")] == [
-        ("black-friday-2025-start", 20, 20, 50, "2025-11-28T05:00:00Z"),
-        ("black-friday-2025-after-business-hours", 20, 20, 50, "2025-11-28T12:01:00Z"),
-        ("black-friday-2025-after-off-hours", 20, 20, 50, "2025-11-29T01:01:00Z"),
-        ("black-friday-2025-end", 3, 3, 20, "2025-11-29T05:00:00Z"),
+        ("black-friday-2025-start", 20, -1, 50, "2025-11-28T05:00:00Z"),
+        ("black-friday-2025-after-business-hours", 20, -1, 50, "2025-11-28T12:01:00Z"),
+        ("black-friday-2025-after-off-hours", 20, -1, 50, "2025-11-29T01:01:00Z"),
+        ("black-friday-2025-end", 3, -1, 20, "2025-11-29T05:00:00Z"),
     ]
 
 
@@ -88,9 +89,9 @@ def test_seasonal_windows_raise_max_explicitly_and_restore_it():
     # Growth desired is 4: Black Friday x5 = 20, Cyber Monday x4 = 16, end of quarter x2 = 8.
     for key, surge in (("black-friday-2025", 20), ("cyber-monday-2025", 16), ("end-of-quarter-2025-q4", 8)):
         start, end = actions[f"{key}-start"], actions[f"{key}-end"]
-        assert (start.min_size, start.desired_capacity, start.max_size) == (surge, surge, 20)  # surge_max 20
+        assert (start.min_size, start.desired_capacity, start.max_size) == (surge, -1, 20)  # surge_max 20
         # Midnight, after the 20:00 action: the off-hours floor (4) and the phase's max (6).
-        assert (end.min_size, end.desired_capacity, end.max_size) == (4, 4, 6)
+        assert (end.min_size, end.desired_capacity, end.max_size) == (4, -1, 6)
         assert start.recurrence is None and end.recurrence is None
 
 
@@ -105,7 +106,7 @@ def test_a_window_holds_its_floor_after_each_recurring_action_of_its_day(window,
     after_morning, after_evening = actions[f"{window}-after-{morning}"], actions[f"{window}-after-off-hours"]
     start = actions[f"{window}-start"]
     for hold in (after_morning, after_evening):
-        assert (hold.min_size, hold.desired_capacity, hold.max_size) == (start.min_size, start.min_size, 20)
+        assert (hold.min_size, hold.desired_capacity, hold.max_size) == (start.min_size, -1, 20)
         assert hold.recurrence is None
     assert (after_morning.start_time, after_evening.start_time) == (morning_time, evening_time)
 
@@ -173,13 +174,14 @@ def test_every_scheduled_size_stays_within_bounds_all_year(phase):
         assert len(times) == len(set(times))
         for action in actions:
             if action.recurrence:
-                assert bounds.min <= action.min_size == action.desired_capacity <= bounds.max, action
-                assert action.max_size == -1, action
+                assert bounds.min <= action.min_size <= bounds.max, action
+                assert action.max_size == action.desired_capacity == -1, action
             elif action.key.endswith("-end"):
                 assert (action.min_size, action.max_size) == (schedule.off_hours_capacity, bounds.max), action
-                assert action.desired_capacity == schedule.off_hours_capacity, action
+                assert action.desired_capacity == -1, action
             else:  # start and holds
-                assert bounds.min <= action.min_size == action.desired_capacity <= action.max_size, action
+                assert bounds.min <= action.min_size <= action.max_size, action
+                assert action.desired_capacity == -1, action
                 assert bounds.max <= action.max_size == schedule.surge_max, action
         size = traffic.group_size(bounds, schedule, on)
         assert bounds.min <= size.min <= size.desired <= size.max <= schedule.surge_max
@@ -193,13 +195,13 @@ def test_every_scheduled_size_stays_within_bounds_all_year(phase):
 def test_catalog_schedule_sizes(phase, business, off, weekend, black_friday):
     catalog = load_phase(phase)
     actions = {a.key: a for a in traffic.scheduled_actions(catalog.schedule, catalog.primary_region.api, PINNED)}
-    assert (actions["business-hours"].min_size, actions["business-hours"].desired_capacity) == (business, business)
-    assert (actions["off-hours"].min_size, actions["off-hours"].desired_capacity) == (off, off)
-    assert (actions["weekend"].min_size, actions["weekend"].desired_capacity) == (weekend, weekend)
+    assert (actions["business-hours"].min_size, actions["business-hours"].desired_capacity) == (business, -1)
+    assert (actions["off-hours"].min_size, actions["off-hours"].desired_capacity) == (off, -1)
+    assert (actions["weekend"].min_size, actions["weekend"].desired_capacity) == (weekend, -1)
     assert actions["black-friday-2025-start"].min_size == black_friday
     assert actions["black-friday-2025-after-business-hours"].min_size == black_friday
     assert actions["black-friday-2025-after-off-hours"].min_size == black_friday
-    assert (actions["black-friday-2025-end"].min_size, actions["black-friday-2025-end"].desired_capacity) == (off, off)
+    assert (actions["black-friday-2025-end"].min_size, actions["black-friday-2025-end"].desired_capacity) == (off, -1)
 
 
 def _schedule(**changes) -> dict:
