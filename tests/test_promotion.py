@@ -55,6 +55,14 @@ REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
         "globalReplicationGroupIdSuffix", "primaryReplicationGroupId"),
     "aws:rds/globalCluster:GlobalCluster": (
         "globalClusterIdentifier", "sourceDbClusterIdentifier", "engine", "databaseName", "storageEncrypted"),
+    # Every argument of random_password requires replacement: a new value would reset a live
+    # database's master password (terraform-provider-random, password resource schema).
+    "random:index/randomPassword:RandomPassword": (
+        "length", "special", "upper", "lower", "numeric", "minUpper", "minLower", "minNumeric", "minSpecial",
+        "overrideSpecial", "keepers"),
+    # A new version would put the first master password back as current after a rotation.
+    "aws:secretsmanager/secretVersion:SecretVersion": ("secretId", "secretString", "secretBinary"),
+    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": ("name",),
 }
 ALL_TYPES_FORCE = ("region",)
 
