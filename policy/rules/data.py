@@ -318,7 +318,7 @@ def _password_problems(stack: Stack, database: Resource) -> list[str]:
                  "Secrets Manager secret encrypted with a customer managed key and rotated; never the "
                  "RDS-managed password, which AWS refuses on sources of read replicas and global databases."),
     severity=Severity.HIGH,
-    resource_types=(RDS_INSTANCE, RDS_CLUSTER, SECRET, SECRET_VERSION, SECRET_ROTATION, RANDOM_PASSWORD),
+    resource_types=(RDS_INSTANCE, RDS_CLUSTER, SECRET, SECRET_VERSION, SECRET_ROTATION),
     references=References(checkov=("CKV2_AWS_57",)),
     remediation=("Generate the password with random.RandomPassword, store the connection JSON in a secret with "
                  "a customer managed key, attach AWS's rotation function with aws.secretsmanager.SecretRotation, "
