@@ -7,24 +7,58 @@ security group admitting only the client tiers on 5432 (and, in the primary regi
 multi-region phase, the peered regions' app subnets); a DB subnet group over the isolated
 subnets; a parameter group forcing TLS and setting the phase's connection limit; an IAM role
 for enhanced monitoring; in prod a random suffix that makes final snapshot names unique;
-the RDS primary (`-primary`, master password managed by RDS in Secrets Manager) and its
-read replicas (`-replica-{i}`). With an Aurora migration in the phase: a cluster parameter
-group, the Aurora cluster (`-aurora`) replicating from the primary, its one provisioned
-instance (`-aurora-0`) and, after the cut-over, Serverless v2 readers (`-aurora-{i}`).
+the master password (`-master-password`, pulumi-random) and its Secrets Manager secret
+(`-master`: the connection JSON AWS's rotation functions read, encrypted with the region's
+key and replicated to the secondary regions with theirs); the secret's rotation: AWS's
+PostgreSQL single-user rotation function from the Serverless Application Repository
+(`-rotation`, a CloudFormation stack) in the private subnets, behind a security group of its
+own (`-rotation-sg`) that the database admits; the RDS primary (`-primary`) and its read
+replicas (`-replica-{i}`). With an Aurora migration in the phase: a cluster parameter group,
+the Aurora cluster (`-aurora`) replicating from the primary, its one provisioned instance
+(`-aurora-0`) and, after the cut-over, Serverless v2 readers (`-aurora-{i}`) and the
+cluster's own master password and secret (`-aurora-master-password`, `-aurora-master`),
+rotated by the same function.
 
 A secondary region (`replica_source_arn` set) gets the same key, security group, subnet group,
-parameter group and monitoring role in its own region, no primary and no snapshot suffix, and
+parameter group and monitoring role in its own region, no primary, no password, secret or
+rotation (it reads the replica of the primary region's secret) and no snapshot suffix, and
 read replicas (`-replica-{i}`) that replicate across regions from that ARN: the primary region's
 first replica. After the cut-over (`aurora_global_cluster_id` set) it also gets a secondary
 cluster of the Aurora global database (`-aurora`) with Serverless v2 readers (`-aurora-{i}`).
 
+Why the stack, not RDS, manages the master password: AWS refuses `CreateDBInstanceReadReplica`
+from a source whose master password RDS manages ("Creating read replicas for source instance
+with engine postgres where ManageMasterUserPassword is enabled is not supported"), and the
+RDS-managed password is not supported for cross-Region read replicas nor for DB clusters that
+are part of an Aurora global database (Aurora User Guide, "Password management with Amazon
+Aurora and AWS Secrets Manager", limitations). So the password comes from pulumi-random from
+phase 1 on (no promotion changes it) and lives in a secret of the stack, rotated by AWS's own
+function; after a rotation the password in AWS differs from the one in the stack's state,
+which is why the instance's `password` and the secret version's `secret_string` are ignored
+after creation.
+
 Why secondaries replicate from a replica: AWS creates the Aurora read replica of phase 4 only
-from an RDS for PostgreSQL instance without cross-region read replicas (a constraint found when
-the data tier was built), so nothing cross-region may hang off the primary. RDS for PostgreSQL 14.1+ supports cascaded
-replicas, across regions too: a same-region replica may be the source of a cross-region one, in a
-chain of at most four instances spanning at most two regions (AWS RDS User Guide, "Using cascading
-read replicas with RDS for PostgreSQL" and "Creating cross-Region cascading read replicas with RDS
-for PostgreSQL"). The chain here is primary -> `-replica-0` -> secondary replica: three levels.
+from an RDS for PostgreSQL instance that has no cross-Region read replica and no other Aurora
+read replica; same-Region read replicas are allowed (Aurora User Guide, "Migrating data from an
+RDS for PostgreSQL DB instance to an Aurora PostgreSQL DB cluster using an Aurora read replica",
+overview: "You can't create an Aurora read replica if your RDS for PostgreSQL DB instance
+already has an Aurora read replica or if it has a cross-Region read replica"). So the primary
+keeps only same-Region replicas and nothing cross-region hangs off it. RDS for PostgreSQL 14.1+
+supports cascaded replicas, across regions too: a same-region replica may be the source of a
+cross-region one, in a chain of at most four instances spanning at most two regions (AWS RDS User
+Guide, "Using cascading read replicas with RDS for PostgreSQL" and "Creating cross-Region
+cascading read replicas with RDS for PostgreSQL"). The chain here is primary -> `-replica-0` ->
+secondary replica: three levels.
+
+Engine versions: the RDS primary names a major version ("16") and takes minor upgrades
+automatically; the provider keeps a configured "16" when AWS reports "16.x"
+(`compareActualEngineVersion` in the provider's internal/service/rds/engine_version.go), and a
+catalog that pins a minor gets `engineVersion` ignored, because the provider stores the version
+AWS upgraded to and the next update would try to downgrade it. AWS creates the Aurora read
+replica only at the source's version or a later minor of the same major (the migration guide
+above), so the replica cluster takes the source's `engine_version_actual` at deploy time, and,
+as AWS upgrades the cluster's minor version too, ignores `engineVersion` afterwards. A secondary
+cluster of the global database takes the primary cluster's actual version the same way.
 
 Aurora global database: a cluster that is still a read replica of an RDS instance cannot be the
 source of a global database, so nothing global exists before the cut-over. After it the cluster is
@@ -62,6 +96,22 @@ DB_NAME = "qnom"  # fixed for the instance's lifetime: AWS replaces an instance 
 MASTER_USERNAME = "qnom_admin"  # fixed too: a new master user name replaces the instance
 LOG_EXPORTS = ["postgresql", "upgrade"]
 
+MASTER_PASSWORD_LENGTH = 40
+MASTER_PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
+"""Specials of the master password: RDS refuses '/', '"', '@' and spaces in a master password
+(RDS API reference, CreateDBInstance, MasterUserPassword)."""
+ROTATION_EXCLUDED_CHARACTERS = "/@\"' \\"
+"""What AWS's rotation function must leave out of the passwords it generates: RDS's forbidden
+characters, and the quotes and backslash that break a connection string."""
+ROTATION_APPLICATION_ID = (
+    "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationSingleUser")
+ROTATION_APPLICATION_VERSION = "1.1.671"
+"""Pinned, so an `up` never picks up a new function unreviewed: the version aws-cdk-lib pins for
+its `SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER` in the `aws` partition
+(aws-cdk-lib/aws-secretsmanager/lib/secret-rotation.ts)."""
+ROTATION_DAYS = 30
+"""Days between rotations of a master secret (Secrets Manager rotation rules)."""
+
 
 @dataclass(frozen=True)
 class DatabaseArgs:
@@ -91,15 +141,28 @@ class DatabaseArgs:
     """CIDR blocks allowed to connect on 5432, by rule name (`us-west-2-private-0`): the app subnets of
     regions that reach this store over an inter-region VPC peering, where AWS accepts no security-group
     reference. Default: none."""
+    rotation_subnet_ids: Sequence[pulumi.Input[str]] = ()
+    """Primary region: private subnets with a route to the NAT gateway, where the master secrets'
+    rotation function runs (it calls the Secrets Manager API and connects to the database).
+    Default none: no rotation function and no rotation."""
+    secret_replicas: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Primary region: regions the master secrets are replicated to, each with the KMS key that
+    encrypts its copy (that region's database key). Default: none."""
     cutover: bool = False
     """Promote the Aurora cluster to the writer (`qnom:databaseCutover`). Default false."""
     replica_source_arn: pulumi.Input[str] | None = None
     """ARN of the instance this (secondary) region's replicas follow across regions. Default None: the
     region holds the RDS primary and its replicas follow it."""
+    source_master_secret_arn: pulumi.Input[str] | None = None
+    """Secondary regions: ARN of the primary region's master secret of the writer, whose replica in
+    this region holds the credentials. Default None (the primary region owns its secrets)."""
     aurora_global: bool = False
     """The cut-over Aurora cluster leads an Aurora global database. Default false."""
     aurora_global_cluster_id: pulumi.Input[str] | None = None
     """Aurora global database a secondary region joins with a secondary cluster. Default None: none."""
+    aurora_engine_version: pulumi.Input[str] | None = None
+    """Secondary regions after the cut-over: the actual engine version of the global database's
+    primary cluster, which a secondary cluster must run. Default None."""
 
 
 class Database(pulumi.ComponentResource):
@@ -108,13 +171,15 @@ class Database(pulumi.ComponentResource):
     reader_endpoints: pulumi.Output[list[str]]
     replica_arns: list[pulumi.Output[str]]
     read_endpoints: pulumi.Output[list[str]]
-    master_secret_arn: pulumi.Output[str] | None
+    master_secret_arn: pulumi.Output[str]
+    rds_master_secret_arn: pulumi.Output[str] | None
     primary_arn: pulumi.Output[str] | None
     security_group_id: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
     aurora_arn: pulumi.Output[str] | None
     aurora_endpoint: pulumi.Output[str] | None
     aurora_reader_endpoint: pulumi.Output[str] | None
+    aurora_engine_version: pulumi.Output[str] | None
     aurora_master_secret_arn: pulumi.Output[str] | None
     writer_endpoint: pulumi.Output[str] | None
 
@@ -126,10 +191,12 @@ class Database(pulumi.ComponentResource):
         self._stateful = defaults.stateful_options(self._child, args.profile)
 
         self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("database", args.profile), self._stateful)
+        self._rotation_group = self._create_rotation_security_group()
         self._security_group = defaults.client_only_security_group(
             f"{name}-sg", "qnom PostgreSQL: client tiers only", args.vpc_id, defaults.POSTGRES_PORT,
-            args.client_security_groups, self._child,
+            self._clients(), self._child,
             client_cidrs=args.client_cidrs)
+        self._allow_rotation_to_database()
         self._subnet_group = aws.rds.SubnetGroup(f"{name}-subnets", aws.rds.SubnetGroupArgs(
             subnet_ids=list(args.subnet_ids),
             description="qnom PostgreSQL: isolated subnets",
@@ -137,24 +204,34 @@ class Database(pulumi.ComponentResource):
         self._parameter_group = self._create_parameter_group()
         self._monitoring_role = self._create_monitoring_role()
         self._snapshot_suffix = self._create_snapshot_suffix()
+        self._rotation_function = self._create_rotation_function()
+        self._password = None if self._cross_region else self._create_password("master-password")
         self._primary = None if self._cross_region else self._create_primary()
+        self._master_secret = None if self._cross_region else self._create_master_secret(
+            "master", "qnom PostgreSQL: master user of the RDS instance", self._primary.address, self._password)
         self._replicas = self._create_replicas()
+        self._cluster_password = (self._create_password("aurora-master-password")
+                                  if self._promoted_writer() else None)
         self._cluster = self._create_aurora_cluster() if self._has_aurora() else None
+        self._cluster_secret = self._create_master_secret(
+            "aurora-master", "qnom PostgreSQL: master user of the Aurora cluster", self._cluster.endpoint,
+            self._cluster_password) if self._promoted_writer() else None
         self._create_aurora_instances()
 
         self.endpoint = self._primary.address if self._primary else None
         self.port = defaults.POSTGRES_PORT
         self.reader_endpoints = pulumi.Output.all(*[replica.address for replica in self._replicas])
         self.replica_arns = [replica.arn for replica in self._replicas]
-        self.master_secret_arn = self._primary.master_user_secrets.apply(_first_secret_arn) if self._primary else None
+        self.rds_master_secret_arn = self._master_secret.arn if self._master_secret else None
+        self.aurora_master_secret_arn = self._aurora_secret_arn()
+        self.master_secret_arn = self._writer_secret_arn()
         self.primary_arn = self._primary.arn if self._primary else None
         self.security_group_id = self._security_group.id
         self.kms_key_arn = self._key.arn
         self.aurora_arn = self._cluster.arn if self._cluster else None
         self.aurora_endpoint = self._cluster.endpoint if self._cluster else None
         self.aurora_reader_endpoint = self._cluster.reader_endpoint if self._cluster else None
-        self.aurora_master_secret_arn = (self._cluster.master_user_secrets.apply(_first_secret_arn)
-                                         if self._cluster and args.cutover and not self._cross_region else None)
+        self.aurora_engine_version = self._cluster.engine_version_actual if self._cluster else None
         # Until the cut-over the RDS instance takes every write; afterwards the Aurora cluster.
         # A secondary region takes no writes at all.
         self.writer_endpoint = None if self._cross_region else (
@@ -171,15 +248,153 @@ class Database(pulumi.ComponentResource):
             "replica_arns": self.replica_arns,
             "read_endpoints": self.read_endpoints,
             "master_secret_arn": self.master_secret_arn,
+            "rds_master_secret_arn": self.rds_master_secret_arn,
             "primary_arn": self.primary_arn,
             "security_group_id": self.security_group_id,
             "kms_key_arn": self.kms_key_arn,
             "aurora_arn": self.aurora_arn,
             "aurora_endpoint": self.aurora_endpoint,
             "aurora_reader_endpoint": self.aurora_reader_endpoint,
+            "aurora_engine_version": self.aurora_engine_version,
             "aurora_master_secret_arn": self.aurora_master_secret_arn,
             "writer_endpoint": self.writer_endpoint,
         })
+
+    # Master credentials ---------------------------------------------------------------------
+
+    def _rotates(self) -> bool:
+        return not self._cross_region and bool(self._args.rotation_subnet_ids)
+
+    def _clients(self) -> dict[str, pulumi.Input[str]]:
+        clients = dict(self._args.client_security_groups)
+        if self._rotation_group is not None:
+            clients["rotation"] = self._rotation_group.id
+        return clients
+
+    def _create_rotation_security_group(self) -> aws.ec2.SecurityGroup | None:
+        if not self._rotates():
+            return None
+        name = f"{self._name}-rotation-sg"
+        # No ingress: Secrets Manager invokes the function through Lambda, not over the network.
+        group = aws.ec2.SecurityGroup(name, aws.ec2.SecurityGroupArgs(
+            vpc_id=self._args.vpc_id, description="qnom PostgreSQL: master secret rotation function",
+            tags={"Name": name},
+        ), self._child)
+        # The Secrets Manager API is reached at its public endpoint through the NAT gateway (the VPC
+        # has no interface endpoint for it), so HTTPS goes to 0.0.0.0/0 as for the app instances.
+        aws.vpc.SecurityGroupEgressRule(f"{name}-out-https", aws.vpc.SecurityGroupEgressRuleArgs(
+            security_group_id=group.id, ip_protocol="tcp", from_port=443, to_port=443,
+            cidr_ipv4="0.0.0.0/0", description="HTTPS to the Secrets Manager API",
+        ), self._child)
+        return group
+
+    def _allow_rotation_to_database(self) -> None:
+        if self._rotation_group is None:
+            return
+        name = f"{self._name}-rotation-sg"
+        aws.vpc.SecurityGroupEgressRule(f"{name}-out-postgres", aws.vpc.SecurityGroupEgressRuleArgs(
+            security_group_id=self._rotation_group.id, referenced_security_group_id=self._security_group.id,
+            ip_protocol="tcp", from_port=defaults.POSTGRES_PORT, to_port=defaults.POSTGRES_PORT,
+            description="PostgreSQL of the database it rotates",
+        ), self._child)
+
+    def _create_rotation_function(self) -> aws.serverlessrepository.CloudFormationStack | None:
+        if not self._rotates():
+            return None
+        # AWS's single-user rotation function for RDS PostgreSQL: it reads engine, host, port,
+        # username, password and dbname from the secret, sets a new password with ALTER USER and
+        # stores it as the next version (Secrets Manager User Guide, "Rotation function templates",
+        # "Amazon RDS PostgreSQL single user"). One function rotates both master secrets. The
+        # parameters are the application's own (functionName, endpoint, vpcSubnetIds,
+        # vpcSecurityGroupIds, kmsKeyArn, excludeCharacters), as aws-cdk-lib's SecretRotation passes
+        # them; it creates an IAM role and a Lambda permission, hence the two capabilities (the
+        # provider's aws_serverlessapplicationrepository_cloudformation_stack documentation uses this
+        # very application with them). Function and stack names are unique per account and region.
+        physical = f"{pulumi.get_project()}-{pulumi.get_stack()}-{self._name}-rotation"
+        return aws.serverlessrepository.CloudFormationStack(f"{self._name}-rotation",
+                                                            aws.serverlessrepository.CloudFormationStackArgs(
+            name=physical,
+            application_id=ROTATION_APPLICATION_ID,
+            semantic_version=ROTATION_APPLICATION_VERSION,
+            capabilities=["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],
+            parameters={
+                "functionName": physical,
+                "endpoint": f"https://secretsmanager.{self._region()}.amazonaws.com",
+                "vpcSubnetIds": pulumi.Output.all(*self._args.rotation_subnet_ids).apply(",".join),
+                "vpcSecurityGroupIds": self._rotation_group.id,
+                "kmsKeyArn": self._key.arn,
+                "excludeCharacters": ROTATION_EXCLUDED_CHARACTERS,
+            },
+        ), self._child)
+
+    def _region(self) -> str:
+        # An availability zone's name is its region's code followed by one letter.
+        return self._args.availability_zones[0][:-1]
+
+    def _create_password(self, suffix: str) -> random.RandomPassword:
+        # Created once and never changed by a phase: a new value would reset the password of a
+        # live database and of every copy replicating from it.
+        return random.RandomPassword(f"{self._name}-{suffix}", random.RandomPasswordArgs(
+            length=MASTER_PASSWORD_LENGTH, min_upper=2, min_lower=2, min_numeric=2, min_special=2,
+            override_special=MASTER_PASSWORD_SPECIALS,
+        ), self._child)
+
+    def _create_master_secret(self, suffix: str, description: str, host: pulumi.Input[str],
+                              password: random.RandomPassword) -> aws.secretsmanager.Secret:
+        args = self._args
+        secret = aws.secretsmanager.Secret(f"{self._name}-{suffix}", aws.secretsmanager.SecretArgs(
+            description=description,
+            kms_key_id=self._key.arn,
+            recovery_window_in_days=defaults.secret_recovery_days(args.profile),
+            # Each secondary region reads its own copy, encrypted with its own database key;
+            # rotation in this region propagates the new value to every replica (Secrets Manager
+            # User Guide, "Replicate AWS Secrets Manager secrets across Regions").
+            replicas=[aws.secretsmanager.SecretReplicaArgs(region=region, kms_key_id=key)
+                      for region, key in sorted(args.secret_replicas.items())],
+        ), self._stateful)
+        # The JSON AWS's rotation functions expect (engine, host, port, username, password, dbname).
+        # Rotation stores new versions that Pulumi never wrote; `secret_string` forces a new
+        # version in the provider (aws_secretsmanager_secret_version: ForceNew), which would put the
+        # first password back as current. Ignoring it after creation keeps `pulumi up` from undoing
+        # a rotation.
+        version = aws.secretsmanager.SecretVersion(f"{self._name}-{suffix}", aws.secretsmanager.SecretVersionArgs(
+            secret_id=secret.id,
+            secret_string=pulumi.Output.json_dumps({
+                "engine": ENGINE, "host": host, "port": defaults.POSTGRES_PORT,
+                "username": MASTER_USERNAME, "password": password.result, "dbname": DB_NAME,
+            }),
+        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(ignore_changes=["secretString"])))
+        if self._rotation_function is not None:
+            aws.secretsmanager.SecretRotation(f"{self._name}-{suffix}", aws.secretsmanager.SecretRotationArgs(
+                secret_id=secret.id,
+                rotation_lambda_arn=self._rotation_function.outputs["RotationLambdaARN"],
+                rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
+                    automatically_after_days=ROTATION_DAYS),
+            ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[version])))
+        return secret
+
+    def _promoted_writer(self) -> bool:
+        return self._has_aurora() and self._args.cutover and not self._cross_region
+
+    def _writer_secret_arn(self) -> pulumi.Output[str]:
+        """The secret of the database that takes writes, in this region (a replica's ARN in a secondary)."""
+        if self._cross_region:
+            source = self._args.source_master_secret_arn
+            if source is None:
+                raise pulumi.RunError(f"{self._name}: a secondary region needs the primary region's master secret")
+            # A replica's ARN is the primary's with its own region (Secrets Manager User Guide,
+            # "Replicate AWS Secrets Manager secrets across Regions").
+            region = self._region()
+            return pulumi.Output.from_input(source).apply(lambda arn: _in_region(arn, region))
+        return self._cluster_secret.arn if self._cluster_secret else self._master_secret.arn
+
+    def _aurora_secret_arn(self) -> pulumi.Output[str] | None:
+        if self._cluster_secret is not None:
+            return self._cluster_secret.arn
+        # A secondary cluster reads with the primary cluster's credentials: the replica of its secret.
+        return self._writer_secret_arn() if self._cross_region and self._cluster else None
+
+    # Supporting resources -------------------------------------------------------------------
 
     def _create_parameter_group(self) -> aws.rds.ParameterGroup:
         # Both parameters are applied at the next reboot, which every class change in a
@@ -249,8 +464,7 @@ class Database(pulumi.ComponentResource):
             kms_key_id=self._key.arn,
             db_name=DB_NAME,
             username=MASTER_USERNAME,
-            manage_master_user_password=True,
-            master_user_secret_kms_key_id=self._key.arn,
+            password=self._password.result,
             iam_database_authentication_enabled=True,
             port=defaults.POSTGRES_PORT,
             db_subnet_group_name=self._subnet_group.name,
@@ -272,7 +486,18 @@ class Database(pulumi.ComponentResource):
             # maintenance window would leave the stack reporting sizes it does not have yet.
             apply_immediately=True,
             **self._instance_observability(),
-        ), pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(ignore_changes=["availabilityZone"])))
+        ), pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(ignore_changes=self._primary_ignored())))
+
+    def _primary_ignored(self) -> list[str]:
+        # The zone: see above. The password: the rotation function changes it in AWS, and an
+        # update must not set the first one again. The engine version only when the catalog pins
+        # a minor: AWS's automatic minor upgrades then differ from it, the provider stores the
+        # upgraded version and the next update would try a downgrade, which AWS refuses. A major
+        # alone ("16") never drifts (the provider keeps it while AWS reports "16.x").
+        ignored = ["availabilityZone", "password"]
+        if "." in self._spec.engine_version:
+            ignored.append("engineVersion")
+        return ignored
 
     def _replica_source(self) -> dict:
         if not self._cross_region:
@@ -336,7 +561,7 @@ class Database(pulumi.ComponentResource):
         return aws.rds.Cluster(f"{self._name}-aurora", aws.rds.ClusterArgs(
             engine=AURORA_ENGINE,
             engine_mode="provisioned",
-            engine_version=aurora.engine_version,
+            engine_version=self._aurora_version(),
             serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
                 min_capacity=aurora.min_acu, max_capacity=aurora.max_acu),
             storage_encrypted=True,
@@ -357,6 +582,21 @@ class Database(pulumi.ComponentResource):
             **role,
         ), options)
 
+    def _aurora_version(self) -> pulumi.Input[str]:
+        """The version a new cluster starts at: its source's actual version at deploy time.
+
+        AWS creates an Aurora read replica only at the source instance's version or a later minor
+        of its major, and a global database's secondary cluster at its primary cluster's version.
+        `engine_version_actual` is what the provider read from AWS (the minor AWS upgraded to), not
+        the "16" the instance was created with. After creation the clusters ignore the version:
+        AWS upgrades their minor version too, and the source keeps moving.
+        """
+        if self._cross_region:
+            if self._args.aurora_engine_version is None:
+                raise pulumi.RunError(f"{self._name}: a secondary cluster needs the primary cluster's engine version")
+            return self._args.aurora_engine_version
+        return self._primary.engine_version_actual
+
     def _aurora_writer(self) -> tuple[dict, pulumi.ResourceOptions]:
         """The primary region's cluster: an Aurora read replica of the RDS instance until the cut-over."""
         cutover, profile = self._args.cutover, self._args.profile
@@ -367,19 +607,22 @@ class Database(pulumi.ComponentResource):
         # runs that promotion before any other change of the same update.
         role = {
             "replication_source_identifier": None if cutover else self._primary.arn,
-            # After promotion the cluster gets its own RDS-managed master secret, so the
-            # RDS instance's rotation no longer decides the Aurora password.
-            "manage_master_user_password": True if cutover else None,
-            "master_user_secret_kms_key_id": self._key.arn if cutover else None,
+            # After promotion the cluster gets a master password and secret of its own (the RDS
+            # instance's rotation keeps changing only the RDS instance's password). RDS-managed
+            # passwords are not an option: AWS does not support them on a cluster of an Aurora
+            # global database. The provider never reads a master password back from AWS, so a
+            # rotation of the cluster's secret leaves no diff for a later update to undo; the
+            # value is set once, here, with ModifyDBCluster after the promotion.
+            "master_password": self._cluster_password.result if cutover else None,
             "skip_final_snapshot": not profile.final_snapshot,
             "final_snapshot_identifier": self._final_snapshot_name("aurora"),
         }
-        if not self._args.aurora_global:
-            return role, self._stateful
-        # Joining a global database (GlobalCluster with this cluster as its source) is done by
-        # AWS; the provider's documented pattern ignores the id AWS then reports on the cluster.
-        return role, pulumi.ResourceOptions.merge(
-            self._stateful, pulumi.ResourceOptions(ignore_changes=["globalClusterIdentifier"]))
+        ignored = ["engineVersion"]
+        if self._args.aurora_global:
+            # Joining a global database (GlobalCluster with this cluster as its source) is done by
+            # AWS; the provider's documented pattern ignores the id AWS then reports on the cluster.
+            ignored.append("globalClusterIdentifier")
+        return role, pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(ignore_changes=ignored))
 
     def _aurora_secondary(self) -> tuple[dict, pulumi.ResourceOptions]:
         """A secondary region's cluster: a read-only member of the Aurora global database."""
@@ -388,8 +631,10 @@ class Database(pulumi.ComponentResource):
         # primary cluster as the replication source, which the provider's docs say to ignore.
         # No final snapshot: the primary cluster holds the data.
         role = {"global_cluster_identifier": self._args.aurora_global_cluster_id, "skip_final_snapshot": True}
+        # The version too: AWS upgrades every member of a global database together (the provider's
+        # aws_rds_global_cluster documentation ignores engine_version on member clusters).
         return role, pulumi.ResourceOptions.merge(
-            self._stateful, pulumi.ResourceOptions(ignore_changes=["replicationSourceIdentifier"]))
+            self._stateful, pulumi.ResourceOptions(ignore_changes=["engineVersion", "replicationSourceIdentifier"]))
 
     def _aurora_instance_classes(self) -> list[str]:
         aurora = self._spec.aurora
@@ -423,5 +668,7 @@ class Database(pulumi.ComponentResource):
             ), self._stateful)
 
 
-def _first_secret_arn(secrets) -> str | None:
-    return secrets[0].secret_arn if secrets else None
+def _in_region(arn: str, region: str) -> str:
+    """`arn` with its region field replaced."""
+    parts = arn.split(":")
+    return ":".join(parts[:3] + [region] + parts[4:])

@@ -140,9 +140,14 @@ class Platform(pulumi.ComponentResource):
         def certificate_of(region: str) -> pulumi.Output[str] | None:
             return certificates[region][0] if settings.domain else None
 
+        # The primary database's master secrets are replicated to the secondary regions, each copy
+        # encrypted with that region's database key, which the secondary Region creates later:
+        # deferred outputs again (the keys depend on nothing of the primary's).
+        db_keys = {spec.name: pulumi.deferred_output() for spec in phase.regions[1:]}
         self.primary = Region(phase.primary_region.name, RegionArgs(
             spec=phase.primary_region, settings=settings, session_secret=session_secret.result,
-            certificate_arn=certificate_of(phase.primary_region.name)), child)
+            certificate_arn=certificate_of(phase.primary_region.name),
+            db_secret_replicas={region: key for region, (key, _) in db_keys.items()}), child)
         cache_datastore = self._create_cache_global_datastore()
         aurora_global = self._create_aurora_global_database()
         self.cache_global_datastore_id = cache_datastore.global_replication_group_id if cache_datastore else None
@@ -156,9 +161,12 @@ class Platform(pulumi.ComponentResource):
                 cache_global_datastore_id=self.cache_global_datastore_id,
                 cache_auth_token=self.primary.cache.auth_token if cache_datastore else None,
                 aurora_global_cluster_id=self.aurora_global_cluster_id,
+                aurora_engine_version=self.primary.database.aurora_engine_version if aurora_global else None,
+                db_master_secret_arn=self.primary.database.master_secret_arn,
                 primary_vpc_id=self.primary.vpc_id,
                 primary_data=self.primary.shared_data,
             ), child)
+            db_keys[spec.name][1](self.regions[spec.name].database.kms_key_arn)
             self.primary.accept_peering(spec, self.regions[spec.name].peering.connection_id)
         self.vpc_ids = pulumi.Output.all(**{name: region.vpc_id for name, region in self.regions.items()})
         self.alb_dns_names = pulumi.Output.all(**{name: region.api.alb_dns_name
@@ -291,7 +299,10 @@ class Platform(pulumi.ComponentResource):
         self.db_writer_endpoint = database.writer_endpoint
         self.db_primary_endpoint = database.endpoint
         self.db_reader_endpoints = database.reader_endpoints
-        self.db_master_secret_arn = database.master_secret_arn
+        # The RDS instance's secret (what the export has always named); the Aurora cluster's own
+        # secret after the cut-over is `aurora_master_secret_arn`. Apps read `Database.master_secret_arn`:
+        # the writer's, whichever it is.
+        self.db_master_secret_arn = database.rds_master_secret_arn
         self.aurora_endpoint = database.aurora_endpoint
         self.aurora_reader_endpoint = database.aurora_reader_endpoint
         self.aurora_master_secret_arn = database.aurora_master_secret_arn

@@ -38,7 +38,8 @@ secondaries' private (app) subnet CIDRs, computed from the catalog, on their one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -77,6 +78,13 @@ class RegionArgs:
     db_replica_source_arn: pulumi.Input[str] | None = None
     """Secondary regions: ARN of the primary region's first read replica, which their replicas follow.
     Default None (the primary region)."""
+    db_secret_replicas: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Primary region: the secondary regions the database's master secrets are replicated to, each
+    with that region's database key. Default: none."""
+    db_master_secret_arn: pulumi.Input[str] | None = None
+    """Secondary regions: the primary region's master secret of the writer, replicated here. Default None."""
+    aurora_engine_version: pulumi.Input[str] | None = None
+    """Secondary regions, after the cut-over: the primary Aurora cluster's actual engine version. Default None."""
     cache_global_datastore_id: pulumi.Input[str] | None = None
     """Secondary regions, phase 4: id of the global cache datastore the region's member joins. Default None."""
     cache_auth_token: pulumi.Input[str] | None = None
@@ -340,6 +348,17 @@ class Region(pulumi.ComponentResource):
             **role,
         )
 
+    def _primary_database_args(self, client_cidrs: dict[str, str]) -> DatabaseArgs:
+        """The primary region's database: the writer, its master secrets and their rotation."""
+        return self._database_args(
+            aurora_global=self._args.settings.aurora_global_database,
+            client_cidrs=client_cidrs,
+            # The rotation function runs in the app subnets: they route to the NAT gateway, which
+            # it needs for the Secrets Manager API, and the database admits its security group.
+            rotation_subnet_ids=self.network.private_subnet_ids,
+            secret_replicas=self._args.db_secret_replicas,
+        )
+
     def _cache_args(self, **role) -> CacheArgs:
         """The region's cache: sizes from the phase, placement and clients from this region."""
         settings, spec = self._args.settings, self._args.spec
@@ -360,8 +379,7 @@ class Region(pulumi.ComponentResource):
         clients = self._client_security_groups()
         # The secondary regions' API instances write here too, from their app subnets over the peering.
         peered_clients = self._peered_app_cidrs()
-        self.database = Database(f"{self._name}-db", self._database_args(
-            aurora_global=settings.aurora_global_database, client_cidrs=peered_clients), self._child)
+        self.database = Database(f"{self._name}-db", self._primary_database_args(peered_clients), self._child)
         self.cache = Cache(f"{self._name}-cache", self._cache_args(
             global_primary=settings.cache_global_datastore, client_cidrs=peered_clients), self._child)
         self.search = Search(f"{self._name}-search", SearchArgs(
@@ -381,7 +399,9 @@ class Region(pulumi.ComponentResource):
             raise pulumi.RunError(f"{self._name}: a secondary region needs the primary region's replica to follow")
         self.database = Database(f"{self._name}-db", self._database_args(
             replica_source_arn=args.db_replica_source_arn,
+            source_master_secret_arn=args.db_master_secret_arn,
             aurora_global_cluster_id=args.aurora_global_cluster_id,
+            aurora_engine_version=args.aurora_engine_version,
         ), self._child)
         if not args.settings.retire_regional_caches:
             self.cache = Cache(f"{self._name}-cache", self._cache_args(), self._child)

@@ -283,13 +283,11 @@ class AuroraMigration(Model):
     AWS builds an Aurora read replica of an RDS for PostgreSQL instance as a replica cluster
     whose only member is one reader, created with a provisioned class in AWS's documented
     procedure; Serverless v2 (`db.serverless`) readers join once the explicit cut-over has
-    promoted the cluster to a standalone writer.
+    promoted the cluster to a standalone writer. The cluster's engine version is not a catalog
+    value: AWS needs the source instance's version or a later minor of its major, so the
+    component takes the source's actual version at deploy time (`engine_version_actual`).
     """
 
-    engine_version: str = Field(
-        pattern=r"^\d+\.\d+$",
-        description="Aurora PostgreSQL major.minor; AWS needs the RDS instance's major and a minor >= its own.",
-    )
     replica_instance_class: str = Field(
         pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
         description="Provisioned class of the replica cluster's single instance (the writer after cut-over).",
@@ -327,16 +325,6 @@ class Database(Model):
             raise ValueError(
                 f"max_allocated_storage_gb ({self.max_allocated_storage_gb}) must exceed "
                 f"allocated_storage_gb ({self.allocated_storage_gb}) for storage autoscaling"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _aurora_major(self) -> Database:
-        # AWS replicates an RDS for PostgreSQL instance only into Aurora of the same major version.
-        if self.aurora is not None and self.aurora.engine_version.split(".")[0] != self.major_version:
-            raise ValueError(
-                f"aurora.engine_version ({self.aurora.engine_version}) must have the major version of "
-                f"engine_version ({self.engine_version})"
             )
         return self
 

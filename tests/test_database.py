@@ -74,13 +74,102 @@ def test_database_key_rotates_and_waits_before_deletion():
     assert build("dev", 1).named("us-east-1-db-key").inputs["deletionWindowInDays"] == 7
 
 
-def test_master_password_is_managed_by_rds_in_secrets_manager():
-    primary = build("prod", 2).named(PRIMARY, INSTANCE)
-    assert primary.inputs["manageMasterUserPassword"] is True
-    assert source_names(primary, "masterUserSecretKmsKeyId") == ["us-east-1-db-key"]
-    assert "password" not in primary.inputs
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+SAR_STACK = "aws:serverlessrepository/cloudFormationStack:CloudFormationStack"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+@pytest.mark.parametrize("phase", [1, 2, 3, 4])
+def test_no_database_lets_rds_manage_its_master_password(phase):
+    # AWS refuses read replicas (and an Aurora replica) of a source whose password RDS manages,
+    # and RDS-managed passwords are not supported on a global database's clusters.
+    plan = build("prod", phase, databaseCutover=phase == 4)
+    databases = plan.of_type(INSTANCE) + plan.of_type(CLUSTER)
+    assert databases
+    assert [r.name for r in databases if "manageMasterUserPassword" in r.inputs
+            or "masterUserSecretKmsKeyId" in r.inputs] == []
+
+
+def test_master_password_is_a_stack_secret_from_phase_1():
+    plan = build("prod", 1)
+    primary = plan.named(PRIMARY, INSTANCE)
+    assert primary.inputs["password"] == "[secret]"
+    assert source_names(primary, "password") == ["us-east-1-db-master-password"]
     assert primary.inputs["username"] == "qnom_admin"
     assert primary.inputs["dbName"] == "qnom"
+    # A rotation changes the password in AWS; `pulumi up` must not set the first one again.
+    assert "password" in primary.options["ignoreChanges"]
+    password = plan.named("us-east-1-db-master-password", RANDOM_PASSWORD)
+    assert password.inputs["length"] == 40
+    # RDS refuses '/', '"', '@' and spaces in a master password.
+    assert not set('/"@ ') & set(password.inputs["overrideSpecial"])
+    # The same password, unchanged, in every later phase: a promotion never resets it.
+    assert all(build("prod", phase).named("us-east-1-db-master-password").inputs == password.inputs
+               for phase in (2, 3, 4))
+
+
+def test_master_secret_holds_the_connection_and_is_encrypted_with_the_database_key():
+    plan = build("prod", 1)
+    secret = plan.named("us-east-1-db-master", SECRET)
+    assert source_names(secret, "kmsKeyId") == ["us-east-1-db-key"]
+    assert secret.options["protect"] is True
+    assert secret.inputs["replicas"] == []  # one region in phase 1
+    version = plan.named("us-east-1-db-master", SECRET_VERSION)
+    assert source_names(version, "secretId") == ["us-east-1-db-master"]
+    # The JSON AWS's rotation function reads: host from the instance, password from the stack.
+    assert source_names(version, "secretString") == ["us-east-1-db-master-password", PRIMARY]
+    assert version.inputs["secretString"] == "[secret]"
+    assert version.options["ignoreChanges"] == ["secretString"]
+
+
+def test_master_secret_rotates_with_aws_postgresql_single_user_function():
+    plan = build("prod", 1)
+    rotation = plan.named("us-east-1-db-master", ROTATION)
+    assert source_names(rotation, "secretId") == ["us-east-1-db-master"]
+    assert source_names(rotation, "rotationLambdaArn") == ["us-east-1-db-rotation"]
+    assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": 30}
+    assert [urn.rsplit("::", 1)[1] for urn in rotation.options["dependsOn"]] == ["us-east-1-db-master"]
+    function = plan.named("us-east-1-db-rotation", SAR_STACK)
+    assert function.inputs["applicationId"] == (
+        "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationSingleUser")
+    assert function.inputs["semanticVersion"] == "1.1.671"
+    assert function.inputs["capabilities"] == ["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"]
+    assert function.inputs["name"] == function.inputs["parameters"]["functionName"] == "qnom-prod-us-east-1-db-rotation"
+    assert function.inputs["parameters"]["endpoint"] == "https://secretsmanager.us-east-1.amazonaws.com"
+    assert set('/"@ ') <= set(function.inputs["parameters"]["excludeCharacters"])
+    assert source_names(function, "parameters") == [
+        "us-east-1-db-key", "us-east-1-db-rotation-sg",
+        *(f"us-east-1-network-private-us-east-1{zone}" for zone in "abc")]
+
+
+def test_rotation_function_reaches_the_database_and_the_secrets_manager_api():
+    plan = build("prod", 1)
+    function_group = plan.named("us-east-1-db-rotation-sg", "aws:ec2/securityGroup:SecurityGroup")
+    database_group = plan.named("us-east-1-db-sg", "aws:ec2/securityGroup:SecurityGroup")
+    admitted = plan.named("us-east-1-db-sg-from-rotation", INGRESS)
+    assert admitted.dependencies["referencedSecurityGroupId"] == [function_group.urn]
+    assert (admitted.inputs["fromPort"], admitted.inputs["toPort"]) == (5432, 5432)
+    egress = {r.name: r for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+              if r.dependencies.get("securityGroupId") == [function_group.urn]}
+    assert sorted(egress) == ["us-east-1-db-rotation-sg-out-https", "us-east-1-db-rotation-sg-out-postgres"]
+    https, postgres = egress["us-east-1-db-rotation-sg-out-https"], egress["us-east-1-db-rotation-sg-out-postgres"]
+    assert (https.inputs["fromPort"], https.inputs["cidrIpv4"]) == (443, "0.0.0.0/0")
+    assert postgres.dependencies["referencedSecurityGroupId"] == [database_group.urn]
+    assert not [r for r in plan.of_type(INGRESS) if r.dependencies.get("securityGroupId") == [function_group.urn]]
+
+
+@pytest.mark.parametrize(("engine_version", "ignored"), [
+    ("16", ["availabilityZone", "password"]),
+    # A pinned minor drifts once AWS upgrades it: the next update would try to downgrade.
+    ("16.4", ["availabilityZone", "engineVersion", "password"]),
+])
+def test_primary_ignores_a_pinned_minor_version(engine_version, ignored):
+    primary = build("prod", 1, {"database": {"engine_version": engine_version}}).named(PRIMARY, INSTANCE)
+    assert primary.inputs["engineVersion"] == engine_version
+    assert primary.inputs["autoMinorVersionUpgrade"] is True
+    assert sorted(primary.options["ignoreChanges"]) == ignored
 
 
 @pytest.mark.parametrize(("environment", "retention", "protected", "final_snapshot"), [
@@ -150,7 +239,7 @@ def test_multi_az_primary_leaves_its_zone_to_rds():
     single, multi = build("prod", 2).named(PRIMARY, INSTANCE), build("prod", 3).named(PRIMARY, INSTANCE)
     assert single.inputs["availabilityZone"] == "us-east-1a"
     assert "availabilityZone" not in multi.inputs
-    assert single.options["ignoreChanges"] == multi.options["ignoreChanges"] == ["availabilityZone"]
+    assert single.options["ignoreChanges"] == multi.options["ignoreChanges"] == ["availabilityZone", "password"]
 
 
 COMPONENT_PROGRAM = textwrap.dedent('''
@@ -200,7 +289,11 @@ def test_phase_4_adds_an_aurora_replica_cluster_and_keeps_the_rds_instance():
     plan = build("prod", 4)
     cluster = plan.named("us-east-1-db-aurora", CLUSTER)
     assert cluster.inputs["engine"] == "aurora-postgresql"
-    assert cluster.inputs["engineVersion"] == "16.8"
+    # AWS needs the source's version or a later minor: the source's actual version at deploy
+    # time, then ignored, as AWS upgrades the cluster's minor version too.
+    assert cluster.inputs["engineVersion"] == "[unknown]"
+    assert source_names(cluster, "engineVersion") == [PRIMARY]
+    assert cluster.options["ignoreChanges"] == ["engineVersion"]
     assert cluster.inputs["engineMode"] == "provisioned"
     assert source_names(cluster, "replicationSourceIdentifier") == [PRIMARY]
     assert cluster.inputs["serverlessv2ScalingConfiguration"] == {"minCapacity": 2, "maxCapacity": 128}
@@ -210,6 +303,8 @@ def test_phase_4_adds_an_aurora_replica_cluster_and_keeps_the_rds_instance():
     # The replica takes user, password and database name from its source (AWS's procedure).
     assert not {"masterUsername", "masterPassword", "databaseName", "manageMasterUserPassword"} & set(cluster.inputs)
     assert cluster.options["protect"] is True and cluster.inputs["deletionProtection"] is True
+    # Before the cut-over the cluster has no secret of its own.
+    assert not [r for r in plan.resources if r.name.startswith("us-east-1-db-aurora-master")]
     # A replica cluster holds one provisioned reader; no Serverless v2 instance before the cut-over.
     instances = plan.of_type(CLUSTER_INSTANCE)
     assert [(i.name, i.inputs["instanceClass"]) for i in instances] == [("us-east-1-db-aurora-0", "db.r5.xlarge")]
@@ -227,7 +322,17 @@ def test_cutover_promotes_aurora_in_place_and_deletes_nothing():
     before, after = build("prod", 4), build("prod", 4, databaseCutover=True)
     cluster = after.named("us-east-1-db-aurora", CLUSTER)
     assert "replicationSourceIdentifier" not in cluster.inputs
-    assert cluster.inputs["manageMasterUserPassword"] is True
+    # Its own password and secret from the cut-over: RDS-managed passwords are not supported on a
+    # global database's clusters.
+    assert "manageMasterUserPassword" not in cluster.inputs
+    assert cluster.inputs["masterPassword"] == "[secret]"
+    assert source_names(cluster, "masterPassword") == ["us-east-1-db-aurora-master-password"]
+    version = after.named("us-east-1-db-aurora-master", SECRET_VERSION)
+    assert source_names(version, "secretString") == ["us-east-1-db-aurora", "us-east-1-db-aurora-master-password"]
+    assert version.options["ignoreChanges"] == ["secretString"]
+    assert source_names(after.named("us-east-1-db-aurora-master", SECRET), "kmsKeyId") == ["us-east-1-db-key"]
+    rotation = after.named("us-east-1-db-aurora-master", ROTATION)
+    assert source_names(rotation, "rotationLambdaArn") == ["us-east-1-db-rotation"]
     assert cluster.urn == before.named("us-east-1-db-aurora", CLUSTER).urn
     classes = [(i.name, i.inputs["instanceClass"]) for i in after.of_type(CLUSTER_INSTANCE)
                if i.name.startswith("us-east-1-")]
@@ -265,20 +370,20 @@ def test_every_config_key_is_declared_in_pulumi_yaml():
     ({"min_acu": 0.75}, "min_acu (0.75) must be a multiple of 0.5"),
     ({"readers": 16}, "less than or equal to 15"),
     ({"replica_instance_class": "db.serverless"}, "String should match pattern"),
-    ({"engine_version": "16"}, "String should match pattern"),
+    # The version comes from the source instance at deploy time, never from the catalog.
+    ({"engine_version": "16.8"}, "Extra inputs are not permitted"),
 ])
 def test_aurora_migration_validation(aurora, message):
-    document = {"engine_version": "16.8", "replica_instance_class": "db.r5.xlarge", "min_acu": 2, "max_acu": 128,
-                "readers": 2, **aurora}
+    document = {"replica_instance_class": "db.r5.xlarge", "min_acu": 2, "max_acu": 128, "readers": 2, **aurora}
     with pytest.raises(pydantic.ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
         AuroraMigration.model_validate(document)
 
 
-def test_aurora_must_stay_in_the_rds_major_version():
+def test_aurora_takes_the_major_of_the_rds_instance():
+    # The cluster parameter group's family follows the RDS major version.
     document = load_phase(4).database.model_dump()
-    document["aurora"]["engine_version"] = "17.2"
-    with pytest.raises(pydantic.ValidationError, match="must have the major version of engine_version"):
-        Database.model_validate(document)
+    document["engine_version"] = "17"
+    assert Database.model_validate(document).major_version == "17"
 
 
 CROSS_REGION_PROGRAM = textwrap.dedent('''
@@ -290,7 +395,7 @@ CROSS_REGION_PROGRAM = textwrap.dedent('''
     from phases.environment import PROFILES
 
     provider = aws.Provider("aws-us-west-2", aws.ProviderArgs(region="us-west-2"))
-    Database("us-west-2-db", DatabaseArgs(
+    database = Database("us-west-2-db", DatabaseArgs(
         spec=load_phase(3).database,
         read_replicas=2,
         vpc_id="vpc-stub",
@@ -299,7 +404,9 @@ CROSS_REGION_PROGRAM = textwrap.dedent('''
         profile=PROFILES["prod"],
         client_security_groups={"api": "sg-api-stub"},
         replica_source_arn="arn:aws:rds:us-east-1:123456789012:db:qnom-replica-0",
+        source_master_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-db-AbCdEf",
     ), pulumi.ResourceOptions(providers={"aws": provider}))
+    pulumi.export("masterSecretArn", database.master_secret_arn)
 ''')
 
 
@@ -336,6 +443,13 @@ def test_cross_region_set_is_replicas_only_following_the_source_arn(cross_region
     # Nothing takes a final snapshot here, so there is no snapshot-name suffix either.
     assert not [r for r in resources if r.type == "random:index/randomId:RandomId"]
     assert not [r for r in resources if r.type in (CLUSTER, CLUSTER_INSTANCE)]
+    # No password, secret or rotation of its own: it reads the replica of the primary's secret.
+    assert not [r for r in resources if r.type in (SECRET, SECRET_VERSION, ROTATION, SAR_STACK, RANDOM_PASSWORD)]
+
+
+def test_cross_region_set_reads_its_regions_replica_of_the_master_secret(cross_region_run):
+    assert cross_region_run.outputs["masterSecretArn"] == (
+        "arn:aws:secretsmanager:us-west-2:123456789012:secret:qnom-db-AbCdEf")
 
 
 def test_cross_region_set_admits_only_its_api(cross_region_run):

@@ -29,6 +29,9 @@ DATASTORE = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
 GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECRET = "aws:secretsmanager/secret:Secret"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 SECONDARIES = ("us-west-2", "eu-west-1")
 PROVIDER = "urn:pulumi:prod::qnom::pulumi:providers:aws::aws-{}"
 PLATFORM = "urn:pulumi:prod::qnom::qnom:components:Platform::platform"
@@ -185,7 +188,7 @@ def test_aurora_global_database_exists_only_after_the_cut_over():
     replicating, cut_over = build("prod", 4), build("prod", 4, databaseCutover=True)
     assert not replicating.of_type(GLOBAL_CLUSTER)
     assert [c.name for c in replicating.of_type(CLUSTER)] == ["us-east-1-db-aurora"]
-    assert replicating.named("us-east-1-db-aurora", CLUSTER).options["ignoreChanges"] == []
+    assert replicating.named("us-east-1-db-aurora", CLUSTER).options["ignoreChanges"] == ["engineVersion"]
     [database] = cut_over.of_type(GLOBAL_CLUSTER)
     assert database.name == "platform-db-global"
     assert (database.parent, database.provider) == (PLATFORM, PROVIDER.format("us-east-1"))
@@ -194,7 +197,8 @@ def test_aurora_global_database_exists_only_after_the_cut_over():
     assert database.inputs["forceDestroy"] is True and database.inputs["deletionProtection"] is True
     assert database.options["protect"] is True
     # The promoted cluster joins in place; AWS then reports the global id on it.
-    assert cut_over.named("us-east-1-db-aurora", CLUSTER).options["ignoreChanges"] == ["globalClusterIdentifier"]
+    assert cut_over.named("us-east-1-db-aurora", CLUSTER).options["ignoreChanges"] == [
+        "engineVersion", "globalClusterIdentifier"]
 
 
 @pytest.mark.parametrize("region", SECONDARIES)
@@ -202,7 +206,9 @@ def test_secondary_aurora_clusters_join_with_their_own_regions_key(region):
     plan = build("prod", 4, databaseCutover=True)
     cluster = plan.named(f"{region}-db-aurora", CLUSTER)
     assert sources(cluster, "globalClusterIdentifier") == ["platform-db-global"]
-    assert (cluster.inputs["engine"], cluster.inputs["engineVersion"]) == ("aurora-postgresql", "16.8")
+    # The primary cluster's actual version at deploy time; AWS upgrades the members together.
+    assert (cluster.inputs["engine"], cluster.inputs["engineVersion"]) == ("aurora-postgresql", "[unknown]")
+    assert sources(cluster, "engineVersion") == ["us-east-1-db-aurora"]
     assert cluster.inputs["storageEncrypted"] is True
     assert sources(cluster, "kmsKeyId") == [f"{region}-db-key"]
     assert sources(cluster, "dbSubnetGroupName") == [f"{region}-db-subnets"]
@@ -210,13 +216,38 @@ def test_secondary_aurora_clusters_join_with_their_own_regions_key(region):
     assert not {"masterUsername", "databaseName", "replicationSourceIdentifier",
                 "manageMasterUserPassword"} & set(cluster.inputs)
     assert cluster.inputs["skipFinalSnapshot"] is True
-    assert cluster.options["ignoreChanges"] == ["replicationSourceIdentifier"]
+    assert cluster.options["ignoreChanges"] == ["engineVersion", "replicationSourceIdentifier"]
     instances = [(i.name, i.inputs["instanceClass"]) for i in plan.of_type(CLUSTER_INSTANCE)
                  if i.name.startswith(f"{region}-")]
     assert instances == [(f"{region}-db-aurora-0", "db.serverless"), (f"{region}-db-aurora-1", "db.serverless")]
     # The cross-region RDS replicas stay until a later, explicit retirement.
     assert [r.name for r in plan.of_type(INSTANCE) if r.name.startswith(f"{region}-")] == [
         f"{region}-db-replica-0", f"{region}-db-replica-1"]
+
+
+@pytest.mark.parametrize(("settings", "secrets"), [
+    ({}, ["us-east-1-db-master"]),
+    ({"databaseCutover": True}, ["us-east-1-db-aurora-master", "us-east-1-db-master"]),
+])
+def test_master_secrets_are_replicated_to_the_secondaries_with_their_keys(settings, secrets):
+    plan = build("prod", 4, **settings)
+    assert sorted(r.name for r in plan.of_type(SECRET) if "-db-" in r.name) == secrets
+    for name in secrets:
+        secret = plan.named(name, SECRET)
+        assert [replica["region"] for replica in secret.inputs["replicas"]] == ["eu-west-1", "us-west-2"]
+        assert sources(secret, "replicas") == ["eu-west-1-db-key", "us-west-2-db-key"]
+        assert sources(secret, "kmsKeyId") == ["us-east-1-db-key"]
+        assert plan.region_of(secret) == "us-east-1"
+    # The secondaries hold no password, secret or rotation of their own.
+    assert not [r.name for r in plan.resources if r.name.split("-db-")[0] in SECONDARIES
+                and r.type in (SECRET, ROTATION, RANDOM_PASSWORD)]
+
+
+def test_secrets_gain_replicas_in_place_when_regions_arrive():
+    single, multi = build("prod", 2).named("us-east-1-db-master", SECRET), build("prod", 3).named(
+        "us-east-1-db-master", SECRET)
+    assert single.urn == multi.urn and single.inputs["replicas"] == []
+    assert [replica["region"] for replica in multi.inputs["replicas"]] == ["eu-west-1", "us-west-2"]
 
 
 def test_new_outputs_are_added_and_no_existing_key_is_renamed():

@@ -52,7 +52,10 @@ from policy.resource_types import (
     S3_POLICY,
     S3_PUBLIC_ACCESS_BLOCK,
     S3_VERSIONING,
+    RANDOM_PASSWORD,
     SECRET,
+    SECRET_ROTATION,
+    SECRET_VERSION,
     SECURITY_GROUP,
     SECURITY_GROUP_INGRESS_RULE,
     SECURITY_GROUP_RULE,
@@ -129,7 +132,7 @@ RDS_PRIMARY = {
     "deletionProtection": True, "skipFinalSnapshot": False, "finalSnapshotIdentifier": U, "multiAz": True,
     "iamDatabaseAuthenticationEnabled": True, "monitoringInterval": 60, "monitoringRoleArn": U,
     "enabledCloudwatchLogsExports": ["postgresql", "upgrade"], "copyTagsToSnapshot": True,
-    "autoMinorVersionUpgrade": True, "manageMasterUserPassword": True, "performanceInsightsEnabled": True,
+    "autoMinorVersionUpgrade": True, "password": U, "performanceInsightsEnabled": True,
     "username": "qnom", "dbSubnetGroupName": U, "parameterGroupName": U, "tags": {"Name": "db"},
 }
 RDS_REPLICA = {"replicateSourceDb": U, "instanceClass": "db.r5.large", "publiclyAccessible": False,
@@ -249,8 +252,6 @@ RESOURCE_CASES = [
     variant("rds-logs-exported", RDS_INSTANCE, RDS_PRIMARY, "postgresql", enabledCloudwatchLogsExports=["upgrade"]),
     variant("rds-copy-tags-to-snapshots", RDS_INSTANCE, RDS_PRIMARY, "copyTagsToSnapshot", copyTagsToSnapshot=False),
     variant("rds-auto-minor-version-upgrade", RDS_INSTANCE, RDS_PRIMARY, "autoMinor", autoMinorVersionUpgrade=False),
-    variant("rds-managed-master-password", RDS_INSTANCE, RDS_PRIMARY, "password is set",
-            manageMasterUserPassword=None, password="[secret]"),
     variant("rds-performance-insights", RDS_INSTANCE, RDS_PRIMARY, "performanceInsights",
             performanceInsightsEnabled=False),
     case("rds-postgres-force-ssl", RDS_PARAMETER_GROUP,
@@ -374,13 +375,12 @@ DEV = {"environment": "dev", "phase": 1}
     ("rds-final-snapshot-prod", RDS_INSTANCE, with_(RDS_PRIMARY, skipFinalSnapshot=True), DEV),
     ("rds-multi-az-as-promised", RDS_INSTANCE, with_(RDS_PRIMARY, multiAz=False), {"phase": 2}),
     ("rds-backup-retention", RDS_INSTANCE, RDS_REPLICA, {}),
-    ("rds-managed-master-password", RDS_CLUSTER, AURORA, {}),
     ("cache-failover-as-promised", CACHE_REPLICATION_GROUP, with_(CACHE, automaticFailoverEnabled=False), {"phase": 1}),
     *[(rule_id, CACHE_REPLICATION_GROUP, {"globalReplicationGroupId": U, "numCacheClusters": 2}, {"phase": 4})
       for rule_id in ("cache-encrypted-at-rest", "cache-encrypted-in-transit", "cache-snapshot-retention-prod")],
     *[(rule_id, RDS_CLUSTER, with_(AURORA, globalClusterIdentifier=U, skipFinalSnapshot=True,
                                    manageMasterUserPassword=None), {"phase": 4})
-      for rule_id in ("rds-managed-master-password", "aurora-final-snapshot-prod")],
+      for rule_id in ("aurora-final-snapshot-prod",)],
     ("asg-min-two-in-prod", ASG, WORKER_GROUP, {}),
     ("asg-min-two-in-prod", ASG, with_(GROUP, minSize=1), DEV),
     ("asg-elb-health-check", ASG, WORKER_GROUP, {}),
@@ -760,12 +760,66 @@ def test_overrides_never_weaken_the_phase():
     assert check_stack("stack-overrides-keep-phase-guarantees", [], ctx=from_tags) == NA
 
 
+def master_password(database_type: str = RDS_INSTANCE, *, database: dict | None = None, key: str | None = U,
+                    rotation: bool = True, ignore_password: bool = True, ignore_string: bool = True) -> list[dict]:
+    """A writer with a generated password, its secret (version, key, rotation) as the Database builds them."""
+    prop = "password" if database_type == RDS_INSTANCE else "masterPassword"
+    props = database if database is not None else ({**RDS_PRIMARY} if database_type == RDS_INSTANCE else
+                                                   {**AURORA, "replicationSourceIdentifier": None,
+                                                                     "masterPassword": U})
+    resources = [
+        stack_resource(RANDOM_PASSWORD, "db-master-password", {"length": 40}),
+        stack_resource(database_type, "db", props, deps={prop: ["db-master-password"]},
+                       ignore_changes=("password",) if ignore_password and database_type == RDS_INSTANCE else ()),
+        stack_resource(SECRET, "db-master", {"kmsKeyId": key} if key else {}),
+        stack_resource(SECRET_VERSION, "db-master-version", {"secretId": U, "secretString": U},
+                       deps={"secretId": ["db-master"], "secretString": ["db-master-password", "db"]},
+                       ignore_changes=("secretString",) if ignore_string else ()),
+    ]
+    if rotation:
+        resources.append(stack_resource(SECRET_ROTATION, "db-master-rotation",
+                                        {"secretId": U, "rotationLambdaArn": U,
+                                         "rotationRules": {"automaticallyAfterDays": 30}},
+                                        deps={"secretId": ["db-master"]}))
+    return resources
+
+
+@pytest.mark.parametrize(("resources", "fragment"), [
+    (master_password(database={**RDS_PRIMARY, "password": None, "manageMasterUserPassword": True}),
+     "manageMasterUserPassword is true: AWS refuses read replicas"),
+    (master_password(database={**RDS_PRIMARY, "password": None}), "password is not set"),
+    ([stack_resource(RDS_INSTANCE, "db", RDS_PRIMARY, ignore_changes=("password",))],
+     "password does not come from a random.RandomPassword"),
+    (master_password(ignore_password=False), "password is not in ignoreChanges"),
+    (master_password()[:2], "no Secrets Manager secret version holds the password"),
+    (master_password(ignore_string=False), "db-master-version: secretString is not in ignoreChanges"),
+    (master_password(key=None), "db-master: kmsKeyId is not a customer managed key"),
+    (master_password(key="alias/aws/secretsmanager"), "db-master: kmsKeyId is not a customer managed key"),
+    (master_password(rotation=False), "db-master: no rotation is configured"),
+    (master_password(RDS_CLUSTER, rotation=False), "db-master: no rotation is configured"),
+])
+def test_master_password_is_generated_kept_in_a_cmk_secret_and_rotated(resources, fragment):
+    found = check_stack("rds-master-password-rotated-secret", resources)
+    assert flagged(found) == ["db"]
+    assert any(fragment in message for message, _ in found), found
+
+
+def test_master_password_rule_passes_the_database_as_built_and_skips_copies():
+    assert check_stack("rds-master-password-rotated-secret", master_password()) == []
+    assert check_stack("rds-master-password-rotated-secret", master_password(RDS_CLUSTER)) == []
+    copies = [stack_resource(RDS_INSTANCE, "replica", RDS_REPLICA),
+              stack_resource(RDS_CLUSTER, "aurora-replica", AURORA),
+              stack_resource(RDS_CLUSTER, "aurora-secondary",
+                             {**AURORA, "replicationSourceIdentifier": None, "globalClusterIdentifier": U})]
+    assert check_stack("rds-master-password-rotated-secret", copies) == NA
+
+
 def test_every_stack_rule_has_cases():
     tested = {"s3-ownership-enforced", "s3-bucket-public-access-blocked", "s3-bucket-encrypted", "s3-bucket-tls-only", "s3-bucket-versioned",
               "stateful-resources-protected", "sqs-main-queue-has-dlq", "sqs-dlq-alarmed", "sqs-queue-tls-only",
               "vpc-flow-logs-enabled", "alb-http-redirects-to-https", "sg-world-web-only-on-internet-alb",
               "alb-waf-from-phase", "instance-types-in-phase-families", "capacity-within-phase-ceilings",
-              "stack-overrides-keep-phase-guarantees"}
+              "stack-overrides-keep-phase-guarantees", "rds-master-password-rotated-secret"}
     assert tested == {rule.id for rule in STACK_RULES}
 
 

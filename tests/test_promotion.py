@@ -55,6 +55,14 @@ REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
         "globalReplicationGroupIdSuffix", "primaryReplicationGroupId"),
     "aws:rds/globalCluster:GlobalCluster": (
         "globalClusterIdentifier", "sourceDbClusterIdentifier", "engine", "databaseName", "storageEncrypted"),
+    # Every argument of random_password requires replacement: a new value would reset a live
+    # database's master password (terraform-provider-random, password resource schema).
+    "random:index/randomPassword:RandomPassword": (
+        "length", "special", "upper", "lower", "numeric", "minUpper", "minLower", "minNumeric", "minSpecial",
+        "overrideSpecial", "keepers"),
+    # A new version would put the first master password back as current after a rotation.
+    "aws:secretsmanager/secretVersion:SecretVersion": ("secretId", "secretString", "secretBinary"),
+    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": ("name",),
 }
 ALL_TYPES_FORCE = ("region",)
 
@@ -213,9 +221,10 @@ def test_cutover_keeps_every_data_store_and_only_adds_serverless_readers():
     old = {r.name for r in replicating.resources if r.type in STATEFUL_TYPES}
     new = {r.name for r in cut_over.resources if r.type in STATEFUL_TYPES}
     assert sorted(new - old) == [
-        # The Aurora global database and its secondary clusters, each with two Serverless v2 readers.
+        # The Aurora global database and its secondary clusters, each with two Serverless v2 readers,
+        # and the promoted cluster's own master secret.
         "eu-west-1-db-aurora", "eu-west-1-db-aurora-0", "eu-west-1-db-aurora-1", "platform-db-global",
-        "us-east-1-db-aurora-1", "us-east-1-db-aurora-2",
+        "us-east-1-db-aurora-1", "us-east-1-db-aurora-2", "us-east-1-db-aurora-master",
         "us-west-2-db-aurora", "us-west-2-db-aurora-0", "us-west-2-db-aurora-1"]
 
 

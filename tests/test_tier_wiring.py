@@ -1,6 +1,7 @@
 """How the tiers meet inside a region: the data stores admit only the app tiers' security
-groups (and, from phase 3, the primary's database and cache also the secondary regions' app
-subnets, by CIDR, on their one port), and the workers consume the data tier's queue."""
+groups (the database also its master secrets' rotation function; from phase 3, the primary's
+database and cache also the secondary regions' app subnets, by CIDR, on their one port), and
+the workers consume the data tier's queue."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ def test_data_stores_admit_only_the_app_tiers(phase, clients, peered, store):
     app_groups = {"api": plan.named("us-east-1-api-instances", GROUP).urn}
     if "workers" in clients:
         app_groups["workers"] = plan.named("us-east-1-workers-instances", GROUP).urn
+    if store == "db":
+        # And the master secrets' rotation function, which logs in to change the password.
+        clients = clients | {"rotation"}
+        app_groups["rotation"] = plan.named("us-east-1-db-rotation-sg", GROUP).urn
     store_group = plan.named(f"us-east-1-{store}-sg", GROUP)
     rules = [r for r in plan.of_type(INGRESS) if r.dependencies.get("securityGroupId") == [store_group.urn]]
     by_group = [r for r in rules if "referencedSecurityGroupId" in r.inputs]
@@ -59,7 +64,7 @@ def test_adding_workers_leaves_the_api_rule_alone():
     before = {r.urn: r.inputs for r in build("prod", 1).of_type(INGRESS) if "-db-sg-from-" in r.name}
     after = {r.urn: r.inputs for r in build("prod", 2).of_type(INGRESS) if "-db-sg-from-" in r.name}
     assert set(before) < set(after)
-    assert len(after) == 2
+    assert len(after) == 3  # the API, the workers and the rotation function
 
 
 def test_workers_consume_the_data_tiers_queue():

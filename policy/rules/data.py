@@ -13,7 +13,18 @@ import re
 
 from pulumi_policy import Severity
 
-from policy.framework import UNKNOWN, Check, References, Registry, Resource, Setting, elements, lookup, truthy
+from policy.framework import (
+    UNKNOWN,
+    Check,
+    References,
+    Registry,
+    Resource,
+    Setting,
+    Stack,
+    elements,
+    lookup,
+    truthy,
+)
 from policy.resource_types import (
     CACHE_REPLICATION_GROUP,
     KMS_KEY,
@@ -27,7 +38,10 @@ from policy.resource_types import (
     S3_PUBLIC_ACCESS_BLOCK,
     S3_VERSIONING,
     S3_VERSIONING_V2,
+    RANDOM_PASSWORD,
     SECRET,
+    SECRET_ROTATION,
+    SECRET_VERSION,
     SQS_QUEUE,
 )
 
@@ -244,23 +258,86 @@ def rds_minor_upgrades(resource: Resource, check: Check):
         yield "autoMinorVersionUpgrade is false: security patches wait for a manual upgrade"
 
 
-@RULES.resource(
-    id="rds-managed-master-password",
-    description="RDS primaries let RDS manage the master password in Secrets Manager; no password input.",
+def _master_password_holders(stack: Stack) -> list[Resource]:
+    """RDS primaries and Aurora clusters that carry their own master password: not read replicas,
+    Aurora read replicas, secondary clusters of a global database or restored copies, whose
+    credentials come from their source."""
+    holders = []
+    for resource in stack.of_type(RDS_INSTANCE, RDS_CLUSTER):
+        if _replica(resource) or resource.has("snapshotIdentifier") or resource.has("replicationSourceIdentifier"):
+            continue
+        if resource.type == RDS_CLUSTER and resource.has("globalClusterIdentifier") \
+                and not resource.has("masterPassword"):
+            continue
+        holders.append(resource)
+    return holders
+
+
+def _password_problems(stack: Stack, database: Resource) -> list[str]:
+    prop = "password" if database.type == RDS_INSTANCE else "masterPassword"
+    if truthy(database.get("manageMasterUserPassword", False)) is True:
+        # AWS: "Creating read replicas for source instance with engine postgres where
+        # ManageMasterUserPassword is enabled is not supported"; not supported for cross-Region read
+        # replicas nor for clusters of an Aurora global database either (Aurora User Guide, "Password
+        # management with Amazon Aurora and AWS Secrets Manager", limitations).
+        return ["manageMasterUserPassword is true: AWS refuses read replicas, Aurora read replicas and "
+                "global database clusters of such a database; use a stack-managed password in a rotated secret"]
+    if not database.has(prop):
+        return [f"{prop} is not set: the master password must come from the stack's own generated secret"]
+    generators = [item for item in stack.dependencies(database, prop) if item.type == RANDOM_PASSWORD]
+    if not generators:
+        return [f"{prop} does not come from a random.RandomPassword of the stack: a literal password lives "
+                "in the program and its history"]
+    problems = []
+    if database.type == RDS_INSTANCE and prop not in database.ignore_changes:
+        problems.append("password is not in ignoreChanges: a `pulumi up` after a rotation sets the first "
+                        "password again")
+    versions = stack.dependents(generators[0], (SECRET_VERSION,), ["secretString"])
+    if not versions:
+        return problems + ["no Secrets Manager secret version holds the password: apps and the rotation "
+                           "function have nothing to read"]
+    for version in versions:
+        if "secretString" not in version.ignore_changes:
+            problems.append(f"{version.name}: secretString is not in ignoreChanges: the provider replaces the "
+                            "version on any change and would put the first password back as current")
+        for secret in (item for item in stack.dependencies(version, "secretId") if item.type == SECRET):
+            key = secret.get("kmsKeyId")
+            if key is None or key == "" or key == "alias/aws/secretsmanager":
+                problems.append(f"{secret.name}: kmsKeyId is not a customer managed key")
+            rotations = [rotation for rotation in stack.dependents(secret, (SECRET_ROTATION,), ["secretId"])
+                         if rotation.has("rotationLambdaArn")]
+            if not rotations:
+                problems.append(f"{secret.name}: no rotation is configured (aws.secretsmanager.SecretRotation "
+                                "with a rotation function)")
+    return problems
+
+
+@RULES.stack(
+    id="rds-master-password-rotated-secret",
+    description=("RDS primaries and Aurora writers take a master password the stack generates, kept in a "
+                 "Secrets Manager secret encrypted with a customer managed key and rotated; never the "
+                 "RDS-managed password, which AWS refuses on sources of read replicas and global databases."),
     severity=Severity.HIGH,
-    resource_types=(RDS_INSTANCE, RDS_CLUSTER),
-    references=References(),
+    resource_types=(RDS_INSTANCE, RDS_CLUSTER, SECRET, SECRET_VERSION, SECRET_ROTATION),
+    references=References(checkov=("CKV2_AWS_57",)),
+    remediation=("Generate the password with random.RandomPassword, store the connection JSON in a secret with "
+                 "a customer managed key, attach AWS's rotation function with aws.secretsmanager.SecretRotation, "
+                 "and ignore `password` on the instance and `secretString` on the version."),
 )
-def rds_managed_password(resource: Resource, check: Check):
-    _primary(resource, check)
-    _global_secondary_cluster(resource, check)
-    if resource.has("snapshotIdentifier") or resource.has("replicationSourceIdentifier"):
-        check.not_applicable("restored or replicating: the credentials come from the source")
-    password = "password" if resource.type == RDS_INSTANCE else "masterPassword"
-    if resource.has(password):
-        yield f"{password} is set: the password lives in the stack state; use manage_master_user_password"
-    elif truthy(resource.require("manageMasterUserPassword", False)) is not True:
-        yield "manageMasterUserPassword is not true"
+def rds_master_password_secret(stack: Stack, check: Check):
+    # An Aurora cluster's masterPassword is set at the cut-over, after creation: ignoring it would
+    # keep it from ever being set on Pulumi CLIs before pulumi/pulumi#20278, and the provider never
+    # reads a master password back from AWS, so a rotation leaves nothing for an update to undo.
+    for database in _each_holder(stack, check):
+        for problem in _password_problems(stack, database):
+            yield f"{database.name}: {problem}", database.urn
+
+
+def _each_holder(stack: Stack, check: Check) -> list[Resource]:
+    holders = _master_password_holders(stack)
+    if not holders:
+        check.not_applicable("no RDS primary or Aurora writer")
+    return holders
 
 
 @RULES.resource(
