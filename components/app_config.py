@@ -14,7 +14,8 @@ App configuration contract (what the API and worker containers receive in their 
 | `DB_PORT`, `DB_NAME` | 5432 and the database's fixed name |
 | `DB_USER`, `DB_PASSWORD` | the `username`/`password` of the region's database master secret (`Database.master_secret_arn`), parameter `DB_SECRET_ID` |
 | `DB_POOL_MIN`, `DB_POOL_MAX` | `pool_size()` below, from the phase catalog |
-| `REDIS_HOST`, `REDIS_PORT`, `REDIS_TLS` | the region's serving cache (`Region.serving_cache.primary_endpoint`), 6379, `true` (in-transit encryption is on) |
+| `REDIS_HOST`, `REDIS_PORT`, `REDIS_TLS` | the cache that takes writes (sessions are written on every request): the region's own cache's primary endpoint, except for a member of the phase-4 global datastore, which is read-only, where it is the primary region's cache (over the VPC peering); 6379; `true` (in-transit encryption is on) |
+| `REDIS_READ_HOST` | the region's serving cache's reader endpoint (`Region.serving_cache`): reads stay in the region |
 | `REDIS_AUTH_TOKEN` | the serving cache's AUTH secret (`Cache.auth_secret_arn`), parameter `REDIS_AUTH_SECRET_ID` |
 | `SESSION_SECRET` | the API's session secret, read by its fixed name (API only) |
 | `QUEUE_URL` | the primary region's job queue (phase 2 on) |
@@ -132,7 +133,9 @@ class AppConfigArgs:
     pool: tuple[int, int]
     """(`DB_POOL_MIN`, `DB_POOL_MAX`) from `pool_size()`."""
     cache_host: pulumi.Input[str]
-    """The serving cache's primary endpoint address."""
+    """The primary endpoint address of the cache that takes the region's writes."""
+    cache_read_host: pulumi.Input[str]
+    """The reader endpoint address of the region's serving cache."""
     cache_port: int
     """`REDIS_PORT`."""
     cache_secret_arn: pulumi.Input[str]
@@ -180,6 +183,7 @@ def _values(args: AppConfigArgs) -> Mapping[str, pulumi.Input]:
         "DB_POOL_MIN": args.pool[0],
         "DB_POOL_MAX": args.pool[1],
         "REDIS_HOST": args.cache_host,
+        "REDIS_READ_HOST": args.cache_read_host,
         "REDIS_PORT": args.cache_port,
         "REDIS_TLS": "true",
         f"REDIS_AUTH{SECRET_ID_SUFFIX}": args.cache_secret_arn,
@@ -211,3 +215,6 @@ class SharedData:
     """The primary region's job queue; default None: the phase has none."""
     queue_arn: pulumi.Input[str] | None = None
     """Its ARN; default None."""
+    cache_writer_endpoint: pulumi.Input[str] | None = None
+    """The primary region's cache primary endpoint when it leads a global datastore, whose members in
+    the other regions are read-only; default None: every region writes to its own cache."""

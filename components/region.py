@@ -212,6 +212,7 @@ class Region(pulumi.ComponentResource):
             bucket_key_arn=self.storage.kms_key_arn,
             queue_url=self.queue.queue_url if self.queue else None,
             queue_arn=self.queue.queue_arn if self.queue else None,
+            cache_writer_endpoint=self.cache.primary_endpoint if self._args.settings.cache_global_datastore else None,
         )
 
     def _create_app_config(self) -> AppConfig:
@@ -225,7 +226,11 @@ class Region(pulumi.ComponentResource):
             db_port=defaults.POSTGRES_PORT,
             db_name=DB_NAME,
             pool=app_config.pool_size(settings.phase, settings.database_cutover),
-            cache_host=cache.primary_endpoint,
+            # A global datastore's member is read-only (ElastiCache User Guide, "Replication across
+            # AWS Regions using global datastores"), and the seed's Redis session store writes on
+            # every request: a member region writes to the primary region's cache.
+            cache_host=shared.cache_writer_endpoint if self.global_cache else cache.primary_endpoint,
+            cache_read_host=cache.reader_endpoint,
             cache_port=defaults.REDIS_PORT,
             cache_secret_arn=cache.auth_secret_arn,
             bucket_name=shared.bucket_name,

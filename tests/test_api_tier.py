@@ -222,7 +222,7 @@ def test_instance_role_has_ssm_core_and_its_own_secrets_only():
     # Exactly the session, database and cache secrets and their keys; the bucket and its key; the queue.
     assert sorted(depends_on(inline["us-east-1-api-instance-secrets"], "policy")) == [
         "us-east-1-api-secrets-key", "us-east-1-api-session-secret", "us-east-1-cache-auth-token",
-        "us-east-1-cache-key", "us-east-1-db-key", "us-east-1-db-primary"]
+        "us-east-1-cache-key", "us-east-1-db-key", "us-east-1-db-master"]
     assert sorted(depends_on(inline["us-east-1-api-instance-objects"], "policy")) == [
         "us-east-1-storage-key", "us-east-1-storage-objects"]
     assert depends_on(inline["us-east-1-api-instance-send"], "policy") == ["us-east-1-queue-main"]

@@ -55,7 +55,7 @@ def test_phase_1_names_every_variable_the_seed_reads_under_the_stacks_path():
     found = parameters(plan, "us-east-1")
     assert sorted(found) == sorted([
         "DB_WRITE_HOST", "DB_READ_HOST_1", "DB_READ_HOST_2", "DB_PORT", "DB_NAME", "DB_POOL_MIN", "DB_POOL_MAX",
-        "DB_SECRET_ID", "REDIS_HOST", "REDIS_PORT", "REDIS_TLS", "REDIS_AUTH_SECRET_ID", "OBJECT_BUCKET",
+        "DB_SECRET_ID", "REDIS_HOST", "REDIS_READ_HOST", "REDIS_PORT", "REDIS_TLS", "REDIS_AUTH_SECRET_ID", "OBJECT_BUCKET",
         "OBJECT_PREFIX"])
     for key, parameter in found.items():
         assert parameter.inputs["name"] == f"/qnom/prod/app/{key}" and parameter.inputs["type"] == "String"
@@ -66,8 +66,9 @@ def test_phase_1_names_every_variable_the_seed_reads_under_the_stacks_path():
     # No replica in phase 1: both read pools go to the writer.
     for key in ("DB_WRITE_HOST", "DB_READ_HOST_1", "DB_READ_HOST_2"):
         assert names(found[key].dependencies["insecureValue"]) == ["us-east-1-db-primary"]
-    assert names(found["DB_SECRET_ID"].dependencies["insecureValue"]) == ["us-east-1-db-primary"]
+    assert names(found["DB_SECRET_ID"].dependencies["insecureValue"]) == ["us-east-1-db-master"]
     assert names(found["REDIS_HOST"].dependencies["insecureValue"]) == ["us-east-1-cache-group"]
+    assert names(found["REDIS_READ_HOST"].dependencies["insecureValue"]) == ["us-east-1-cache-group"]
     assert names(found["REDIS_AUTH_SECRET_ID"].dependencies["insecureValue"]) == ["us-east-1-cache-auth-token"]
     assert names(found["OBJECT_BUCKET"].dependencies["insecureValue"]) == ["us-east-1-storage-objects"]
 
@@ -90,8 +91,15 @@ def test_secondary_regions_write_to_the_primary_and_read_locally(phase, region):
         # The writer is there only as the fallback of a region without read endpoints.
         assert names(found[key].dependencies["insecureValue"]) == sorted([
             "us-east-1-db-primary", f"{region}-db-replica-0", f"{region}-db-replica-1"])
+    # Phase 4: the region's datastore member is read-only, so writes go to the primary's cache.
     serving = f"{region}-cache-global-group" if phase == 4 else f"{region}-cache-group"
-    assert names(found["REDIS_HOST"].dependencies["insecureValue"]) == [serving]
+    writable = "us-east-1-cache-group" if phase == 4 else serving
+    assert names(found["REDIS_HOST"].dependencies["insecureValue"]) == [writable]
+    assert names(found["REDIS_READ_HOST"].dependencies["insecureValue"]) == [serving]
+    # The database secret is the region's copy of the primary's, readable with the region's key.
+    assert names(found["DB_SECRET_ID"].dependencies["insecureValue"]) == ["us-east-1-db-master"]
+    secrets = plan.named(f"{region}-api-instance-secrets", "aws:iam/rolePolicy:RolePolicy")
+    assert {"us-east-1-db-master", f"{region}-db-key"} <= set(names(secrets.dependencies["policy"]))
     assert names(found["QUEUE_URL"].dependencies["insecureValue"]) == ["us-east-1-queue-main"]
     assert names(found["OBJECT_BUCKET"].dependencies["insecureValue"]) == ["us-east-1-storage-objects"]
     assert plan.region_of(found["DB_WRITE_HOST"]) == region
