@@ -1,7 +1,9 @@
 """The offline engine: runs the real `__main__.py` in-process under Pulumi's mock runtime.
 
 Records every registered resource with its inputs (as the engine would receive them,
-secrets and unknowns marked), its options and its provider. Each run happens on a fresh
+secrets and unknowns marked), its options and its provider. Mocks accept anything, AWS does
+not: every registration also goes through AWS's own API rules (`qnom.awsrules`), and a run
+whose requests AWS would refuse raises `AwsRuleViolation` once the program has finished. Each run happens on a fresh
 thread, so Pulumi's context-local runtime state never leaks from one plan into the next.
 No AWS credentials, no Pulumi CLI and no network are involved.
 """
@@ -54,6 +56,9 @@ class ProgramRun:
     stack: str
     resources: list[RecordedResource]
     outputs: dict[str, Any]
+    violations: list = field(default_factory=list)
+    """Requests AWS would refuse (`qnom.awsrules.Violation`), in registration order; empty unless
+    the run was made with `aws_rules=False` (otherwise they raise)."""
 
     def region_of(self, resource: RecordedResource) -> str | None:
         """Region of the resource's AWS provider (a provider's own region for a provider)."""
@@ -97,11 +102,17 @@ def _alias(alias) -> Any:
 
 
 class RecordingMonitor(MockMonitor):
-    """A mock monitor that also keeps every registration request's inputs and options."""
+    """A mock monitor that also keeps every registration request's inputs and options, and
+    checks each request against AWS's rules with everything registered before it."""
 
     def __init__(self, mocks: AwsMocks):
+        from qnom import awsrules  # the rules read RecordedResource from this module
+
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
+        self.violations: list = []
+        self._registered: dict[str, RecordedResource] = {}
+        self._check = awsrules.check
         self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -132,6 +143,7 @@ class RecordingMonitor(MockMonitor):
                 "retainOnDelete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
                 "deleteBeforeReplace": request.deleteBeforeReplace,
                 "ignoreChanges": sorted(request.ignoreChanges),
+                "replaceOnChanges": sorted(request.replaceOnChanges),
                 "dependsOn": sorted(set(request.dependencies) - implicit),
                 "aliases": [_alias(alias) for alias in request.aliases],
             },
@@ -140,6 +152,8 @@ class RecordingMonitor(MockMonitor):
         if request.type == "pulumi:providers:aws" and isinstance(record.inputs.get("region"), str):
             self.mocks.provider_regions[response.urn] = record.inputs["region"]
         with self._lock:
+            self.violations += self._check(record, self._registered)
+            self._registered[record.urn] = record
             self.recorded.append(record)
         return response
 
@@ -158,11 +172,16 @@ def engine_config(values: dict[str, Any]) -> dict[str, str]:
     return {key: encode(value) for key, value in values.items()}
 
 
-def run_program(stack: str, config: dict[str, Any], program: Path | None = None) -> ProgramRun:
+def run_program(stack: str, config: dict[str, Any], program: Path | None = None, *,
+                aws_rules: bool = True) -> ProgramRun:
     """Runs the Pulumi program for `stack` with `config` (namespaced keys) and records it.
 
-    Raises whatever the program raises (SettingsError for invalid settings).
+    Raises whatever the program raises (SettingsError for invalid settings), then
+    `AwsRuleViolation` when a request breaks an AWS rule. With `aws_rules=False` the
+    violations are only listed on the run (`ProgramRun.violations`), for tools that report them.
     """
+    from qnom.awsrules import AwsRuleViolation
+
     program = program or PROJECT_DIR / "__main__.py"
     outcome: dict[str, Any] = {}
     thread = threading.Thread(target=_run_on_fresh_context, args=(stack, config, program, outcome),
@@ -171,7 +190,10 @@ def run_program(stack: str, config: dict[str, Any], program: Path | None = None)
     thread.join()
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["run"]
+    run = outcome["run"]
+    if aws_rules and run.violations:
+        raise AwsRuleViolation(run.violations)
+    return run
 
 
 def _run_on_fresh_context(stack: str, config: dict[str, Any], program: Path, outcome: dict) -> None:
@@ -194,7 +216,8 @@ def _run_on_fresh_context(stack: str, config: dict[str, Any], program: Path, out
 
         _sync_await(run_pulumi_func(program_body))
         resources = sorted(monitor.recorded, key=lambda resource: resource.urn)
-        outcome["run"] = ProgramRun(stack=stack, resources=resources, outputs=outputs)
+        outcome["run"] = ProgramRun(stack=stack, resources=resources, outputs=outputs,
+                                    violations=list(monitor.violations))
     except BaseException as error:  # noqa: BLE001 handed back to the calling thread
         outcome["error"] = error
     finally:
