@@ -14,7 +14,8 @@ from qnom.engine import PROJECT_DIR, SECRET, UNKNOWN, run_program, scrub
 from qnom.plan import build_plan, plan_document, to_json
 
 RESOURCE_KEYS = {"urn", "type", "name", "custom", "parent", "provider", "region", "inputs", "options"}
-OPTION_KEYS = {"protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "dependsOn", "aliases"}
+OPTION_KEYS = {"protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "replaceOnChanges", "dependsOn",
+               "aliases"}
 
 
 def _plan_json(*args: str) -> subprocess.CompletedProcess:
