@@ -3,7 +3,8 @@
 Records every registered resource with its inputs (as the engine would receive them,
 secrets and unknowns marked), its options and its provider. Mocks accept anything, AWS does
 not: every registration also goes through AWS's own API rules (`qnom.awsrules`), and a run
-whose requests AWS would refuse raises `AwsRuleViolation` once the program has finished. Each run happens on a fresh
+whose requests AWS would refuse raises `AwsRuleViolation` once the program has finished.
+Each run happens on a fresh
 thread, so Pulumi's context-local runtime state never leaks from one plan into the next.
 No AWS credentials, no Pulumi CLI and no network are involved.
 """
@@ -56,9 +57,9 @@ class ProgramRun:
     stack: str
     resources: list[RecordedResource]
     outputs: dict[str, Any]
-    violations: list = field(default_factory=list)
-    """Requests AWS would refuse (`qnom.awsrules.Violation`), in registration order; empty unless
-    the run was made with `aws_rules=False` (otherwise they raise)."""
+    violations: list[Any] = field(default_factory=list)
+    """Requests AWS would refuse (`qnom.awsrules.Violation`), in registration order. Only a run
+    made with `aws_rules=False` is returned with any: otherwise they raise."""
 
     def region_of(self, resource: RecordedResource) -> str | None:
         """Region of the resource's AWS provider (a provider's own region for a provider)."""
@@ -110,7 +111,7 @@ class RecordingMonitor(MockMonitor):
 
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
-        self.violations: list = []
+        self.violations: list[Any] = []
         self._registered: dict[str, RecordedResource] = {}
         self._check = awsrules.check
         self._lock = threading.Lock()
