@@ -1,7 +1,8 @@
 """`python -m qnom`: offline commands over the Pulumi program (no AWS, no Pulumi CLI).
 
 Exit codes: 0 success; 2 invalid settings (message on stderr, no traceback); 1 anything else.
-`policy` also exits 1 when a mandatory rule of the policy pack fails.
+`policy` also exits 1 when a mandatory rule of the policy pack fails. A program that makes a
+request AWS would refuse (`qnom.awsrules`) exits 1 with one line per refused request on stderr.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from phases.settings import SettingsError
+from qnom.awsrules import AwsRuleViolation
 from qnom.plan import build_plan, to_json
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
@@ -75,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"qnom: {error}", file=sys.stderr)
         return EXIT_INVALID
+    except AwsRuleViolation as error:
+        for violation in error.violations:
+            print(f"qnom: AWS would refuse {violation.urn}: {violation.message} [{violation.rule}]", file=sys.stderr)
+        return EXIT_FAILURE
     except Exception:  # noqa: BLE001 any other failure is exit 1 with its traceback
         traceback.print_exc()
         return EXIT_FAILURE

@@ -1,7 +1,10 @@
 """The offline engine: runs the real `__main__.py` in-process under Pulumi's mock runtime.
 
 Records every registered resource with its inputs (as the engine would receive them,
-secrets and unknowns marked), its options and its provider. Each run happens on a fresh
+secrets and unknowns marked), its options and its provider. Mocks accept anything, AWS does
+not: every registration also goes through AWS's own API rules (`qnom.awsrules`), and a run
+whose requests AWS would refuse raises `AwsRuleViolation` once the program has finished.
+Each run happens on a fresh
 thread, so Pulumi's context-local runtime state never leaks from one plan into the next.
 No AWS credentials, no Pulumi CLI and no network are involved.
 """
@@ -55,6 +58,9 @@ class ProgramRun:
     stack: str
     resources: list[RecordedResource]
     outputs: dict[str, Any]
+    violations: list[Any] = field(default_factory=list)
+    """Requests AWS would refuse (`qnom.awsrules.Violation`), in registration order. Only a run
+    made with `aws_rules=False` is returned with any: otherwise they raise."""
 
     def region_of(self, resource: RecordedResource) -> str | None:
         """Region of the resource's AWS provider (a provider's own region for a provider)."""
@@ -98,11 +104,17 @@ def _alias(alias) -> Any:
 
 
 class RecordingMonitor(MockMonitor):
-    """A mock monitor that also keeps every registration request's inputs and options."""
+    """A mock monitor that also keeps every registration request's inputs and options, and
+    checks each request against AWS's rules with everything registered before it."""
 
     def __init__(self, mocks: AwsMocks):
+        from qnom import awsrules  # the rules read RecordedResource from this module
+
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
+        self.violations: list[Any] = []
+        self._registered: dict[str, RecordedResource] = {}
+        self._check = awsrules.check
         self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -132,8 +144,8 @@ class RecordingMonitor(MockMonitor):
                 "protect": bool(request.protect) if request.HasField("protect") else False,
                 "retainOnDelete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
                 "deleteBeforeReplace": request.deleteBeforeReplace,
-                "replaceOnChanges": sorted(request.replaceOnChanges),
                 "ignoreChanges": sorted(request.ignoreChanges),
+                "replaceOnChanges": sorted(request.replaceOnChanges),
                 "dependsOn": sorted(set(request.dependencies) - implicit),
                 "aliases": [_alias(alias) for alias in request.aliases],
             },
@@ -142,6 +154,8 @@ class RecordingMonitor(MockMonitor):
         if request.type == "pulumi:providers:aws" and isinstance(record.inputs.get("region"), str):
             self.mocks.provider_regions[response.urn] = record.inputs["region"]
         with self._lock:
+            self.violations += self._check(record, self._registered)
+            self._registered[record.urn] = record
             self.recorded.append(record)
         return response
 
@@ -170,15 +184,24 @@ def set_run_cache(cache: RunCache | None) -> None:
     _run_cache = cache
 
 
-def run_program(stack: str, config: dict[str, Any], program: Path | None = None) -> ProgramRun:
+def run_program(stack: str, config: dict[str, Any], program: Path | None = None, *,
+                aws_rules: bool = True) -> ProgramRun:
     """Runs the Pulumi program for `stack` with `config` (namespaced keys) and records it.
 
-    Raises whatever the program raises (SettingsError for invalid settings).
+    Raises whatever the program raises (SettingsError for invalid settings), then
+    `AwsRuleViolation` when a request breaks an AWS rule. With `aws_rules=False` the
+    violations are only listed on the run (`ProgramRun.violations`), for tools that report them.
     """
+    from qnom.awsrules import AwsRuleViolation
+
     program = program or PROJECT_DIR / "__main__.py"
     if _run_cache is not None:
-        return _run_cache(stack, config, program, lambda: _execute(stack, config, program))
-    return _execute(stack, config, program)
+        run = _run_cache(stack, config, program, lambda: _execute(stack, config, program))
+    else:
+        run = _execute(stack, config, program)
+    if aws_rules and run.violations:
+        raise AwsRuleViolation(run.violations)
+    return run
 
 
 def _execute(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
@@ -212,7 +235,8 @@ def _run_on_fresh_context(stack: str, config: dict[str, Any], program: Path, out
 
         _sync_await(run_pulumi_func(program_body))
         resources = sorted(monitor.recorded, key=lambda resource: resource.urn)
-        outcome["run"] = ProgramRun(stack=stack, resources=resources, outputs=outputs)
+        outcome["run"] = ProgramRun(stack=stack, resources=resources, outputs=outputs,
+                                    violations=list(monitor.violations))
     except BaseException as error:  # noqa: BLE001 handed back to the calling thread
         outcome["error"] = error
     finally:

@@ -2,8 +2,8 @@
 keeps every stateful resource, its URN and every input whose change would replace it. The one
 step that removes anything, retiring the secondary regions' phase-3 caches, removes exactly them.
 
-A replacement-forcing input that is "[unknown]" in a preview (a computed id or ARN) compares
-equal only as a marker, so for those the resources it comes from must be the same too.
+The per-type table of replacement-forcing inputs and the comparison live in the engine
+(`qnom.awsrules.force_new`), where a promotion command reuses them.
 """
 
 from __future__ import annotations
@@ -13,125 +13,14 @@ from typing import Any
 
 import pytest
 
+from qnom.awsrules.force_new import STATEFUL_TYPES, promotion_hazards, replacement_drift
 from qnom.engine import UNKNOWN, RecordedResource
 from tests.support import build
-
-# Inputs whose change makes AWS (through the provider) build a new resource, per type: the
-# ForceNew arguments of the provider's schemas (pulumi-aws is bridged from the Terraform AWS
-# provider; its docs say "forces a new resource"). A few are listed conservatively where AWS
-# refuses the change or it would break replication (replicateSourceDb, port, description).
-# Every pulumi-aws v7 resource also takes `region`, which forces replacement. Nested inputs
-# are written as dotted paths.
-REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
-    "aws:rds/instance:Instance": (
-        "engine", "storageEncrypted", "kmsKeyId", "username", "dbName", "availabilityZone", "dbSubnetGroupName",
-        "identifier", "identifierPrefix", "characterSetName", "ncharCharacterSetName", "timezone",
-        "snapshotIdentifier", "customIamInstanceProfile", "replicateSourceDb", "port"),
-    "aws:rds/cluster:Cluster": (
-        "engine", "engineMode", "storageEncrypted", "kmsKeyId", "masterUsername", "databaseName",
-        "dbSubnetGroupName", "availabilityZones", "clusterIdentifier", "clusterIdentifierPrefix",
-        "clusterScalabilityType", "dbSystemId", "snapshotIdentifier", "sourceRegion", "port"),
-    "aws:rds/clusterInstance:ClusterInstance": (
-        "engine", "clusterIdentifier", "identifier", "identifierPrefix", "availabilityZone", "dbSubnetGroupName",
-        "customIamInstanceProfile"),
-    "aws:elasticache/replicationGroup:ReplicationGroup": (
-        "replicationGroupId", "engine", "clusterMode", "port", "subnetGroupName", "atRestEncryptionEnabled",
-        "kmsKeyId", "transitEncryptionEnabled", "dataTieringEnabled", "networkType", "globalReplicationGroupId",
-        "snapshotArns", "snapshotName", "securityGroupNames"),
-    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "objectLockEnabled", "bucketNamespace"),
-    "aws:sqs/queue:Queue": ("name", "namePrefix", "fifoQueue"),
-    "aws:opensearch/domain:Domain": (
-        "domainName", "encryptAtRest.enabled", "encryptAtRest.kmsKeyId", "nodeToNodeEncryption.enabled",
-        "advancedSecurityOptions.enabled"),
-    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"),
-    "aws:secretsmanager/secret:Secret": ("name", "namePrefix"),
-    "aws:rds/subnetGroup:SubnetGroup": ("name", "namePrefix"),
-    "aws:rds/parameterGroup:ParameterGroup": ("name", "namePrefix", "family", "description"),
-    "aws:rds/clusterParameterGroup:ClusterParameterGroup": ("name", "namePrefix", "family", "description"),
-    "aws:elasticache/subnetGroup:SubnetGroup": ("name",),
-    "aws:elasticache/parameterGroup:ParameterGroup": ("name", "family", "description"),
-    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "vpcId", "description"),
-    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": (
-        "globalReplicationGroupIdSuffix", "primaryReplicationGroupId"),
-    "aws:rds/globalCluster:GlobalCluster": (
-        "globalClusterIdentifier", "sourceDbClusterIdentifier", "engine", "databaseName", "storageEncrypted"),
-    # Every argument of random_password requires replacement: a new value would reset a live
-    # database's master password (terraform-provider-random, password resource schema).
-    "random:index/randomPassword:RandomPassword": (
-        "length", "special", "upper", "lower", "numeric", "minUpper", "minLower", "minNumeric", "minSpecial",
-        "overrideSpecial", "keepers"),
-    # A new version would put the first master password back as current after a rotation.
-    "aws:secretsmanager/secretVersion:SecretVersion": ("secretId", "secretString", "secretBinary"),
-    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": ("name",),
-}
-ALL_TYPES_FORCE = ("region",)
-
-# Resources that hold data: they must never disappear or be replaced by a promotion.
-STATEFUL_TYPES = (
-    "aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance",
-    "aws:elasticache/replicationGroup:ReplicationGroup", "aws:s3/bucket:Bucket", "aws:sqs/queue:Queue",
-    "aws:opensearch/domain:Domain", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret",
-    # The global data pieces: deleting one detaches every region's copy from the primary.
-    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup", "aws:rds/globalCluster:GlobalCluster",
-)
-MISSING = object()
-
-
-def _lookup(inputs: dict[str, Any], path: str) -> Any:
-    value: Any = inputs
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return MISSING
-        value = value[part]
-    return value
-
-
-def _has_unknown(value: Any) -> bool:
-    if value == UNKNOWN:
-        return True
-    if isinstance(value, dict):
-        return any(_has_unknown(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_unknown(item) for item in value)
-    return False
-
-
-def replacement_drift(before: RecordedResource, after: RecordedResource) -> list[str]:
-    """Replacement-forcing inputs of one resource that differ between two plans.
-
-    An input the newer registration lists in `ignoreChanges` keeps its old value in Pulumi's
-    diff, so it cannot force a replacement and is skipped.
-    """
-    problems = []
-    for path in REPLACEMENT_INPUTS.get(after.type, ()) + ALL_TYPES_FORCE:
-        top = path.split(".")[0]
-        if top in after.options["ignoreChanges"]:
-            continue
-        old, new = _lookup(before.inputs, path), _lookup(after.inputs, path)
-        if old != new:
-            problems.append(f"{after.name}.{path}: {_show(old)} -> {_show(new)}")
-        elif _has_unknown(old) and before.dependencies.get(top, []) != after.dependencies.get(top, []):
-            problems.append(f"{after.name}.{path}: [unknown] from {before.dependencies.get(top, [])} "
-                            f"-> [unknown] from {after.dependencies.get(top, [])}")
-    return problems
 
 
 def promotion_problems(before_plan, after_plan) -> list[str]:
     """Everything a promotion would replace or delete among stateful and replacement-checked resources."""
-    after_by_urn = after_plan.run.by_urn
-    problems = []
-    for old in before_plan.resources:
-        if old.type not in STATEFUL_TYPES and old.type not in REPLACEMENT_INPUTS:
-            continue
-        new = after_by_urn.get(old.urn)
-        if new is None:
-            if old.type in STATEFUL_TYPES:
-                problems.append(f"{old.name} ({old.type}) disappears")
-            continue
-        if (new.parent, new.provider) != (old.parent, old.provider):
-            problems.append(f"{old.name}: parent or provider changes")
-        problems += replacement_drift(old, new)
-    return problems
+    return [str(hazard) for hazard in promotion_hazards(before_plan.run, after_plan.run)]
 
 
 def structural_changes(before_plan, after_plan) -> list[str]:
@@ -145,10 +34,6 @@ def structural_changes(before_plan, after_plan) -> list[str]:
         elif (new.parent, new.provider) != (old.parent, old.provider):
             changes.append(f"{old.name} ({old.type}) moves")
     return changes
-
-
-def _show(value: Any) -> str:
-    return "(absent)" if value is MISSING else repr(value)
 
 
 @pytest.mark.parametrize(("before", "after"), [(1, 2), (2, 3), (3, 4)])
@@ -285,7 +170,7 @@ def test_every_data_store_is_encrypted():
 def _record(inputs: dict, dependencies: dict | None = None, ignore: list[str] | None = None,
             resource_type: str = "aws:rds/instance:Instance") -> RecordedResource:
     options = {"protect": True, "retainOnDelete": False, "deleteBeforeReplace": False,
-               "ignoreChanges": ignore or [], "dependsOn": [], "aliases": []}
+               "ignoreChanges": ignore or [], "replaceOnChanges": [], "dependsOn": [], "aliases": []}
     return RecordedResource(urn="urn:x", type=resource_type, name="db", custom=True, parent=None, provider=None,
                             inputs=inputs, options=options, dependencies=dependencies or {})
 

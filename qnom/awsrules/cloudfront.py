@@ -1,0 +1,29 @@
+"""CloudFront: cache behaviors that target an origin group."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policy.resource_types import CLOUDFRONT_DISTRIBUTION
+from qnom.awsrules import Request, rule
+
+ORIGIN_GROUP_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@rule("cloudfront-origin-group-methods", CLOUDFRONT_DISTRIBUTION,
+      error="The parameter AllowedMethods cannot include POST, PUT, PATCH, or DELETE for a cached behavior "
+            "associated with an origin group.",
+      # AWS CloudFront Developer Guide, "Optimize high availability with CloudFront origin failover":
+      # CloudFront fails over only for GET, HEAD and OPTIONS, and refuses a behavior that targets an
+      # origin group with other methods (the error as AWS answers it: aws/aws-cdk#32450).
+      source="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html")
+def _origin_group_methods(request: Request) -> Iterator[str]:
+    groups = {group.get("originId") for group in request.inputs.get("originGroups") or []}
+    behaviors = [request.inputs.get("defaultCacheBehavior") or {}, *(request.inputs.get("orderedCacheBehaviors") or [])]
+    for behavior in behaviors:
+        methods = set(behavior.get("allowedMethods") or [])
+        if behavior.get("targetOriginId") in groups and methods - ORIGIN_GROUP_METHODS:
+            where = behavior.get("pathPattern", "default cache behavior")
+            yield ("InvalidArgument: The parameter AllowedMethods cannot include POST, PUT, PATCH, or DELETE for a "
+                   f"cached behavior associated with an origin group. ({where} -> {behavior['targetOriginId']}: "
+                   f"{', '.join(sorted(methods - ORIGIN_GROUP_METHODS))})")
