@@ -24,8 +24,9 @@ and `FollowerDatabaseArgs` (a secondary region). A secondary region gets the sam
 group, subnet group, parameter group and monitoring role in its own region, no primary, no
 password, secret or rotation (it reads the replica of the primary region's secret) and no
 snapshot suffix, and read replicas (`-replica-{i}`) that replicate across regions from
-`replica_source_arn`: the primary region's first replica. After the cut-over (`FollowerDatabaseArgs.aurora_secondary`) it also gets a secondary
-cluster of the Aurora global database (`-aurora`) with Serverless v2 readers (`-aurora-{i}`).
+`replica_source_arn`: the primary region's first replica. After the cut-over
+(`FollowerDatabaseArgs.aurora_secondary`) it also gets a secondary cluster of the Aurora global
+database (`-aurora`) with Serverless v2 readers (`-aurora-{i}`).
 
 Why the stack, not RDS, manages the master password: AWS refuses `CreateDBInstanceReadReplica`
 from a source whose master password RDS manages ("Creating read replicas for source instance
@@ -379,7 +380,8 @@ class Database(pulumi.ComponentResource):
             description="PostgreSQL of the database it rotates",
         ), self._child)
 
-    def _create_rotation_function(self, args: WriterDatabaseArgs) -> aws.serverlessrepository.CloudFormationStack | None:
+    def _create_rotation_function(
+            self, args: WriterDatabaseArgs) -> aws.serverlessrepository.CloudFormationStack | None:
         if self._rotation_group is None:
             return None
         # AWS's single-user rotation function for RDS PostgreSQL: it reads engine, host, port,

@@ -71,6 +71,9 @@ class Peering(pulumi.ComponentResource):
     connection_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: PeeringArgs, opts: pulumi.ResourceOptions | None = None):
+        if not isinstance(args, (RequesterPeeringArgs, AccepterPeeringArgs)):
+            raise TypeError(f"{name}: PeeringArgs is RequesterPeeringArgs or AccepterPeeringArgs, "
+                            f"got {type(args).__name__}")
         super().__init__("qnom:components:Peering", name, None, opts)
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
@@ -79,9 +82,6 @@ class Peering(pulumi.ComponentResource):
                 self.connection_id = self._request(args)
             case AccepterPeeringArgs():
                 self.connection_id = self._accept(args)
-            case _:
-                raise TypeError(f"{name}: PeeringArgs is RequesterPeeringArgs or AccepterPeeringArgs, "
-                                f"got {type(args).__name__}")
         self._create_routes()
         self.register_outputs({"connection_id": self.connection_id})
 

@@ -150,7 +150,8 @@ class Region(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RegionArgs, opts: pulumi.ResourceOptions | None = None):
         if not isinstance(args, (PrimaryRegionArgs, SecondaryRegionArgs)):
-            raise TypeError(f"{name}: RegionArgs is PrimaryRegionArgs or SecondaryRegionArgs, got {type(args).__name__}")
+            raise TypeError(f"{name}: RegionArgs is PrimaryRegionArgs or SecondaryRegionArgs, "
+                            f"got {type(args).__name__}")
         super().__init__("qnom:components:Region", name, None, opts)
         self._name, self._args = name, args
         settings, spec = args.settings, args.spec
