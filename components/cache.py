@@ -95,7 +95,9 @@ class DatastoreMembership:
 @dataclass(frozen=True, kw_only=True)
 class MemberCacheArgs(_CacheGroupArgs):
     """A global datastore's secondary member: engine, version, node type and parameters come from the
-    datastore, so there is nothing here to set them with."""
+    datastore, so there is nothing here to set them with (the provider's `global_replication_group_id`
+    conflicts with each of them and forces a new group when it changes: internal/service/elasticache/
+    replication_group.go), nor a way to lead the datastore it joins."""
 
     datastore: DatastoreMembership
     """The datastore the group joins and the primary's AUTH token. Required."""
