@@ -18,17 +18,18 @@ modifiable on engines before 7.0.5), data tiering, network type. Joining a globa
 (phase 4) needs R5/M5 nodes or newer of size large and above, which the phase validates.
 
 Global datastore (phase 4). The primary region's group becomes the datastore's primary in place
-(the platform's `aws.elasticache.GlobalReplicationGroup` names it; `global_primary` here). AWS
+(the platform's `aws.elasticache.GlobalReplicationGroup` names it; `StandaloneCacheArgs.global_primary`
+here). AWS
 then manages its node type, engine version and parameter group through the global group (it
 attaches a `global-datastore-` copy of this parameter group), so those inputs are ignored on the
 primary from phase 4 on and the global group carries node type and version. A secondary region's
-member (`global_replication_group_id` set) is a new group, because membership is fixed when a
+member (`MemberCacheArgs`, a type of its own) is a new group, because membership is fixed when a
 group is created: AWS takes engine, version, node type, parameter group, cluster mode and the
 at-rest and in-transit encryption flags from the datastore, and the provider refuses them beside
 `global_replication_group_id`, so the member passes none of them and no parameter group is
 created for it. It does pass what is regional: its subnet group, security group and a KMS key of
 its own region (KMS keys are regional; encryption itself is inherited from the encrypted primary),
-and the primary's AUTH token (`auth_token`), kept in a secret of its region, so a client holds one
+and the primary's AUTH token (`DatastoreMembership.auth_token`), kept in a secret of its region, so a client holds one
 token whichever region AWS promotes. AWS gives a member the primary's Multi-AZ and automatic
 failover, which need two nodes; the member may have a different number of replicas (AWS: all
 members have the same number of primary nodes, one here with cluster mode disabled). A member
@@ -49,14 +50,9 @@ from phases.environment import EnvironmentProfile
 from phases.models import Cache as CacheSpec
 
 
-@dataclass(frozen=True)
-class CacheArgs:
-    """What one region's cache needs.
-
-    The defaults build a standalone group (the primary region's, and the secondary regions' own
-    caches of phase 3); `global_primary` and `global_replication_group_id` turn it into a global
-    datastore's primary or member without touching the standalone group's names or inputs.
-    """
+@dataclass(frozen=True, kw_only=True)
+class _CacheGroupArgs:
+    """What every replication group needs, whichever its mode: sizes and placement in its region."""
 
     spec: CacheSpec
     """The phase's `cache` block: engine, version, node type, failover, eviction policy."""
@@ -74,13 +70,41 @@ class CacheArgs:
     """CIDR blocks allowed to connect on 6379, by rule name (`us-west-2-private-0`): the app subnets of
     regions that reach this store over an inter-region VPC peering, where AWS accepts no security-group
     reference. Default: none."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StandaloneCacheArgs(_CacheGroupArgs):
+    """A group of its own: the primary region's (which may lead the global datastore) and the
+    secondary regions' own caches of phase 3. Engine, version, node type and parameters are its own."""
+
     global_primary: bool = False
     """The group is the primary of a global datastore: AWS manages its node type, version and parameters.
     Default false."""
-    global_replication_group_id: pulumi.Input[str] | None = None
-    """Global datastore the group joins as a secondary member at creation. Default None: standalone."""
-    auth_token: pulumi.Input[str] | None = None
-    """AUTH token to use instead of generating one (a member carries its primary's). Default None: generate."""
+
+
+@dataclass(frozen=True)
+class DatastoreMembership:
+    """A secondary region's place in the global datastore (phase 4): which datastore, and the token."""
+
+    global_replication_group_id: pulumi.Input[str]
+    """Global datastore the group joins as a secondary member at creation. Required."""
+    auth_token: pulumi.Input[str]
+    """The primary group's AUTH token, which the member carries (a member has no token of its own). Required."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberCacheArgs(_CacheGroupArgs):
+    """A global datastore's secondary member: engine, version, node type and parameters come from the
+    datastore, so there is nothing here to set them with (the provider's `global_replication_group_id`
+    conflicts with each of them and forces a new group when it changes: internal/service/elasticache/
+    replication_group.go), nor a way to lead the datastore it joins."""
+
+    datastore: DatastoreMembership
+    """The datastore the group joins and the primary's AUTH token. Required."""
+
+
+CacheArgs = StandaloneCacheArgs | MemberCacheArgs
+"""One region's cache: the mode is the type."""
 
 
 class Cache(pulumi.ComponentResource):
@@ -95,9 +119,10 @@ class Cache(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None):
+        if not isinstance(args, (StandaloneCacheArgs, MemberCacheArgs)):
+            raise TypeError(f"{name}: CacheArgs is StandaloneCacheArgs or MemberCacheArgs, got {type(args).__name__}")
         super().__init__("qnom:components:Cache", name, None, opts)
         self._name, self._args, self._spec = name, args, args.spec
-        self._member = args.global_replication_group_id is not None
         self._child = pulumi.ResourceOptions(parent=self)
         self._stateful = defaults.stateful_options(self._child, args.profile)
 
@@ -110,12 +135,19 @@ class Cache(pulumi.ComponentResource):
             subnet_ids=list(args.subnet_ids),
             description="qnom cache: isolated subnets",
         ), self._child)
-        self._parameter_group = None if self._member else self._create_parameter_group()
-        self._auth_token, self._auth_secret = self._create_auth_token()
         self._log_group = aws.cloudwatch.LogGroup(f"{name}-logs", aws.cloudwatch.LogGroupArgs(
             retention_in_days=args.profile.log_retention_days,
         ), self._child)
-        self._group = self._create_member_group() if self._member else self._create_replication_group()
+        match args:
+            case StandaloneCacheArgs():
+                self._parameter_group = self._create_parameter_group()
+                self._auth_token, self._auth_secret = self._create_auth_token(self._generate_auth_token())
+                self._group = self._create_replication_group(args)
+            case MemberCacheArgs():
+                # No parameter group and no token of its own: the datastore supplies the one, the
+                # primary's token the other.
+                self._auth_token, self._auth_secret = self._create_auth_token(args.datastore.auth_token)
+                self._group = self._create_member_group(args)
 
         self.primary_endpoint = self._group.primary_endpoint_address
         self.reader_endpoint = self._group.reader_endpoint_address
@@ -149,14 +181,14 @@ class Cache(pulumi.ComponentResource):
                 name="maxmemory-policy", value=self._spec.maxmemory_policy)],
         ), self._child)
 
-    def _create_auth_token(self) -> tuple[pulumi.Input[str], aws.secretsmanager.Secret]:
-        token = self._args.auth_token
-        if token is None:
-            # AUTH tokens are 16-128 printable characters without @, " or /; letters and digits
-            # keep clear of every client library's quoting.
-            token = random.RandomPassword(f"{self._name}-auth-token", random.RandomPasswordArgs(
-                length=64, special=False,
-            ), self._child).result
+    def _generate_auth_token(self) -> pulumi.Output[str]:
+        # AUTH tokens are 16-128 printable characters without @, " or /; letters and digits
+        # keep clear of every client library's quoting.
+        return random.RandomPassword(f"{self._name}-auth-token", random.RandomPasswordArgs(
+            length=64, special=False,
+        ), self._child).result
+
+    def _create_auth_token(self, token: pulumi.Input[str]) -> tuple[pulumi.Input[str], aws.secretsmanager.Secret]:
         secret = aws.secretsmanager.Secret(f"{self._name}-auth-token", aws.secretsmanager.SecretArgs(
             description="qnom cache: AUTH token of the replication group",
             kms_key_id=self._key.arn,
@@ -168,8 +200,8 @@ class Cache(pulumi.ComponentResource):
         ), self._child)
         return token, secret
 
-    def _create_replication_group(self) -> aws.elasticache.ReplicationGroup:
-        spec, profile = self._spec, self._args.profile
+    def _create_replication_group(self, args: StandaloneCacheArgs) -> aws.elasticache.ReplicationGroup:
+        spec, profile = self._spec, args.profile
         failover = spec.automatic_failover
         return aws.elasticache.ReplicationGroup(f"{self._name}-group", aws.elasticache.ReplicationGroupArgs(
             description="qnom cache",
@@ -177,7 +209,7 @@ class Cache(pulumi.ComponentResource):
             engine_version=spec.engine_version,
             cluster_mode="disabled",
             node_type=spec.node_type,
-            num_cache_clusters=self._args.node_count,
+            num_cache_clusters=args.node_count,
             automatic_failover_enabled=failover,
             # AWS accepts Multi-AZ only together with automatic failover.
             multi_az_enabled=failover,
@@ -197,10 +229,10 @@ class Cache(pulumi.ComponentResource):
             # Same reason as the database: a promotion resizes now, not in a later window.
             apply_immediately=True,
             log_delivery_configurations=self._log_delivery(),
-        ), self._group_options())
+        ), self._group_options(args))
 
-    def _group_options(self) -> pulumi.ResourceOptions:
-        if not self._args.global_primary:
+    def _group_options(self, args: StandaloneCacheArgs) -> pulumi.ResourceOptions:
+        if not args.global_primary:
             return self._stateful
         # Once the group leads a global datastore, AWS changes these through the global group
         # (ModifyGlobalReplicationGroup) and swaps in a `global-datastore-` parameter group; the
@@ -209,12 +241,12 @@ class Cache(pulumi.ComponentResource):
         return pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(
             ignore_changes=["engine", "engineVersion", "nodeType", "parameterGroupName"]))
 
-    def _create_member_group(self) -> aws.elasticache.ReplicationGroup:
+    def _create_member_group(self, args: MemberCacheArgs) -> aws.elasticache.ReplicationGroup:
         failover = self._spec.automatic_failover
         return aws.elasticache.ReplicationGroup(f"{self._name}-group", aws.elasticache.ReplicationGroupArgs(
             description="qnom cache: global datastore member",
-            global_replication_group_id=self._args.global_replication_group_id,
-            num_cache_clusters=self._args.node_count,
+            global_replication_group_id=args.datastore.global_replication_group_id,
+            num_cache_clusters=args.node_count,
             # AWS copies the primary's settings onto a member; stating the same keeps the
             # provider's view equal to AWS's.
             automatic_failover_enabled=failover,

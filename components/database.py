@@ -19,12 +19,14 @@ the Aurora cluster (`-aurora`) replicating from the primary, its one provisioned
 cluster's own master password and secret (`-aurora-master-password`, `-aurora-master`),
 rotated by the same function.
 
-A secondary region (`replica_source_arn` set) gets the same key, security group, subnet group,
-parameter group and monitoring role in its own region, no primary, no password, secret or
-rotation (it reads the replica of the primary region's secret) and no snapshot suffix, and
-read replicas (`-replica-{i}`) that replicate across regions from that ARN: the primary region's
-first replica. After the cut-over (`aurora_global_cluster_id` set) it also gets a secondary
-cluster of the Aurora global database (`-aurora`) with Serverless v2 readers (`-aurora-{i}`).
+The two modes are two args types: `WriterDatabaseArgs` (the primary region, everything above)
+and `FollowerDatabaseArgs` (a secondary region). A secondary region gets the same key, security
+group, subnet group, parameter group and monitoring role in its own region, no primary, no
+password, secret or rotation (it reads the replica of the primary region's secret) and no
+snapshot suffix, and read replicas (`-replica-{i}`) that replicate across regions from
+`replica_source_arn`: the primary region's first replica. After the cut-over
+(`FollowerDatabaseArgs.aurora_secondary`) it also gets a secondary cluster of the Aurora global
+database (`-aurora`) with Serverless v2 readers (`-aurora-{i}`).
 
 Why the stack, not RDS, manages the master password: AWS refuses `CreateDBInstanceReadReplica`
 from a source whose master password RDS manages ("Creating read replicas for source instance
@@ -113,20 +115,14 @@ ROTATION_DAYS = 30
 """Days between rotations of a master secret (Secrets Manager rotation rules)."""
 
 
-@dataclass(frozen=True)
-class DatabaseArgs:
-    """What one region's database needs.
-
-    A secondary region's set (cross-region replicas and no primary) is the same component with
-    `replica_source_arn` set; the defaults keep the primary region's names, parent and inputs as
-    they are. Secondary regions replicate from the primary region's `-replica-0` (a cascaded
-    replica; the replicas keep backups on for this), never from the primary itself.
-    """
+@dataclass(frozen=True, kw_only=True)
+class _DatabaseSetArgs:
+    """What every region's database set needs, whichever its mode: sizes and placement in its region."""
 
     spec: DatabaseSpec
     """The phase's `database` block: class, Multi-AZ, storage, connection limit, Aurora migration."""
     read_replicas: int
-    """Read replicas of the primary in this region (the region's `db_read_replicas`)."""
+    """Read replicas in this region (the region's `db_read_replicas`)."""
     vpc_id: pulumi.Input[str]
     """VPC of the region."""
     subnet_ids: Sequence[pulumi.Input[str]]
@@ -141,28 +137,66 @@ class DatabaseArgs:
     """CIDR blocks allowed to connect on 5432, by rule name (`us-west-2-private-0`): the app subnets of
     regions that reach this store over an inter-region VPC peering, where AWS accepts no security-group
     reference. Default: none."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WriterDatabaseArgs(_DatabaseSetArgs):
+    """The primary region's database: the RDS primary and its same-region read replicas, its master
+    secrets and their rotation, the Aurora migration and cut-over, and the global database's leader."""
+
     rotation_subnet_ids: Sequence[pulumi.Input[str]] = ()
-    """Primary region: private subnets with a route to the NAT gateway, where the master secrets'
-    rotation function runs (it calls the Secrets Manager API and connects to the database).
+    """Private subnets with a route to the NAT gateway, where the master secrets' rotation function
+    runs (it calls the Secrets Manager API and connects to the database).
     Default none: no rotation function and no rotation."""
     secret_replicas: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Primary region: regions the master secrets are replicated to, each with the KMS key that
-    encrypts its copy (that region's database key). Default: none."""
+    """Regions the master secrets are replicated to, each with the KMS key that encrypts its copy
+    (that region's database key). Default: none."""
     cutover: bool = False
     """Promote the Aurora cluster to the writer (`qnom:databaseCutover`). Default false."""
-    replica_source_arn: pulumi.Input[str] | None = None
-    """ARN of the instance this (secondary) region's replicas follow across regions. Default None: the
-    region holds the RDS primary and its replicas follow it."""
-    source_master_secret_arn: pulumi.Input[str] | None = None
-    """Secondary regions: ARN of the primary region's master secret of the writer, whose replica in
-    this region holds the credentials. Default None (the primary region owns its secrets)."""
     aurora_global: bool = False
     """The cut-over Aurora cluster leads an Aurora global database. Default false."""
-    aurora_global_cluster_id: pulumi.Input[str] | None = None
-    """Aurora global database a secondary region joins with a secondary cluster. Default None: none."""
-    aurora_engine_version: pulumi.Input[str] | None = None
-    """Secondary regions after the cut-over: the actual engine version of the global database's
-    primary cluster, which a secondary cluster must run. Default None."""
+
+    def __post_init__(self) -> None:
+        # A cluster that is still a read replica of an RDS instance cannot be a global database's
+        # source (see the module docstring): only a promoted cluster leads one.
+        if self.aurora_global and (self.spec.aurora is None or not self.cutover):
+            raise ValueError("aurora_global needs spec.aurora and cutover: only a promoted Aurora cluster "
+                             "leads a global database")
+
+
+@dataclass(frozen=True)
+class AuroraSecondary:
+    """A secondary region's place in the Aurora global database (after the cut-over)."""
+
+    global_cluster_id: pulumi.Input[str]
+    """The Aurora global database the region's secondary cluster joins. Required."""
+    engine_version: pulumi.Input[str]
+    """The actual engine version of the global database's primary cluster, which a secondary cluster
+    must run. Required."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FollowerDatabaseArgs(_DatabaseSetArgs):
+    """A secondary region's database: cross-region read replicas of the primary region's `-replica-0`
+    (a cascaded replica; the replicas keep backups on for this) and, after the cut-over, a secondary
+    cluster of the Aurora global database. No primary, password, secret or rotation of its own."""
+
+    replica_source_arn: pulumi.Input[str]
+    """ARN of the instance this region's replicas follow across regions. Required."""
+    source_master_secret_arn: pulumi.Input[str]
+    """ARN of the primary region's master secret of the writer, whose replica in this region holds
+    the credentials. Required."""
+    aurora_secondary: AuroraSecondary | None = None
+    """The global database the region joins with a secondary cluster. Default None: no cluster."""
+
+    def __post_init__(self) -> None:
+        # The secondary cluster's capacity comes from the phase's Aurora block.
+        if self.aurora_secondary is not None and self.spec.aurora is None:
+            raise ValueError("aurora_secondary needs spec.aurora: a secondary cluster takes its capacity from it")
+
+
+DatabaseArgs = WriterDatabaseArgs | FollowerDatabaseArgs
+"""One region's database: the mode is the type."""
 
 
 class Database(pulumi.ComponentResource):
@@ -184,61 +218,32 @@ class Database(pulumi.ComponentResource):
     writer_endpoint: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
+        if not isinstance(args, (WriterDatabaseArgs, FollowerDatabaseArgs)):
+            raise TypeError(f"{name}: DatabaseArgs is WriterDatabaseArgs or FollowerDatabaseArgs, "
+                            f"got {type(args).__name__}")
         super().__init__("qnom:components:Database", name, None, opts)
         self._name, self._args, self._spec = name, args, args.spec
-        self._cross_region = args.replica_source_arn is not None
         self._child = pulumi.ResourceOptions(parent=self)
         self._stateful = defaults.stateful_options(self._child, args.profile)
-
         self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("database", args.profile), self._stateful)
-        self._rotation_group = self._create_rotation_security_group()
-        self._security_group = defaults.client_only_security_group(
-            f"{name}-sg", "qnom PostgreSQL: client tiers only", args.vpc_id, defaults.POSTGRES_PORT,
-            self._clients(), self._child,
-            client_cidrs=args.client_cidrs)
-        self._allow_rotation_to_database()
-        self._subnet_group = aws.rds.SubnetGroup(f"{name}-subnets", aws.rds.SubnetGroupArgs(
-            subnet_ids=list(args.subnet_ids),
-            description="qnom PostgreSQL: isolated subnets",
-        ), self._child)
-        self._parameter_group = self._create_parameter_group()
-        self._monitoring_role = self._create_monitoring_role()
-        self._snapshot_suffix = self._create_snapshot_suffix()
-        self._rotation_function = self._create_rotation_function()
-        self._password = None if self._cross_region else self._create_password("master-password")
-        self._primary = None if self._cross_region else self._create_primary()
-        self._master_secret = None if self._cross_region else self._create_master_secret(
-            "master", "qnom PostgreSQL: master user of the RDS instance", self._primary.address, self._password)
-        self._replicas = self._create_replicas()
-        self._cluster_password = (self._create_password("aurora-master-password")
-                                  if self._promoted_writer() else None)
-        self._cluster = self._create_aurora_cluster() if self._has_aurora() else None
-        self._cluster_secret = self._create_master_secret(
-            "aurora-master", "qnom PostgreSQL: master user of the Aurora cluster", self._cluster.endpoint,
-            self._cluster_password) if self._promoted_writer() else None
-        self._create_aurora_instances()
+        match args:
+            case WriterDatabaseArgs():
+                self._create_writer(args)
+            case FollowerDatabaseArgs():
+                self._create_follower(args)
 
-        self.endpoint = self._primary.address if self._primary else None
         self.port = defaults.POSTGRES_PORT
         self.reader_endpoints = pulumi.Output.all(*[replica.address for replica in self._replicas])
         self.replica_arns = [replica.arn for replica in self._replicas]
-        self.rds_master_secret_arn = self._master_secret.arn if self._master_secret else None
-        self.aurora_master_secret_arn = self._aurora_secret_arn()
-        self.master_secret_arn = self._writer_secret_arn()
-        self.primary_arn = self._primary.arn if self._primary else None
         self.security_group_id = self._security_group.id
         self.kms_key_arn = self._key.arn
         self.aurora_arn = self._cluster.arn if self._cluster else None
         self.aurora_endpoint = self._cluster.endpoint if self._cluster else None
         self.aurora_reader_endpoint = self._cluster.reader_endpoint if self._cluster else None
         self.aurora_engine_version = self._cluster.engine_version_actual if self._cluster else None
-        # Until the cut-over the RDS instance takes every write; afterwards the Aurora cluster.
-        # A secondary region takes no writes at all.
-        self.writer_endpoint = None if self._cross_region else (
-            self.aurora_endpoint if self._cluster and args.cutover else self.endpoint)
         # Reads follow the writer: the RDS replicas until the cut-over, the Aurora readers after it
         # (the RDS instance and its replicas stop changing once Aurora takes the writes).
-        self.read_endpoints = (pulumi.Output.all(self._cluster.reader_endpoint) if self._cluster and args.cutover
+        self.read_endpoints = (pulumi.Output.all(self._cluster.reader_endpoint) if self._reads_from_cluster
                                else self.reader_endpoints)
 
         self.register_outputs({
@@ -260,19 +265,96 @@ class Database(pulumi.ComponentResource):
             "writer_endpoint": self.writer_endpoint,
         })
 
-    # Master credentials ---------------------------------------------------------------------
+    # The two modes ----------------------------------------------------------------------------
 
-    def _rotates(self) -> bool:
-        return not self._cross_region and bool(self._args.rotation_subnet_ids)
-
-    def _clients(self) -> dict[str, pulumi.Input[str]]:
-        clients = dict(self._args.client_security_groups)
+    def _create_writer(self, args: WriterDatabaseArgs) -> None:
+        """The primary region's set: RDS primary, same-region replicas, secrets, rotation, Aurora."""
+        self._rotation_group = self._create_rotation_security_group(args)
+        clients = dict(args.client_security_groups)
         if self._rotation_group is not None:
             clients["rotation"] = self._rotation_group.id
-        return clients
+        self._create_placement(clients)
+        self._allow_rotation_to_database()
+        self._snapshot_suffix = self._create_snapshot_suffix()
+        self._rotation_function = self._create_rotation_function(args)
+        password = self._create_password("master-password")
+        primary = self._create_primary(password)
+        master_secret = self._create_master_secret(
+            args, "master", "qnom PostgreSQL: master user of the RDS instance", primary.address, password)
+        # A same-region replica inherits engine, storage encryption and its key, user and
+        # subnet group from the primary (AWS: do not pass a key for a same-region replica).
+        self._replicas = self._create_replicas({"replicate_source_db": primary.identifier})
+        promoted = self._spec.aurora is not None and args.cutover
+        cluster_password = self._create_password("aurora-master-password") if promoted else None
+        self._cluster = self._create_aurora_cluster(
+            *self._aurora_writer(args, primary, cluster_password), version=primary.engine_version_actual,
+        ) if self._spec.aurora is not None else None
+        cluster_secret = self._create_master_secret(
+            args, "aurora-master", "qnom PostgreSQL: master user of the Aurora cluster", self._cluster.endpoint,
+            cluster_password) if promoted else None
+        if self._cluster is not None:
+            self._create_aurora_instances(self._writer_instance_classes(args))
 
-    def _create_rotation_security_group(self) -> aws.ec2.SecurityGroup | None:
-        if not self._rotates():
+        self.endpoint = primary.address
+        self.primary_arn = primary.arn
+        self.rds_master_secret_arn = master_secret.arn
+        self.aurora_master_secret_arn = cluster_secret.arn if cluster_secret else None
+        self.master_secret_arn = cluster_secret.arn if cluster_secret else master_secret.arn
+        # Until the cut-over the RDS instance takes every write; afterwards the Aurora cluster.
+        self.writer_endpoint = self._cluster.endpoint if promoted else primary.address
+        self._reads_from_cluster = promoted
+
+    def _create_follower(self, args: FollowerDatabaseArgs) -> None:
+        """A secondary region's set: cross-region replicas and the global database's secondary cluster."""
+        # No final snapshots here: the replicas and the secondary cluster hold copies of the primary
+        # region's data, which keeps its own; so no snapshot-name suffix either.
+        self._create_placement(dict(args.client_security_groups))
+        # A cross-region replica names its source by ARN, is encrypted with a key of its own
+        # region (KMS keys are regional; the provider: "set this to the destination KMS ARN") and
+        # needs its own region's subnet group, or RDS picks the region's default one. Engine,
+        # version, user and database name come from the source.
+        self._replicas = self._create_replicas({
+            "replicate_source_db": args.replica_source_arn,
+            "kms_key_id": self._key.arn,
+            "db_subnet_group_name": self._subnet_group.name,
+        })
+        secondary = args.aurora_secondary
+        self._cluster = self._create_aurora_cluster(
+            *self._aurora_secondary(secondary), version=secondary.engine_version) if secondary else None
+        if self._cluster is not None:
+            # A secondary cluster holds readers only: Serverless v2, as many as the region's replicas.
+            self._create_aurora_instances([SERVERLESS_CLASS] * args.read_replicas)
+
+        # The region reads with the writer's credentials: the replica of its secret. A replica's ARN
+        # is the primary's with its own region (Secrets Manager User Guide, "Replicate AWS Secrets
+        # Manager secrets across Regions").
+        region = self._region()
+        secret_arn = pulumi.Output.from_input(args.source_master_secret_arn).apply(lambda arn: _in_region(arn, region))
+        self.endpoint = self.primary_arn = self.rds_master_secret_arn = None
+        self.master_secret_arn = secret_arn
+        # A secondary cluster reads with the primary cluster's credentials, replicated here the same way.
+        self.aurora_master_secret_arn = secret_arn if self._cluster else None
+        # A secondary region takes no writes at all.
+        self.writer_endpoint = None
+        self._reads_from_cluster = self._cluster is not None
+
+    def _create_placement(self, clients: Mapping[str, pulumi.Input[str]]) -> None:
+        """Security group, subnet group, parameter group and monitoring role: the same in both modes."""
+        self._security_group = defaults.client_only_security_group(
+            f"{self._name}-sg", "qnom PostgreSQL: client tiers only", self._args.vpc_id, defaults.POSTGRES_PORT,
+            clients, self._child,
+            client_cidrs=self._args.client_cidrs)
+        self._subnet_group = aws.rds.SubnetGroup(f"{self._name}-subnets", aws.rds.SubnetGroupArgs(
+            subnet_ids=list(self._args.subnet_ids),
+            description="qnom PostgreSQL: isolated subnets",
+        ), self._child)
+        self._parameter_group = self._create_parameter_group()
+        self._monitoring_role = self._create_monitoring_role()
+
+    # Master credentials ---------------------------------------------------------------------
+
+    def _create_rotation_security_group(self, args: WriterDatabaseArgs) -> aws.ec2.SecurityGroup | None:
+        if not args.rotation_subnet_ids:
             return None
         name = f"{self._name}-rotation-sg"
         # No ingress: Secrets Manager invokes the function through Lambda, not over the network.
@@ -298,8 +380,9 @@ class Database(pulumi.ComponentResource):
             description="PostgreSQL of the database it rotates",
         ), self._child)
 
-    def _create_rotation_function(self) -> aws.serverlessrepository.CloudFormationStack | None:
-        if not self._rotates():
+    def _create_rotation_function(
+            self, args: WriterDatabaseArgs) -> aws.serverlessrepository.CloudFormationStack | None:
+        if self._rotation_group is None:
             return None
         # AWS's single-user rotation function for RDS PostgreSQL: it reads engine, host, port,
         # username, password and dbname from the secret, sets a new password with ALTER USER and
@@ -320,7 +403,7 @@ class Database(pulumi.ComponentResource):
             parameters={
                 "functionName": physical,
                 "endpoint": f"https://secretsmanager.{self._region()}.amazonaws.com",
-                "vpcSubnetIds": pulumi.Output.all(*self._args.rotation_subnet_ids).apply(",".join),
+                "vpcSubnetIds": pulumi.Output.all(*args.rotation_subnet_ids).apply(",".join),
                 "vpcSecurityGroupIds": self._rotation_group.id,
                 "kmsKeyArn": self._key.arn,
                 "excludeCharacters": ROTATION_EXCLUDED_CHARACTERS,
@@ -339,9 +422,8 @@ class Database(pulumi.ComponentResource):
             override_special=MASTER_PASSWORD_SPECIALS,
         ), self._child)
 
-    def _create_master_secret(self, suffix: str, description: str, host: pulumi.Input[str],
-                              password: random.RandomPassword) -> aws.secretsmanager.Secret:
-        args = self._args
+    def _create_master_secret(self, args: WriterDatabaseArgs, suffix: str, description: str,
+                              host: pulumi.Input[str], password: random.RandomPassword) -> aws.secretsmanager.Secret:
         secret = aws.secretsmanager.Secret(f"{self._name}-{suffix}", aws.secretsmanager.SecretArgs(
             description=description,
             kms_key_id=self._key.arn,
@@ -373,27 +455,6 @@ class Database(pulumi.ComponentResource):
             ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[version])))
         return secret
 
-    def _promoted_writer(self) -> bool:
-        return self._has_aurora() and self._args.cutover and not self._cross_region
-
-    def _writer_secret_arn(self) -> pulumi.Output[str]:
-        """The secret of the database that takes writes, in this region (a replica's ARN in a secondary)."""
-        if self._cross_region:
-            source = self._args.source_master_secret_arn
-            if source is None:
-                raise pulumi.RunError(f"{self._name}: a secondary region needs the primary region's master secret")
-            # A replica's ARN is the primary's with its own region (Secrets Manager User Guide,
-            # "Replicate AWS Secrets Manager secrets across Regions").
-            region = self._region()
-            return pulumi.Output.from_input(source).apply(lambda arn: _in_region(arn, region))
-        return self._cluster_secret.arn if self._cluster_secret else self._master_secret.arn
-
-    def _aurora_secret_arn(self) -> pulumi.Output[str] | None:
-        if self._cluster_secret is not None:
-            return self._cluster_secret.arn
-        # A secondary cluster reads with the primary cluster's credentials: the replica of its secret.
-        return self._writer_secret_arn() if self._cross_region and self._cluster else None
-
     # Supporting resources -------------------------------------------------------------------
 
     def _create_parameter_group(self) -> aws.rds.ParameterGroup:
@@ -424,9 +485,7 @@ class Database(pulumi.ComponentResource):
     def _create_snapshot_suffix(self) -> random.RandomId | None:
         # Final snapshot names are unique per account and region; a fixed name would make the
         # second deletion (another stack, or a rebuilt one) fail on the first one's snapshot.
-        # A secondary region takes no final snapshots: its replicas and its Aurora secondary
-        # cluster hold copies of the primary region's data, which keeps its own.
-        if not self._args.profile.final_snapshot or self._cross_region:
+        if not self._args.profile.final_snapshot:
             return None
         return random.RandomId(f"{self._name}-final-snapshot", random.RandomIdArgs(byte_length=4), self._child)
 
@@ -444,7 +503,7 @@ class Database(pulumi.ComponentResource):
             "monitoring_role_arn": self._monitoring_role.arn,
         }
 
-    def _create_primary(self) -> aws.rds.Instance:
+    def _create_primary(self, password: random.RandomPassword) -> aws.rds.Instance:
         spec, profile = self._spec, self._args.profile
         # AWS refuses an explicit availability zone on a Multi-AZ instance, and a Multi-AZ
         # failover moves the primary to its standby's zone. So the zone is pinned only while
@@ -464,7 +523,7 @@ class Database(pulumi.ComponentResource):
             kms_key_id=self._key.arn,
             db_name=DB_NAME,
             username=MASTER_USERNAME,
-            password=self._password.result,
+            password=password.result,
             iam_database_authentication_enabled=True,
             port=defaults.POSTGRES_PORT,
             db_subnet_group_name=self._subnet_group.name,
@@ -499,26 +558,11 @@ class Database(pulumi.ComponentResource):
             ignored.append("engineVersion")
         return ignored
 
-    def _replica_source(self) -> dict:
-        if not self._cross_region:
-            # A same-region replica inherits engine, storage encryption and its key, user and
-            # subnet group from the primary (AWS: do not pass a key for a same-region replica).
-            return {"replicate_source_db": self._primary.identifier}
-        # A cross-region replica names its source by ARN, is encrypted with a key of its own
-        # region (KMS keys are regional; the provider: "set this to the destination KMS ARN") and
-        # needs its own region's subnet group, or RDS picks the region's default one. Engine,
-        # version, user and database name come from the source.
-        return {
-            "replicate_source_db": self._args.replica_source_arn,
-            "kms_key_id": self._key.arn,
-            "db_subnet_group_name": self._subnet_group.name,
-        }
-
-    def _create_replicas(self) -> list[aws.rds.Instance]:
+    def _create_replicas(self, source: dict) -> list[aws.rds.Instance]:
         zones, profile = self._args.availability_zones, self._args.profile
         return [
             aws.rds.Instance(f"{self._name}-replica-{index}", aws.rds.InstanceArgs(
-                **self._replica_source(),
+                **source,
                 instance_class=self._spec.instance_class,
                 availability_zone=zones[(index + 1) % len(zones)],
                 max_allocated_storage=self._spec.max_allocated_storage_gb,
@@ -542,12 +586,17 @@ class Database(pulumi.ComponentResource):
             for index in range(self._args.read_replicas)
         ]
 
-    def _has_aurora(self) -> bool:
-        if self._spec.aurora is None:
-            return False
-        return self._args.aurora_global_cluster_id is not None if self._cross_region else True
+    def _create_aurora_cluster(self, role: dict, options: pulumi.ResourceOptions, *,
+                               version: pulumi.Input[str]) -> aws.rds.Cluster:
+        """The region's Aurora cluster in the role the mode gives it (`role`: the role's own inputs).
 
-    def _create_aurora_cluster(self) -> aws.rds.Cluster:
+        `version` is the one a new cluster starts at: its source's actual version at deploy time.
+        AWS creates an Aurora read replica only at the source instance's version or a later minor
+        of its major, and a global database's secondary cluster at its primary cluster's version.
+        `engine_version_actual` is what the provider read from AWS (the minor AWS upgraded to), not
+        the "16" the instance was created with. After creation the clusters ignore the version:
+        AWS upgrades their minor version too, and the source keeps moving.
+        """
         aurora, profile = self._spec.aurora, self._args.profile
         parameters = aws.rds.ClusterParameterGroup(f"{self._name}-aurora-params", aws.rds.ClusterParameterGroupArgs(
             family=f"{AURORA_ENGINE}{self._spec.major_version}",
@@ -555,13 +604,12 @@ class Database(pulumi.ComponentResource):
             parameters=[aws.rds.ClusterParameterGroupParameterArgs(
                 name="rds.force_ssl", value="1", apply_method="pending-reboot")],
         ), self._child)
-        role, options = self._aurora_secondary() if self._cross_region else self._aurora_writer()
         # A cluster stays encrypted with its region's database key and keeps its subnet group,
         # zones and engine in every step, so nothing here is ever replaced.
         return aws.rds.Cluster(f"{self._name}-aurora", aws.rds.ClusterArgs(
             engine=AURORA_ENGINE,
             engine_mode="provisioned",
-            engine_version=self._aurora_version(),
+            engine_version=version,
             serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
                 min_capacity=aurora.min_acu, max_capacity=aurora.max_acu),
             storage_encrypted=True,
@@ -582,77 +630,58 @@ class Database(pulumi.ComponentResource):
             **role,
         ), options)
 
-    def _aurora_version(self) -> pulumi.Input[str]:
-        """The version a new cluster starts at: its source's actual version at deploy time.
-
-        AWS creates an Aurora read replica only at the source instance's version or a later minor
-        of its major, and a global database's secondary cluster at its primary cluster's version.
-        `engine_version_actual` is what the provider read from AWS (the minor AWS upgraded to), not
-        the "16" the instance was created with. After creation the clusters ignore the version:
-        AWS upgrades their minor version too, and the source keeps moving.
-        """
-        if self._cross_region:
-            if self._args.aurora_engine_version is None:
-                raise pulumi.RunError(f"{self._name}: a secondary cluster needs the primary cluster's engine version")
-            return self._args.aurora_engine_version
-        return self._primary.engine_version_actual
-
-    def _aurora_writer(self) -> tuple[dict, pulumi.ResourceOptions]:
+    def _aurora_writer(self, args: WriterDatabaseArgs, primary: aws.rds.Instance,
+                       password: random.RandomPassword | None) -> tuple[dict, pulumi.ResourceOptions]:
         """The primary region's cluster: an Aurora read replica of the RDS instance until the cut-over."""
-        cutover, profile = self._args.cutover, self._args.profile
+        cutover, profile = args.cutover, args.profile
         # AWS's documented migration: a cluster created with replication_source_identifier is
         # an Aurora read replica of the RDS instance; it takes master user, password and
         # database name from the source, so none of them is passed. Removing the identifier
         # (the cut-over) promotes the cluster in place to a standalone writer; the provider
         # runs that promotion before any other change of the same update.
         role = {
-            "replication_source_identifier": None if cutover else self._primary.arn,
+            "replication_source_identifier": None if cutover else primary.arn,
             # After promotion the cluster gets a master password and secret of its own (the RDS
             # instance's rotation keeps changing only the RDS instance's password). RDS-managed
             # passwords are not an option: AWS does not support them on a cluster of an Aurora
             # global database. The provider never reads a master password back from AWS, so a
             # rotation of the cluster's secret leaves no diff for a later update to undo; the
             # value is set once, here, with ModifyDBCluster after the promotion.
-            "master_password": self._cluster_password.result if cutover else None,
+            "master_password": password.result if cutover else None,
             "skip_final_snapshot": not profile.final_snapshot,
             "final_snapshot_identifier": self._final_snapshot_name("aurora"),
         }
         ignored = ["engineVersion"]
-        if self._args.aurora_global:
+        if args.aurora_global:
             # Joining a global database (GlobalCluster with this cluster as its source) is done by
             # AWS; the provider's documented pattern ignores the id AWS then reports on the cluster.
             ignored.append("globalClusterIdentifier")
         return role, pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(ignore_changes=ignored))
 
-    def _aurora_secondary(self) -> tuple[dict, pulumi.ResourceOptions]:
+    def _aurora_secondary(self, secondary: AuroraSecondary) -> tuple[dict, pulumi.ResourceOptions]:
         """A secondary region's cluster: a read-only member of the Aurora global database."""
         # AWS refuses a master user, password or database name on a global database's secondary
         # cluster: the storage layer replicates them with everything else. AWS then reports the
         # primary cluster as the replication source, which the provider's docs say to ignore.
         # No final snapshot: the primary cluster holds the data.
-        role = {"global_cluster_identifier": self._args.aurora_global_cluster_id, "skip_final_snapshot": True}
+        role = {"global_cluster_identifier": secondary.global_cluster_id, "skip_final_snapshot": True}
         # The version too: AWS upgrades every member of a global database together (the provider's
         # aws_rds_global_cluster documentation ignores engine_version on member clusters).
         return role, pulumi.ResourceOptions.merge(
             self._stateful, pulumi.ResourceOptions(ignore_changes=["engineVersion", "replicationSourceIdentifier"]))
 
-    def _aurora_instance_classes(self) -> list[str]:
+    def _writer_instance_classes(self, args: WriterDatabaseArgs) -> list[str]:
         aurora = self._spec.aurora
-        if self._cross_region:
-            # A secondary cluster holds readers only: Serverless v2, as many as the region's replicas.
-            return [SERVERLESS_CLASS] * self._args.read_replicas
         # A replica cluster of an RDS instance holds exactly one instance, a reader; AWS's
         # procedure creates it with a provisioned class, and AWS's Serverless v2 migration
         # path starts from a provisioned instance too. It becomes the writer at the cut-over.
         classes = [aurora.replica_instance_class]
-        if self._args.cutover:
+        if args.cutover:
             classes += [SERVERLESS_CLASS] * aurora.readers
         return classes
 
-    def _create_aurora_instances(self) -> None:
-        if self._cluster is None:
-            return
-        for index, instance_class in enumerate(self._aurora_instance_classes()):
+    def _create_aurora_instances(self, instance_classes: list[str]) -> None:
+        for index, instance_class in enumerate(instance_classes):
             aws.rds.ClusterInstance(f"{self._name}-aurora-{index}", aws.rds.ClusterInstanceArgs(
                 cluster_identifier=self._cluster.id,
                 engine=AURORA_ENGINE,

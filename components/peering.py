@@ -1,13 +1,15 @@
 """One side of the inter-region VPC peering between a secondary region and the primary region,
 the private path the secondary's API instances take to the primary's writer and cache.
 
-Requester side (a secondary region, under its `Region`, through its provider): the
+Each side is its own args type, so a side cannot be half of one and half of the other.
+
+Requester side (`RequesterPeeringArgs`: a secondary region, under its `Region`, through its provider): the
 `aws.ec2.VpcPeeringConnection` from the region's VPC to the primary's (`-connection`), with
 `peer_region` set and no `auto_accept` (AWS accepts an inter-region request only in the
 accepter's region), and one `aws.ec2.Route` to the primary's VPC CIDR in each given table
 (the region's private, app tables).
 
-Accepter side (the primary region, under its `Region`, through its provider): the
+Accepter side (`AccepterPeeringArgs`: the primary region, under its `Region`, through its provider): the
 `aws.ec2.VpcPeeringConnectionAccepter` accepting that connection (`-accepter`, `auto_accept`),
 and one route to the secondary's VPC CIDR in each given table (the primary's private and
 isolated tables: the database and cache answer from the isolated subnets).
@@ -31,10 +33,9 @@ import pulumi
 import pulumi_aws as aws
 
 
-@dataclass(frozen=True)
-class PeeringArgs:
-    """What one side of a peering needs. The requester side gives `vpc_id` and `peer_vpc_id`; the
-    accepter side gives `connection_id`, the requester's connection."""
+@dataclass(frozen=True, kw_only=True)
+class _PeeringSideArgs:
+    """What both sides of a peering give: the other side and this side's route tables."""
 
     peer_region: str
     """The region on the other side of the connection."""
@@ -42,29 +43,49 @@ class PeeringArgs:
     """The other side's VPC CIDR, the destination of this side's routes (catalog CIDRs never overlap)."""
     route_table_ids: Mapping[str, pulumi.Input[str]]
     """This side's tables that get a route to `peer_cidr`, by a stable key (`private-us-west-2a`, `isolated`)."""
-    vpc_id: pulumi.Input[str] | None = None
-    """Requester: this side's VPC. Default None (the accepter side)."""
-    peer_vpc_id: pulumi.Input[str] | None = None
-    """Requester: the other side's VPC. Default None (the accepter side)."""
-    connection_id: pulumi.Input[str] | None = None
-    """Accepter: the peering connection to accept. Default None (the requester side)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequesterPeeringArgs(_PeeringSideArgs):
+    """The requester side (a secondary region): it creates the connection from its VPC to the peer's."""
+
+    vpc_id: pulumi.Input[str]
+    """This side's VPC. Required."""
+    peer_vpc_id: pulumi.Input[str]
+    """The other side's VPC. Required."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccepterPeeringArgs(_PeeringSideArgs):
+    """The accepter side (the primary region): it accepts the requester's connection."""
+
+    connection_id: pulumi.Input[str]
+    """The peering connection to accept. Required."""
+
+
+PeeringArgs = RequesterPeeringArgs | AccepterPeeringArgs
+"""One side of a peering: the mode is the type."""
 
 
 class Peering(pulumi.ComponentResource):
     connection_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: PeeringArgs, opts: pulumi.ResourceOptions | None = None):
+        if not isinstance(args, (RequesterPeeringArgs, AccepterPeeringArgs)):
+            raise TypeError(f"{name}: PeeringArgs is RequesterPeeringArgs or AccepterPeeringArgs, "
+                            f"got {type(args).__name__}")
         super().__init__("qnom:components:Peering", name, None, opts)
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
-        self.connection_id = self._accept() if args.connection_id is not None else self._request()
+        match args:
+            case RequesterPeeringArgs():
+                self.connection_id = self._request(args)
+            case AccepterPeeringArgs():
+                self.connection_id = self._accept(args)
         self._create_routes()
         self.register_outputs({"connection_id": self.connection_id})
 
-    def _request(self) -> pulumi.Output[str]:
-        args = self._args
-        if args.vpc_id is None or args.peer_vpc_id is None:
-            raise pulumi.RunError(f"{self._name}: the requester side needs its VPC and the peer's VPC")
+    def _request(self, args: RequesterPeeringArgs) -> pulumi.Output[str]:
         # peer_region makes the request inter-region; auto_accept stays unset, the provider refuses
         # it beside peer_region. VPCs, peer region and owner are fixed for the connection's life
         # (a change replaces it), and all three come from the catalog and never change.
@@ -76,11 +97,11 @@ class Peering(pulumi.ComponentResource):
         ), self._child)
         return connection.id
 
-    def _accept(self) -> pulumi.Output[str]:
+    def _accept(self, args: AccepterPeeringArgs) -> pulumi.Output[str]:
         # Deleting the accepter only forgets the connection; the requester's resource deletes it.
         accepter = aws.ec2.VpcPeeringConnectionAccepter(
             f"{self._name}-accepter", aws.ec2.VpcPeeringConnectionAccepterInitArgs(
-                vpc_peering_connection_id=self._args.connection_id,
+                vpc_peering_connection_id=args.connection_id,
                 auto_accept=True,
                 tags={"Name": self._name},
             ), self._child)

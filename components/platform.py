@@ -16,7 +16,8 @@ region's existing cache group, which joins in place, and after the database cut-
 global database (`aws.rds.GlobalCluster`, `-db-global`) built from the promoted Aurora cluster,
 which joins in place too. What the secondaries need (the replica ARN they follow, the datastore
 and global database ids, the cache AUTH token, the primary's VPC to peer with, and the writer,
-queue and bucket their apps use) reaches them as Inputs through `RegionArgs`. Each secondary's VPC peering is requested under the secondary
+queue and bucket their apps use) reaches them as Inputs through `SecondaryRegionArgs`. Each
+secondary's VPC peering is requested under the secondary
 `Region` and accepted under the primary one (`Region.accept_peering`), right after the
 secondary is built; `peeringConnectionIds` names the connections by secondary region.
 """
@@ -32,7 +33,9 @@ import pulumi_random as random
 from components import defaults
 from components.dns import Dns, DnsArgs, DnsRegion
 from components.edge import ApiOrigin, Edge, EdgeArgs
-from components.region import Region, RegionArgs, provider_name
+from components.cache import DatastoreMembership
+from components.database import AuroraSecondary
+from components.region import PrimaryRegionArgs, Region, SecondaryRegionArgs, provider_name
 from phases.settings import StackSettings
 
 # Stack export name -> Platform attribute. Export names are a contract: never rename one.
@@ -144,7 +147,7 @@ class Platform(pulumi.ComponentResource):
         # encrypted with that region's database key, which the secondary Region creates later:
         # deferred outputs again (the keys depend on nothing of the primary's).
         db_keys = {spec.name: pulumi.deferred_output() for spec in phase.regions[1:]}
-        self.primary = Region(phase.primary_region.name, RegionArgs(
+        self.primary = Region(phase.primary_region.name, PrimaryRegionArgs(
             spec=phase.primary_region, settings=settings, session_secret=session_secret.result,
             certificate_arn=certificate_of(phase.primary_region.name),
             db_secret_replicas={region: key for region, (key, _) in db_keys.items()}), child)
@@ -153,18 +156,23 @@ class Platform(pulumi.ComponentResource):
         self.cache_global_datastore_id = cache_datastore.global_replication_group_id if cache_datastore else None
         self.aurora_global_cluster_id = aurora_global.id if aurora_global else None
         self.regions = {phase.primary_region.name: self.primary}
+        # What every secondary joins: one membership of each global piece, or none.
+        cache_membership = DatastoreMembership(
+            global_replication_group_id=cache_datastore.global_replication_group_id,
+            auth_token=self.primary.cache.auth_token) if cache_datastore else None
+        aurora_secondary = AuroraSecondary(
+            global_cluster_id=aurora_global.id,
+            engine_version=self.primary.database.aurora_engine_version) if aurora_global else None
         for spec in phase.regions[1:]:
-            self.regions[spec.name] = Region(spec.name, RegionArgs(
+            self.regions[spec.name] = Region(spec.name, SecondaryRegionArgs(
                 spec=spec, settings=settings, session_secret=session_secret.result,
                 certificate_arn=certificate_of(spec.name),
-                db_replica_source_arn=self.primary.database.replica_arns[0],
-                cache_global_datastore_id=self.cache_global_datastore_id,
-                cache_auth_token=self.primary.cache.auth_token if cache_datastore else None,
-                aurora_global_cluster_id=self.aurora_global_cluster_id,
-                aurora_engine_version=self.primary.database.aurora_engine_version if aurora_global else None,
-                db_master_secret_arn=self.primary.database.master_secret_arn,
-                primary_vpc_id=self.primary.vpc_id,
                 primary_data=self.primary.shared_data,
+                primary_vpc_id=self.primary.vpc_id,
+                db_replica_source_arn=self.primary.database.replica_arns[0],
+                db_master_secret_arn=self.primary.database.master_secret_arn,
+                aurora_secondary=aurora_secondary,
+                cache_datastore=cache_membership,
             ), child)
             db_keys[spec.name][1](self.regions[spec.name].database.kms_key_arn)
             self.primary.accept_peering(spec, self.regions[spec.name].peering.connection_id)

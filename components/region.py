@@ -24,7 +24,9 @@ see whether the members already run, so setting both in one step is the operator
 prod the old caches are protected, and Pulumi deletes nothing until they are deliberately
 unprotected with `pulumi state unprotect`). After the database
 cut-over its `Database` also holds the Aurora global database's secondary cluster. Whatever a
-secondary follows in the primary region arrives as Inputs in `RegionArgs`.
+secondary follows in the primary region arrives as Inputs in `SecondaryRegionArgs`: the role is
+the args type (`PrimaryRegionArgs | SecondaryRegionArgs`), checked against the catalog's role
+before anything is registered.
 
 Private path to the writer (phase 3 on): a secondary region's API writes to the primary's
 database and cache, so its VPC peers with the primary's. The secondary holds the requester side
@@ -47,11 +49,11 @@ import pulumi_aws as aws
 from components import app_config, defaults
 from components.api_tier import ApiTier, ApiTierArgs
 from components.app_config import AppAccess, AppConfig, AppConfigArgs, SharedData
-from components.cache import Cache, CacheArgs
-from components.database import DB_NAME, Database, DatabaseArgs
+from components.cache import Cache, DatastoreMembership, MemberCacheArgs, StandaloneCacheArgs
+from components.database import DB_NAME, AuroraSecondary, Database, FollowerDatabaseArgs, WriterDatabaseArgs
 from components.network import Network, NetworkArgs, subnet_cidrs
 from components.object_storage import ObjectStorage, ObjectStorageArgs
-from components.peering import Peering, PeeringArgs
+from components.peering import AccepterPeeringArgs, Peering, RequesterPeeringArgs
 from components.queue import Queue, QueueArgs
 from components.search import Search, SearchArgs
 from components.workers import Workers, WorkersArgs
@@ -65,8 +67,10 @@ def provider_name(region: str) -> str:
     return f"aws-{region}"
 
 
-@dataclass(frozen=True)
-class RegionArgs:
+@dataclass(frozen=True, kw_only=True)
+class _RegionArgs:
+    """What every region needs, whichever its role."""
+
     spec: RegionSpec
     """The region's entry in the phase catalog (name, role, CIDR, capacities)."""
     settings: StackSettings
@@ -75,27 +79,53 @@ class RegionArgs:
     """The API's session-signing secret, one value for every region."""
     certificate_arn: pulumi.Input[str] | None = None
     """The region's validated ACM certificate for the domain (from `Dns`); None without a domain."""
-    db_replica_source_arn: pulumi.Input[str] | None = None
-    """Secondary regions: ARN of the primary region's first read replica, which their replicas follow.
-    Default None (the primary region)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrimaryRegionArgs(_RegionArgs):
+    """The primary region: the writer, the queue and workers, the bucket, search, and the accepter
+    side of every peering."""
+
     db_secret_replicas: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Primary region: the secondary regions the database's master secrets are replicated to, each
-    with that region's database key. Default: none."""
-    db_master_secret_arn: pulumi.Input[str] | None = None
-    """Secondary regions: the primary region's master secret of the writer, replicated here. Default None."""
-    aurora_engine_version: pulumi.Input[str] | None = None
-    """Secondary regions, after the cut-over: the primary Aurora cluster's actual engine version. Default None."""
-    cache_global_datastore_id: pulumi.Input[str] | None = None
-    """Secondary regions, phase 4: id of the global cache datastore the region's member joins. Default None."""
-    cache_auth_token: pulumi.Input[str] | None = None
-    """Secondary regions, phase 4: the primary cache's AUTH token, which the member carries. Default None."""
-    aurora_global_cluster_id: pulumi.Input[str] | None = None
-    """Secondary regions, after the cut-over: the Aurora global database to join. Default None."""
-    primary_vpc_id: pulumi.Input[str] | None = None
-    """Secondary regions: the primary region's VPC, which the region's VPC peers with. Default None."""
-    primary_data: SharedData | None = None
-    """Secondary regions: the primary region's writer, queue and bucket, which the region's apps use.
-    Default None (the primary region shares its own)."""
+    """The secondary regions the database's master secrets are replicated to, each with that
+    region's database key. Default: none."""
+
+    def __post_init__(self) -> None:
+        if self.spec.role != "primary":
+            raise ValueError(f"PrimaryRegionArgs: {self.spec.name} is a {self.spec.role} region in the catalog")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecondaryRegionArgs(_RegionArgs):
+    """A secondary region (phase 3 on): read copies of what the primary region writes, and the
+    requester side of its peering with the primary. Whatever it follows arrives here as Inputs."""
+
+    primary_data: SharedData
+    """The primary region's writer, queue and bucket, which the region's apps use. Required."""
+    primary_vpc_id: pulumi.Input[str]
+    """The primary region's VPC, which the region's VPC peers with. Required."""
+    db_replica_source_arn: pulumi.Input[str]
+    """ARN of the primary region's first read replica, which the region's replicas follow. Required."""
+    db_master_secret_arn: pulumi.Input[str]
+    """The primary region's master secret of the writer, replicated here. Required."""
+    aurora_secondary: AuroraSecondary | None = None
+    """After the cut-over: the Aurora global database to join and its primary cluster's actual engine
+    version. Default None: no secondary cluster."""
+    cache_datastore: DatastoreMembership | None = None
+    """Phase 4: the global cache datastore the region's member joins and the primary cache's AUTH
+    token, which the member carries. Default None: no member."""
+
+    def __post_init__(self) -> None:
+        if self.spec.role != "secondary":
+            raise ValueError(f"SecondaryRegionArgs: {self.spec.name} is a {self.spec.role} region in the catalog")
+        # The regional cache goes only once the datastore's member serves the region.
+        if self.settings.retire_regional_caches and self.cache_datastore is None:
+            raise ValueError(f"SecondaryRegionArgs: {self.spec.name} retires its regional cache "
+                             "(qnom:retireRegionalCaches) without a cache_datastore to serve it")
+
+
+RegionArgs = PrimaryRegionArgs | SecondaryRegionArgs
+"""One region of the platform: the role is the type."""
 
 
 class Region(pulumi.ComponentResource):
@@ -103,13 +133,15 @@ class Region(pulumi.ComponentResource):
     availability_zones: list[str]
     network: Network
     vpc_id: pulumi.Output[str]
+    alb_dns_name: pulumi.Output[str]
+    api_asg_name: pulumi.Output[str]
     api: ApiTier
     app_config: AppConfig
     shared_data: SharedData
     queue: Queue | None
     workers: Workers | None
     storage: ObjectStorage | None
-    database: Database | None
+    database: Database
     cache: Cache | None
     global_cache: Cache | None
     search: Search | None
@@ -117,6 +149,9 @@ class Region(pulumi.ComponentResource):
     accepted_peerings: dict[str, Peering]
 
     def __init__(self, name: str, args: RegionArgs, opts: pulumi.ResourceOptions | None = None):
+        if not isinstance(args, (PrimaryRegionArgs, SecondaryRegionArgs)):
+            raise TypeError(f"{name}: RegionArgs is PrimaryRegionArgs or SecondaryRegionArgs, "
+                            f"got {type(args).__name__}")
         super().__init__("qnom:components:Region", name, None, opts)
         self._name, self._args = name, args
         settings, spec = args.settings, args.spec
@@ -133,31 +168,68 @@ class Region(pulumi.ComponentResource):
             flow_log_retention_days=settings.profile.log_retention_days,
         ), self._child)
         self.vpc_id = self.network.vpc_id
-        self.queue = self.workers = self.storage = self.database = self.cache = self.search = None
+        self.queue = self.workers = self.storage = self.cache = self.search = None
         self.global_cache = self.peering = None
         self.accepted_peerings = {}
-        # The data stores admit the app tiers' groups, which do not exist yet: see the docstring.
-        self._clients, resolve_clients = self._deferred_clients()
-        if spec.role == "primary":
-            self.queue = self._create_queue()
-            self.storage = ObjectStorage(f"{name}-storage", ObjectStorageArgs(profile=settings.profile), self._child)
-            self._create_data_stores()
-        else:
-            self.peering = self._request_peering()
-            self._create_read_copies()
-        self.shared_data = self._shared_data()
+        match args:
+            case PrimaryRegionArgs():
+                resolve_clients = self._create_primary_side(args)
+            case SecondaryRegionArgs():
+                resolve_clients = self._create_secondary_side(args)
         self.app_config = self._create_app_config()
         self.api = self._create_api_tier()
         self.workers = self._create_workers()
         resolve_clients["api"](self.api.security_group_id)
         if "workers" in resolve_clients:
             resolve_clients["workers"](self.workers.security_group_id)
+        self.alb_dns_name = self.api.alb_dns_name
+        self.api_asg_name = self.api.asg_name
         self.register_outputs({
             "vpc_id": self.vpc_id,
             "availability_zones": self.availability_zones,
-            "alb_dns_name": self.api.alb_dns_name,
-            "api_asg_name": self.api.asg_name,
+            "alb_dns_name": self.alb_dns_name,
+            "api_asg_name": self.api_asg_name,
         })
+
+    # The two roles ----------------------------------------------------------------------------
+
+    def _create_primary_side(self, args: PrimaryRegionArgs) -> dict:
+        """The writer's region: queue, bucket, data stores; it peers with every secondary."""
+        phase = args.settings.phase
+        self._peers = [region for region in phase.regions if region.name != args.spec.name]
+        # The seed's traffic pattern is the primary region's.
+        self._schedule, self._remote_data_cidrs = phase.schedule, {}
+        self._has_workers = phase.workers is not None and phase.queue is not None
+        # The data stores admit the app tiers' groups, which do not exist yet: see the docstring.
+        self._clients, resolve_clients = self._deferred_clients()
+        self.queue = self._create_queue()
+        self.storage = ObjectStorage(f"{self._name}-storage", ObjectStorageArgs(profile=args.settings.profile),
+                                     self._child)
+        self._create_data_stores(args)
+        self.shared_data = SharedData(
+            region=args.spec.name,
+            db_writer_endpoint=self.database.writer_endpoint,
+            bucket_name=self.storage.bucket_name,
+            bucket_arn=self.storage.bucket_arn,
+            bucket_key_arn=self.storage.kms_key_arn,
+            queue_url=self.queue.queue_url if self.queue else None,
+            queue_arn=self.queue.queue_arn if self.queue else None,
+            cache_writer_endpoint=self.cache.primary_endpoint if args.settings.cache_global_datastore else None,
+        )
+        return resolve_clients
+
+    def _create_secondary_side(self, args: SecondaryRegionArgs) -> dict:
+        """A reading region: copies of the primary's data, its apps writing to the primary over the peering."""
+        self._peers = [args.settings.phase.primary_region]
+        # Secondaries scale on load; their API writes to the primary's database and cache, over the peering.
+        self._schedule = None
+        self._remote_data_cidrs = {peer.name: peer.cidr for peer in self._peers}
+        self._has_workers = False
+        self._clients, resolve_clients = self._deferred_clients()
+        self.peering = self._request_peering(args)
+        self._create_read_copies(args)
+        self.shared_data = args.primary_data
+        return resolve_clients
 
     def _create_api_tier(self) -> ApiTier:
         settings, spec = self._args.settings, self._args.spec
@@ -174,13 +246,10 @@ class Region(pulumi.ComponentResource):
             session_secret=self._args.session_secret,
             # Secrets Manager is regional, so the same name serves every region.
             session_secret_name=f"{settings.project}/{settings.stack}/api/session-secret",
-            # The seed's traffic pattern is the primary region's; secondaries scale on load.
-            schedule=settings.phase.schedule if spec.role == "primary" else None,
+            schedule=self._schedule,
             domain=settings.domain,
             certificate_arn=self._args.certificate_arn,
-            # A secondary writes to the primary's database and cache, over the peering.
-            remote_data_cidrs={} if spec.role == "primary" else {
-                peer.name: peer.cidr for peer in self._peer_specs()},
+            remote_data_cidrs=self._remote_data_cidrs,
             access=self._app_access(send_to_queue=True),
             boot_after=self._boot_after(),
             tags=settings.tags,
@@ -189,31 +258,10 @@ class Region(pulumi.ComponentResource):
     def _deferred_clients(self) -> tuple[dict[str, pulumi.Output[str]], dict]:
         """The app tiers' security group ids, by client name, as deferred outputs (and their resolvers)."""
         names = ["api"]
-        if self._has_workers():
+        if self._has_workers:
             names.append("workers")
         pairs = {client: pulumi.deferred_output() for client in names}
         return {client: pair[0] for client, pair in pairs.items()}, {client: pair[1] for client, pair in pairs.items()}
-
-    def _has_workers(self) -> bool:
-        phase = self._args.settings.phase
-        return self._args.spec.role == "primary" and phase.workers is not None and phase.queue is not None
-
-    def _shared_data(self) -> SharedData:
-        """The primary region's writer, queue and bucket: its own here, or the primary's from RegionArgs."""
-        if self._args.spec.role != "primary":
-            if self._args.primary_data is None:
-                raise pulumi.RunError(f"{self._name}: a secondary region needs the primary region's shared data")
-            return self._args.primary_data
-        return SharedData(
-            region=self._args.spec.name,
-            db_writer_endpoint=self.database.writer_endpoint,
-            bucket_name=self.storage.bucket_name,
-            bucket_arn=self.storage.bucket_arn,
-            bucket_key_arn=self.storage.kms_key_arn,
-            queue_url=self.queue.queue_url if self.queue else None,
-            queue_arn=self.queue.queue_arn if self.queue else None,
-            cache_writer_endpoint=self.cache.primary_endpoint if self._args.settings.cache_global_datastore else None,
-        )
 
     def _create_app_config(self) -> AppConfig:
         settings, shared, database, cache = self._args.settings, self.shared_data, self.database, self.serving_cache
@@ -255,14 +303,6 @@ class Region(pulumi.ComponentResource):
     def _boot_after(self) -> list[pulumi.Resource]:
         return [*self.network.internet_egress, *self.app_config.parameters]
 
-    def _peer_specs(self) -> list[RegionSpec]:
-        """The catalog entries of the regions this region's VPC peers with: the primary peers with
-        every secondary, a secondary with the primary."""
-        phase, spec = self._args.settings.phase, self._args.spec
-        if spec.role == "primary":
-            return [region for region in phase.regions if region.name != spec.name]
-        return [phase.primary_region]
-
     def _peered_app_cidrs(self) -> dict[str, str]:
         """The peered regions' private (app) subnet CIDRs, by rule name (`us-west-2-private-0`).
 
@@ -271,24 +311,22 @@ class Region(pulumi.ComponentResource):
         reference to another region's security group across an inter-region peering.
         """
         return {f"{peer.name}-private-{index}": cidr
-                for peer in self._peer_specs()
+                for peer in self._peers
                 for index, cidr in enumerate(subnet_cidrs(peer.cidr, ZONE_COUNT)["private"])}
 
     def _private_route_tables(self) -> dict[str, pulumi.Output[str]]:
         return {f"private-{zone}": table_id
                 for zone, table_id in zip(self.availability_zones, self.network.private_route_table_ids)}
 
-    def _request_peering(self) -> Peering:
+    def _request_peering(self, args: SecondaryRegionArgs) -> Peering:
         """The requester side of the peering with the primary: the app subnets' way to the writer."""
-        primary = self._args.settings.phase.primary_region
-        if self._args.primary_vpc_id is None:
-            raise pulumi.RunError(f"{self._name}: a secondary region needs the primary region's VPC to peer with")
-        return Peering(f"{self._name}-peering-{primary.name}", PeeringArgs(
+        primary = args.settings.phase.primary_region
+        return Peering(f"{self._name}-peering-{primary.name}", RequesterPeeringArgs(
             peer_region=primary.name,
             peer_cidr=primary.cidr,
             route_table_ids=self._private_route_tables(),
             vpc_id=self.vpc_id,
-            peer_vpc_id=self._args.primary_vpc_id,
+            peer_vpc_id=args.primary_vpc_id,
         ), self._child)
 
     def accept_peering(self, requester: RegionSpec, connection_id: pulumi.Input[str]) -> Peering:
@@ -299,7 +337,9 @@ class Region(pulumi.ComponentResource):
         it needs the connection's id: adding a region adds one such component, a sibling of the
         others, and nothing that exists changes parent or provider.
         """
-        peering = Peering(f"{self._name}-peering-{requester.name}", PeeringArgs(
+        if not isinstance(self._args, PrimaryRegionArgs):
+            raise TypeError(f"{self._name}: only the primary region accepts peerings")
+        peering = Peering(f"{self._name}-peering-{requester.name}", AccepterPeeringArgs(
             peer_region=requester.name,
             peer_cidr=requester.cidr,
             # The isolated table too: the database and cache answer the secondary from there.
@@ -318,7 +358,7 @@ class Region(pulumi.ComponentResource):
 
     def _create_workers(self) -> Workers | None:
         settings, spec = self._args.settings, self._args.spec
-        if not self._has_workers():
+        if not self._has_workers:
             return None
         return Workers(f"{self._name}-workers", WorkersArgs(
             region=spec.name,
@@ -338,10 +378,11 @@ class Region(pulumi.ComponentResource):
         """The app tiers the data stores admit, by name: the API, and the workers from phase 2."""
         return dict(self._clients)
 
-    def _database_args(self, **role) -> DatabaseArgs:
-        """The region's database: sizes from the phase, placement and clients from this region."""
+    def _database_placement(self) -> dict:
+        """What the region's database takes in either mode: sizes from the phase, placement and
+        clients from this region."""
         settings, spec = self._args.settings, self._args.spec
-        return DatabaseArgs(
+        return dict(
             spec=settings.phase.database,
             read_replicas=spec.db_read_replicas,
             vpc_id=self.vpc_id,
@@ -349,44 +390,41 @@ class Region(pulumi.ComponentResource):
             availability_zones=self.availability_zones,
             profile=settings.profile,
             client_security_groups=self._client_security_groups(),
-            cutover=settings.database_cutover,
-            **role,
         )
 
-    def _primary_database_args(self, client_cidrs: dict[str, str]) -> DatabaseArgs:
-        """The primary region's database: the writer, its master secrets and their rotation."""
-        return self._database_args(
-            aurora_global=self._args.settings.aurora_global_database,
-            client_cidrs=client_cidrs,
-            # The rotation function runs in the app subnets: they route to the NAT gateway, which
-            # it needs for the Secrets Manager API, and the database admits its security group.
-            rotation_subnet_ids=self.network.private_subnet_ids,
-            secret_replicas=self._args.db_secret_replicas,
-        )
-
-    def _cache_args(self, **role) -> CacheArgs:
-        """The region's cache: sizes from the phase, placement and clients from this region."""
+    def _cache_placement(self) -> dict:
+        """What the region's caches take in either mode: sizes from the phase, placement and clients
+        from this region."""
         settings, spec = self._args.settings, self._args.spec
-        return CacheArgs(
+        return dict(
             spec=settings.phase.cache,
             node_count=spec.cache_nodes,
             vpc_id=self.vpc_id,
             subnet_ids=self.network.isolated_subnet_ids,
             profile=settings.profile,
             client_security_groups=self._client_security_groups(),
-            **role,
         )
 
-    def _create_data_stores(self) -> None:
+    def _create_data_stores(self, args: PrimaryRegionArgs) -> None:
         """Database, cache and (phase 3 on) search in the isolated subnets, reachable only from the app tiers."""
-        settings = self._args.settings
+        settings = args.settings
         phase, profile, isolated = settings.phase, settings.profile, self.network.isolated_subnet_ids
         clients = self._client_security_groups()
         # The secondary regions' API instances write here too, from their app subnets over the peering.
         peered_clients = self._peered_app_cidrs()
-        self.database = Database(f"{self._name}-db", self._primary_database_args(peered_clients), self._child)
-        self.cache = Cache(f"{self._name}-cache", self._cache_args(
-            global_primary=settings.cache_global_datastore, client_cidrs=peered_clients), self._child)
+        self.database = Database(f"{self._name}-db", WriterDatabaseArgs(
+            **self._database_placement(),
+            client_cidrs=peered_clients,
+            cutover=settings.database_cutover,
+            aurora_global=settings.aurora_global_database,
+            # The rotation function runs in the app subnets: they route to the NAT gateway, which
+            # it needs for the Secrets Manager API, and the database admits its security group.
+            rotation_subnet_ids=self.network.private_subnet_ids,
+            secret_replicas=args.db_secret_replicas,
+        ), self._child)
+        self.cache = Cache(f"{self._name}-cache", StandaloneCacheArgs(
+            **self._cache_placement(), global_primary=settings.cache_global_datastore, client_cidrs=peered_clients,
+        ), self._child)
         self.search = Search(f"{self._name}-search", SearchArgs(
             spec=phase.search,
             domain_name=f"{settings.project}-{settings.stack}-search",
@@ -397,23 +435,19 @@ class Region(pulumi.ComponentResource):
             create_service_linked_role=settings.search_service_role == "create",
         ), self._child) if phase.search else None
 
-    def _create_read_copies(self) -> None:
+    def _create_read_copies(self, args: SecondaryRegionArgs) -> None:
         """A secondary region's database replicas and caches, reachable only from its API tier."""
-        args = self._args
-        if args.db_replica_source_arn is None:
-            raise pulumi.RunError(f"{self._name}: a secondary region needs the primary region's replica to follow")
-        self.database = Database(f"{self._name}-db", self._database_args(
+        self.database = Database(f"{self._name}-db", FollowerDatabaseArgs(
+            **self._database_placement(),
             replica_source_arn=args.db_replica_source_arn,
             source_master_secret_arn=args.db_master_secret_arn,
-            aurora_global_cluster_id=args.aurora_global_cluster_id,
-            aurora_engine_version=args.aurora_engine_version,
+            aurora_secondary=args.aurora_secondary,
         ), self._child)
         if not args.settings.retire_regional_caches:
-            self.cache = Cache(f"{self._name}-cache", self._cache_args(), self._child)
-        if args.cache_global_datastore_id is not None:
-            self.global_cache = Cache(f"{self._name}-cache-global", self._cache_args(
-                global_replication_group_id=args.cache_global_datastore_id,
-                auth_token=args.cache_auth_token,
+            self.cache = Cache(f"{self._name}-cache", StandaloneCacheArgs(**self._cache_placement()), self._child)
+        if args.cache_datastore is not None:
+            self.global_cache = Cache(f"{self._name}-cache-global", MemberCacheArgs(
+                **self._cache_placement(), datastore=args.cache_datastore,
             ), self._child)
 
     @property

@@ -109,12 +109,12 @@ COMPONENT_PROGRAM = textwrap.dedent('''
     import pulumi
     import pulumi_aws as aws
 
-    from components.cache import Cache, CacheArgs
+    from components.cache import Cache, StandaloneCacheArgs
     from phases.catalog import load_phase
     from phases.environment import PROFILES
 
     provider = aws.Provider("aws-us-east-1", aws.ProviderArgs(region="us-east-1"))
-    Cache("us-east-1-cache", CacheArgs(
+    Cache("us-east-1-cache", StandaloneCacheArgs(
         spec=load_phase(3).cache,
         node_count=3,
         vpc_id="vpc-stub",
@@ -164,20 +164,21 @@ MEMBER_PROGRAM = textwrap.dedent('''
     import pulumi
     import pulumi_aws as aws
 
-    from components.cache import Cache, CacheArgs
+    from components.cache import Cache, DatastoreMembership, MemberCacheArgs
     from phases.catalog import load_phase
     from phases.environment import PROFILES
 
     provider = aws.Provider("aws-us-west-2", aws.ProviderArgs(region="us-west-2"))
-    Cache("us-west-2-cache-global", CacheArgs(
+    Cache("us-west-2-cache-global", MemberCacheArgs(
         spec=load_phase(4).cache,
         node_count=2,
         vpc_id="vpc-stub",
         subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
         profile=PROFILES["prod"],
         client_security_groups={"api": "sg-api-stub"},
-        global_replication_group_id="ldgnf-qnom-prod-cache",
-        auth_token=pulumi.Output.secret("token-of-the-primary-0123456789"),
+        datastore=DatastoreMembership(
+            global_replication_group_id="ldgnf-qnom-prod-cache",
+            auth_token=pulumi.Output.secret("token-of-the-primary-0123456789")),
     ), pulumi.ResourceOptions(providers={"aws": provider}))
 ''')
 
@@ -226,3 +227,33 @@ def test_primary_leaves_node_type_version_and_parameters_to_the_datastore_from_p
     ignored = {phase: build("prod", phase).named("us-east-1-cache-group", GROUP).options["ignoreChanges"]
                for phase in (3, 4)}
     assert ignored == {3: [], 4: ["engine", "engineVersion", "nodeType", "parameterGroupName"]}
+
+
+# Modes are types: a standalone group and a datastore member cannot be mixed ----------------------
+
+def placement() -> dict:
+    from phases.catalog import load_phase
+    from phases.environment import PROFILES
+
+    return {"spec": load_phase(4).cache, "node_count": 2, "vpc_id": "vpc-stub",
+            "subnet_ids": ["subnet-a", "subnet-b", "subnet-c"], "profile": PROFILES["prod"]}
+
+
+@pytest.mark.parametrize(("mode", "fields", "message"), [
+    # A standalone group generates its own token and joins nothing.
+    ("standalone", {"global_replication_group_id": "ldgnf-qnom-prod-cache"},
+     "unexpected keyword argument 'global_replication_group_id'"),
+    ("standalone", {"auth_token": "token"}, "unexpected keyword argument 'auth_token'"),
+    ("standalone", {"datastore": None}, "unexpected keyword argument 'datastore'"),
+    # A member takes what the datastore decides: it cannot lead one, and it must name one.
+    ("member", {"global_primary": True}, "unexpected keyword argument 'global_primary'"),
+    ("member", {}, "missing 1 required keyword-only argument: 'datastore'"),
+])
+def test_standalone_and_member_cannot_be_mixed(mode, fields, message):
+    from components.cache import DatastoreMembership, MemberCacheArgs, StandaloneCacheArgs
+
+    if mode == "member" and fields:
+        fields = {**fields, "datastore": DatastoreMembership("ldgnf-qnom-prod-cache", "token")}
+    args_type = {"standalone": StandaloneCacheArgs, "member": MemberCacheArgs}[mode]
+    with pytest.raises(TypeError, match=message):
+        args_type(**placement(), **fields)

@@ -246,13 +246,13 @@ COMPONENT_PROGRAM = textwrap.dedent('''
     import pulumi
     import pulumi_aws as aws
 
-    from components.database import Database, DatabaseArgs
+    from components.database import Database, FollowerDatabaseArgs, WriterDatabaseArgs
     from phases.catalog import load_phase
     from phases.environment import PROFILES
 
     provider = aws.Provider("aws-us-east-1", aws.ProviderArgs(region="us-east-1"))
     phase = load_phase(4)
-    Database("us-east-1-db", DatabaseArgs(
+    Database("us-east-1-db", WriterDatabaseArgs(
         spec=phase.database,
         read_replicas=2,
         vpc_id="vpc-stub",
@@ -390,12 +390,12 @@ CROSS_REGION_PROGRAM = textwrap.dedent('''
     import pulumi
     import pulumi_aws as aws
 
-    from components.database import Database, DatabaseArgs
+    from components.database import Database, FollowerDatabaseArgs, WriterDatabaseArgs
     from phases.catalog import load_phase
     from phases.environment import PROFILES
 
     provider = aws.Provider("aws-us-west-2", aws.ProviderArgs(region="us-west-2"))
-    database = Database("us-west-2-db", DatabaseArgs(
+    database = Database("us-west-2-db", FollowerDatabaseArgs(
         spec=load_phase(3).database,
         read_replicas=2,
         vpc_id="vpc-stub",
@@ -456,3 +456,62 @@ def test_cross_region_set_admits_only_its_api(cross_region_run):
     rules = [r for r in cross_region_run.resources if r.type == INGRESS]
     assert [(r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"], r.inputs["toPort"]) for r in rules] == [
         ("sg-api-stub", 5432, 5432)]
+
+
+# Modes are types: a writer and a follower cannot be mixed ---------------------------------------
+
+def placement(phase: int = 4) -> dict:
+    from phases.environment import PROFILES
+
+    return {"spec": load_phase(phase).database, "read_replicas": 2, "vpc_id": "vpc-stub",
+            "subnet_ids": ["subnet-a", "subnet-b", "subnet-c"],
+            "availability_zones": ["us-west-2a", "us-west-2b", "us-west-2c"], "profile": PROFILES["prod"]}
+
+
+FOLLOWS = {"replica_source_arn": "arn:aws:rds:us-east-1:123456789012:db:us-east-1-db-replica-0",
+           "source_master_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-db-AbCdEf"}
+
+
+@pytest.mark.parametrize(("mode", "fields", "message"), [
+    # A writer follows nothing; a follower has no primary, so nothing of a writer's.
+    ("writer", {"replica_source_arn": FOLLOWS["replica_source_arn"]},
+     "unexpected keyword argument 'replica_source_arn'"),
+    ("writer", {"aurora_secondary": None}, "unexpected keyword argument 'aurora_secondary'"),
+    ("follower", {**FOLLOWS, "cutover": True}, "unexpected keyword argument 'cutover'"),
+    ("follower", {**FOLLOWS, "rotation_subnet_ids": ["subnet-p"]}, "unexpected keyword argument 'rotation_subnet_ids'"),
+    ("follower", {**FOLLOWS, "secret_replicas": {}}, "unexpected keyword argument 'secret_replicas'"),
+    ("follower", {**FOLLOWS, "aurora_global": True}, "unexpected keyword argument 'aurora_global'"),
+    # What a follower follows is required: its source and the writer's secret.
+    ("follower", {"replica_source_arn": FOLLOWS["replica_source_arn"]},
+     "missing 1 required keyword-only argument: 'source_master_secret_arn'"),
+    ("follower", {"source_master_secret_arn": FOLLOWS["source_master_secret_arn"]},
+     "missing 1 required keyword-only argument: 'replica_source_arn'"),
+])
+def test_writer_and_follower_cannot_be_mixed(mode, fields, message):
+    from components.database import FollowerDatabaseArgs, WriterDatabaseArgs
+
+    args_type = {"writer": WriterDatabaseArgs, "follower": FollowerDatabaseArgs}[mode]
+    with pytest.raises(TypeError, match=message):
+        args_type(**placement(), **fields)
+
+
+@pytest.mark.parametrize(("phase", "cutover", "message"), [
+    (4, False, "aurora_global needs spec.aurora and cutover"),
+    (3, True, "aurora_global needs spec.aurora and cutover"),
+])
+def test_only_a_promoted_cluster_leads_a_global_database(phase, cutover, message):
+    from components.database import WriterDatabaseArgs
+
+    with pytest.raises(ValueError, match=message):
+        WriterDatabaseArgs(**placement(phase), cutover=cutover, aurora_global=True)
+    if phase == 4:
+        assert WriterDatabaseArgs(**placement(4), cutover=True, aurora_global=True).aurora_global is True
+
+
+def test_a_secondary_cluster_needs_the_phases_aurora_block():
+    from components.database import AuroraSecondary, FollowerDatabaseArgs
+
+    secondary = AuroraSecondary(global_cluster_id="qnom-prod-db", engine_version="16.4")
+    with pytest.raises(ValueError, match="aurora_secondary needs spec.aurora"):
+        FollowerDatabaseArgs(**placement(3), **FOLLOWS, aurora_secondary=secondary)
+    assert FollowerDatabaseArgs(**placement(4), **FOLLOWS, aurora_secondary=secondary).aurora_secondary is secondary

@@ -8,7 +8,6 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import pulumi
 import pytest
 
 from qnom.engine import run_program
@@ -194,21 +193,18 @@ def test_phase_4_keeps_the_phase_3_peering_exactly(settings):
 PROGRAM = textwrap.dedent('''
     import pulumi
 
-    from components.peering import Peering, PeeringArgs
+    from components.peering import AccepterPeeringArgs, Peering, RequesterPeeringArgs
 
     mode = pulumi.Config("test").require("mode")
     if mode == "requester":
-        side = Peering("test-peering", PeeringArgs(
+        side = Peering("test-peering", RequesterPeeringArgs(
             peer_region="us-east-1", peer_cidr="10.10.0.0/16",
             route_table_ids={"private-b": "rtb-0b", "private-a": "rtb-0a"},
             vpc_id="vpc-0requester", peer_vpc_id="vpc-0accepter"))
-    elif mode == "accepter":
-        side = Peering("test-peering", PeeringArgs(
+    else:
+        side = Peering("test-peering", AccepterPeeringArgs(
             peer_region="us-west-2", peer_cidr="10.20.0.0/16",
             route_table_ids={"isolated": "rtb-0i"}, connection_id="pcx-0123456789abcdef0"))
-    else:
-        side = Peering("test-peering", PeeringArgs(
-            peer_region="us-east-1", peer_cidr="10.10.0.0/16", route_table_ids={}, vpc_id="vpc-0requester"))
     pulumi.export("connectionId", side.connection_id)
 ''')
 
@@ -252,6 +248,19 @@ def test_accepter_side_in_isolation(program):
     assert route.dependencies["vpcPeeringConnectionId"] == [accepter.urn]
 
 
-def test_requester_without_the_peer_vpc_is_refused(program):
-    with pytest.raises(pulumi.RunError, match="test-peering: the requester side needs its VPC and the peer's VPC"):
-        run(program, "incomplete")
+@pytest.mark.parametrize(("mode", "fields", "message"), [
+    # A requester without the peer's VPC, an accepter without the connection: required by the type.
+    ("requester", {"vpc_id": "vpc-0requester"}, "missing 1 required keyword-only argument: 'peer_vpc_id'"),
+    ("accepter", {}, "missing 1 required keyword-only argument: 'connection_id'"),
+    # Half of one side and half of the other cannot be built.
+    ("requester", {"vpc_id": "vpc-0requester", "peer_vpc_id": "vpc-0accepter",
+                   "connection_id": "pcx-0123456789abcdef0"}, "unexpected keyword argument 'connection_id'"),
+    ("accepter", {"connection_id": "pcx-0123456789abcdef0", "vpc_id": "vpc-0requester"},
+     "unexpected keyword argument 'vpc_id'"),
+])
+def test_the_two_sides_cannot_be_mixed(mode, fields, message):
+    from components.peering import AccepterPeeringArgs, RequesterPeeringArgs
+
+    side = {"requester": RequesterPeeringArgs, "accepter": AccepterPeeringArgs}[mode]
+    with pytest.raises(TypeError, match=message):
+        side(peer_region="us-east-1", peer_cidr="10.10.0.0/16", route_table_ids={}, **fields)
