@@ -29,7 +29,6 @@ Creates, under the component:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -37,6 +36,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults, userdata
+from components import policy_documents as documents
 from components import schedule as traffic
 from components.app_config import AppAccess
 from components.buckets import create_private_bucket
@@ -240,19 +240,8 @@ class ApiTier(pulumi.ComponentResource):
         account_id = aws.get_caller_identity(opts=self._invoke).account_id
         policy = aws.s3.BucketPolicy(f"{name}-alb-logs", aws.s3.BucketPolicyArgs(
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "LoadBalancerAccessLogs",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": writer},
-                        "Action": "s3:PutObject",
-                        "Resource": f"{arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{account_id}/*",
-                    },
-                    defaults.deny_insecure_bucket_access(arn),
-                ],
-            })),
+            policy=documents.to_json(documents.load_balancer_log_bucket_policy(
+                bucket.arn, ACCESS_LOG_PREFIX, account_id, writer)),
         ), self._child)
         return bucket, policy
 

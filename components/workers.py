@@ -25,7 +25,6 @@ the workers through the app configuration (`components/app_config.py`).
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -33,6 +32,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults, userdata
+from components import policy_documents as documents
 from components.app_config import AppAccess
 from components.instance_role import app_access_policies, create_instance_role
 from phases import models
@@ -121,8 +121,7 @@ class Workers(pulumi.ComponentResource):
 
     def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[aws.iam.RolePolicy]]:
         args = self._args
-        consume = pulumi.Output.all(args.queue_arn, args.queue_kms_key_arn).apply(
-            lambda values: json.dumps(defaults.consume_queue_policy(values[0], values[1])))
+        consume = documents.to_json(documents.consume_queue_policy(args.queue_arn, args.queue_kms_key_arn))
         account_id = aws.get_caller_identity(opts=self._invoke).account_id
         access = dataclasses.replace(args.access, send_queue_arn=None)
         return create_instance_role(
