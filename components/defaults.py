@@ -2,10 +2,11 @@
 
 Holds the resource options that make resources safe: protection of stateful resources in prod,
 customer-managed KMS keys with rotation, security groups that admit only named client groups,
-and for EC2 instances: IMDSv2 only, no public address, encrypted root volumes, the AMI source, the TLS policy of HTTPS listeners and the
-ports app instances may open towards the data tier, bucket encryption, and the TLS and
-security-header floors of the CDN. Policy documents (trust policies, grants, TLS-only
-statements) live in `components/policy_documents.py`. Creates one kind of resource itself:
+and for EC2 instances: IMDSv2 only, no public address, encrypted root volumes, the AMI source,
+the TLS policy of HTTPS listeners and the ports app instances may open towards the data tier,
+bucket encryption, and the TLS and security-header floors of the CDN. Policy documents (trust
+policies, grants, TLS-only statements) live in `components/policy_documents.py`. Creates one
+kind of resource itself:
 the client-only security groups (an `aws.ec2.SecurityGroup` and its
 `aws.vpc.SecurityGroupIngressRule`s: one per client group, and one per app subnet of a
 peered region).

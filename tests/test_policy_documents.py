@@ -24,7 +24,8 @@ def test_no_component_serialises_a_document_itself():
 
 
 def test_plain_inputs_give_plain_documents():
-    policy = documents.cloudfront_read_policy("arn:aws:s3:::static", "/static/*", "arn:aws:cloudfront::1:distribution/E1")
+    policy = documents.cloudfront_read_policy("arn:aws:s3:::static", "/static/*",
+                                              "arn:aws:cloudfront::1:distribution/E1")
     read, deny = policy["Statement"]
     assert read["Resource"] == "arn:aws:s3:::static/static/*"
     assert read["Condition"] == {"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::1:distribution/E1"}}
