@@ -19,8 +19,9 @@ Creates, under the component:
   API runs in a bridge-network container and needs the instance role), no public IP,
   encrypted gp3 root volume, detailed monitoring, user data from
   `templates/api-user-data.sh.tpl` (it reads the configuration at every start);
-- the Auto Scaling group over the private subnets of every AZ, with rolling instance refresh,
-  created only after `boot_after` (the NAT routes, the configuration) and the role's policies;
+- the Auto Scaling group (it and the template through `components/instance_group.py`) over
+  the private subnets of every AZ, with rolling instance refresh, created only after
+  `boot_after` (the NAT routes, the configuration) and the role's policies;
 - with `spec.scaling`: CPU step policies (+ their alarms) and request-count target tracking
   (after the listener);
 - with `schedule` (the primary region only): the traffic schedule's scheduled actions;
@@ -29,7 +30,6 @@ Creates, under the component:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -37,9 +37,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults, userdata
+from components import policy_documents as documents
 from components import schedule as traffic
 from components.app_config import AppAccess
 from components.buckets import create_private_bucket
+from components.instance_group import GroupArgs, LaunchTemplateArgs, create_group, create_launch_template
 from components.instance_role import app_access_policies, create_instance_role
 from components.waf import rate_limited_web_acl
 from phases import models
@@ -240,19 +242,8 @@ class ApiTier(pulumi.ComponentResource):
         account_id = aws.get_caller_identity(opts=self._invoke).account_id
         policy = aws.s3.BucketPolicy(f"{name}-alb-logs", aws.s3.BucketPolicyArgs(
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "LoadBalancerAccessLogs",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": writer},
-                        "Action": "s3:PutObject",
-                        "Resource": f"{arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{account_id}/*",
-                    },
-                    defaults.deny_insecure_bucket_access(arn),
-                ],
-            })),
+            policy=documents.to_json(documents.load_balancer_log_bucket_policy(
+                bucket.arn, ACCESS_LOG_PREFIX, account_id, writer)),
         ), self._child)
         return bucket, policy
 
@@ -337,63 +328,30 @@ class ApiTier(pulumi.ComponentResource):
             args.image, policies, self._child)
 
     def _create_launch_template(self, profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:
-        name, args = self._name, self._args
-        # The parameter moves to each new AL2023 release; the next `pulumi up` then writes a
-        # new template version and the instance refresh rolls the group onto the patched AMI.
-        ami = aws.ssm.get_parameter(name=defaults.AL2023_AMI_PARAMETER, opts=self._invoke)
+        args = self._args
         script = userdata.api_user_data(
             image=args.image, port=args.spec.port, health_path=args.spec.health_check.path,
             region=args.region, config_path=args.access.config_path, session_secret_id=args.session_secret_name,
         )
-        return aws.ec2.LaunchTemplate(f"{name}-lt", aws.ec2.LaunchTemplateArgs(
-            image_id=ami.value,
-            instance_type=args.spec.instance_type,
-            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
-            # The API container needs the instance role (SQS, S3, secrets) through IMDSv2.
-            metadata_options=defaults.instance_metadata_options(defaults.CONTAINER_IMDS_HOP_LIMIT),
-            network_interfaces=[defaults.private_network_interface(self.instance_sg.id)],
-            block_device_mappings=[defaults.encrypted_root_volume(args.spec.root_volume_gb)],
-            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
-            user_data=userdata.encode(script),
-            update_default_version=True,
-            tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**args.tags, "Name": name})
-                for kind in ("instance", "volume")
-            ],
-        ), self._child)
+        return create_launch_template(self._name, LaunchTemplateArgs(
+            instance_profile_arn=profile.arn, security_group_id=self.instance_sg.id,
+            root_volume_gb=args.spec.root_volume_gb, user_data=userdata.encode(script),
+            instance_type=args.spec.instance_type, tags=args.tags,
+        ), self._invoke, self._child)
 
     def _create_group(self) -> aws.autoscaling.Group:
         args = self._args
         # On a seasonal window's day the group is declared with the window's bounds (see
         # components/schedule.py), so an update that day does not undo the surge.
         size = traffic.group_size(args.capacity, args.schedule, self._today)
-        return aws.autoscaling.Group(f"{self._name}-asg", aws.autoscaling.GroupArgs(
-            min_size=size.min,
-            max_size=size.max,
-            desired_capacity=size.desired,
-            vpc_zone_identifiers=list(args.private_subnet_ids),
-            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
-                id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)),
+        return create_group(self._name, GroupArgs(
+            min_size=size.min, max_size=size.max, desired_capacity=size.desired,
+            subnet_ids=args.private_subnet_ids,
+            refresh_min_healthy_percent=args.spec.instance_refresh_min_healthy_percent,
+            health_check_type="ELB", health_check_grace_seconds=args.spec.health_check_grace_seconds,
             target_group_arns=[self.target_group.arn],
-            health_check_type="ELB",
-            health_check_grace_period=args.spec.health_check_grace_seconds,
-            # A new template version (image, type, user data) rolls the group a few
-            # instances at a time instead of waiting for scale-in to replace them.
-            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
-                strategy="Rolling",
-                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
-                    min_healthy_percentage=args.spec.instance_refresh_min_healthy_percent),
-            ),
-            # Acts on spot instances only; set so a spot share needs no group change later.
-            capacity_rebalance=True,
-            enabled_metrics=defaults.GROUP_METRICS,
-            metrics_granularity="1Minute",
-            tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=False)
-                  for key, value in sorted(args.tags.items())],
-        # The autoscaler and the schedule own the running count once the group exists. Instances
-        # booting without a way out (NAT route) or before their grants and configuration exist
-        # fail their boot, and the ELB check then replaces them in a loop: wait for all of it.
-        ), self._opts(ignore_changes=["desiredCapacity"], depends_on=[*args.boot_after, *self.role_policies]))
+            boot_after=[*args.boot_after, *self.role_policies], tags=args.tags,
+        ), self.launch_template, self._child)
 
     # Scaling ----------------------------------------------------------------------------
 

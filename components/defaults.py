@@ -1,12 +1,12 @@
 """Secure defaults shared by every component, so a phase file cannot forget them.
 
-Holds the resource options and policy documents that make resources safe: protection of
-stateful resources in prod, IAM trust documents and policies scoped to one AWS service or
-resource, customer-managed KMS keys with rotation, TLS-only policy statements, security
-groups that admit only named client groups, and for EC2 instances: IMDSv2 only, no public
-address, encrypted root volumes, the AMI source, the TLS policy of HTTPS listeners and the
-ports app instances may open towards the data tier, bucket encryption, and the TLS and
-security-header floors of the CDN. Creates one kind of resource itself:
+Holds the resource options that make resources safe: protection of stateful resources in prod,
+customer-managed KMS keys with rotation, security groups that admit only named client groups,
+and for EC2 instances: IMDSv2 only, no public address, encrypted root volumes, the AMI source,
+the TLS policy of HTTPS listeners and the ports app instances may open towards the data tier,
+bucket encryption, and the TLS and security-header floors of the CDN. Policy documents (trust
+policies, grants, TLS-only statements) live in `components/policy_documents.py`. Creates one
+kind of resource itself:
 the client-only security groups (an `aws.ec2.SecurityGroup` and its
 `aws.vpc.SecurityGroupIngressRule`s: one per client group, and one per app subnet of a
 peered region).
@@ -14,12 +14,12 @@ peered region).
 
 from __future__ import annotations
 
-import json
 from typing import Mapping
 
 import pulumi
 import pulumi_aws as aws
 
+from components import policy_documents
 from phases.environment import EnvironmentProfile
 
 
@@ -29,16 +29,10 @@ def stateful_options(child: pulumi.ResourceOptions, profile: EnvironmentProfile)
     return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=profile.protect_stateful))
 
 
-def assume_role_policy(service: str) -> str:
-    """IAM trust policy letting one AWS service principal assume a role."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-        }],
-    })
+def assume_role_policy(service: str) -> pulumi.Output[str]:
+    """IAM trust policy letting one AWS service principal assume a role, as JSON (the document
+    itself is `policy_documents.trust_policy`)."""
+    return policy_documents.to_json(policy_documents.trust_policy(service))
 
 
 # Ports of the data stores: fixed for a store's lifetime (a new port replaces an ElastiCache group).
@@ -164,23 +158,6 @@ def bucket_encryption_rules() -> list:
     )]
 
 
-def deny_insecure_transport(resources: list[str], action: str) -> dict:
-    """Policy statement refusing every request that does not arrive over TLS."""
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": action,
-        "Resource": resources,
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
-def deny_insecure_bucket_access(bucket_arn: str) -> dict:
-    """Bucket policy statement refusing every request to the bucket or its objects without TLS."""
-    return deny_insecure_transport([bucket_arn, f"{bucket_arn}/*"], "s3:*")
-
-
 def client_only_security_group(
     name: str,
     description: str,
@@ -257,98 +234,3 @@ def app_egress_rules(security_group_id: pulumi.Input[str], vpc_cidr: str,
                 cidr_ipv4=cidr, description=f"{name} in {region}'s VPC (VPC peering)",
             )
     return rules
-
-
-def read_secrets_policy(secret_arns: list[str], kms_key_arns: list[str], region: str) -> dict:
-    """IAM policy reading exactly these secrets of `region`, and decrypting them with their
-    customer-managed keys only when Secrets Manager in that region asks (kms:ViaService: AWS KMS
-    Developer Guide, "kms:ViaService"; Secrets Manager decrypts with the caller's permissions,
-    Secrets Manager User Guide, "Secret encryption and decryption")."""
-    statements = [{
-        "Sid": "ReadOwnSecrets",
-        "Effect": "Allow",
-        "Action": "secretsmanager:GetSecretValue",
-        "Resource": sorted(secret_arns),
-    }]
-    if kms_key_arns:
-        statements.append({
-            "Sid": "DecryptOwnSecrets",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": sorted(set(kms_key_arns)),
-            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
-        })
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def read_config_policy(region: str, account_id: str, path: str) -> dict:
-    """IAM policy reading the String parameters under one Parameter Store path of one region.
-
-    GetParametersByPath is authorized on the path itself, GetParameters on each parameter (AWS
-    Systems Manager User Guide, "Restricting access to Parameter Store parameters using IAM
-    policies"). String parameters need no KMS grant.
-    """
-    base = f"arn:aws:ssm:{region}:{account_id}:parameter{path}"
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "ReadConfigPath", "Effect": "Allow", "Action": "ssm:GetParametersByPath", "Resource": base},
-        {"Sid": "ReadConfigValues", "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": f"{base}/*"},
-    ]}
-
-
-def send_queue_policy(queue_arn: str) -> dict:
-    """IAM policy sending messages to one SQS queue (SQS-managed encryption needs no KMS grant)."""
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "SendJobs", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
-    ]}
-
-
-def object_prefix_policy(bucket_arn: str, prefix: str, kms_key_arn: str, bucket_region: str) -> dict:
-    """IAM policy reading, writing and listing one prefix of an SSE-KMS bucket.
-
-    Uploads need kms:GenerateDataKey and downloads kms:Decrypt on the bucket's key (Amazon S3 User
-    Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", permissions), allowed only
-    through S3 in the bucket's region; listing is limited to the prefix with the s3:prefix key.
-    """
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "ObjectsUnderPrefix", "Effect": "Allow",
-         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-         "Resource": f"{bucket_arn}/{prefix}*"},
-        {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
-         "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}},
-        {"Sid": "ObjectKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-         "Resource": kms_key_arn,
-         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{bucket_region}.amazonaws.com"}}},
-    ]}
-
-
-def ecr_pull_policy(repository_arn: str) -> dict:
-    """IAM policy pulling images from one private ECR repository."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            # GetAuthorizationToken has no resource-level permissions.
-            {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-            {
-                "Sid": "PullImage",
-                "Effect": "Allow",
-                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                "Resource": repository_arn,
-            },
-        ],
-    }
-
-
-def consume_queue_policy(queue_arn: str, kms_key_arn: str | None = None) -> dict:
-    """IAM policy receiving and deleting messages of one SQS queue (and decrypting them when
-    the queue uses a customer-managed key; SQS-managed encryption needs no grant)."""
-    statements = [{
-        "Sid": "ConsumeQueue",
-        "Effect": "Allow",
-        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                   "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
-        "Resource": queue_arn,
-    }]
-    if kms_key_arn:
-        statements.append({"Sid": "DecryptMessages", "Effect": "Allow", "Action": "kms:Decrypt",
-                           "Resource": kms_key_arn})
-    return {"Version": "2012-10-17", "Statement": statements}

@@ -18,20 +18,19 @@ Creates, all through the us-east-1 provider:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
 
+from components import policy_documents as documents
 from components.buckets import create_private_bucket
 from components.defaults import (
     ABORT_INCOMPLETE_UPLOAD_DAYS,
     HSTS_MAX_AGE_SECONDS,
     ORIGIN_TLS_PROTOCOLS,
     VIEWER_MINIMUM_TLS,
-    deny_insecure_bucket_access,
 )
 from components.dns import origin_name, regional_origin_name
 from components.waf import rate_limited_web_acl
@@ -195,31 +194,14 @@ class Edge(pulumi.ComponentResource):
         ), self._child)
         aws.s3.BucketPolicy(f"{self._name}-logs", aws.s3.BucketPolicyArgs(
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps({
-                "Version": "2012-10-17", "Statement": [deny_insecure_bucket_access(arn)],
-            })),
+            policy=documents.to_json(documents.bucket_tls_only_policy(bucket.arn)),
         ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[public_block])))
         return bucket, acl
 
     def _allow_distribution_reads(self, bucket: aws.s3.Bucket, public_block: aws.s3.BucketPublicAccessBlock,
                                   distribution: aws.cloudfront.Distribution) -> None:
-        # Origin access control signs CloudFront's requests as the cloudfront.amazonaws.com
-        # service; AWS:SourceArn narrows that principal to this one distribution, and the
-        # resource to the keys the /static/* behaviour can reach.
-        policy = pulumi.Output.all(bucket.arn, distribution.arn).apply(lambda arns: json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AllowThisDistributionToReadStatic",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudfront.amazonaws.com"},
-                    "Action": "s3:GetObject",
-                    "Resource": f"{arns[0]}{STATIC_PATH}",
-                    "Condition": {"StringEquals": {"AWS:SourceArn": arns[1]}},
-                },
-                deny_insecure_bucket_access(arns[0]),
-            ],
-        }))
+        # Only the keys the /static/* behaviour can reach, and only by this distribution.
+        policy = documents.to_json(documents.cloudfront_read_policy(bucket.arn, STATIC_PATH, distribution.arn))
         aws.s3.BucketPolicy(f"{self._name}-static", aws.s3.BucketPolicyArgs(bucket=bucket.id, policy=policy),
                             pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[public_block])))
 

@@ -9,13 +9,13 @@ ECR repository, and the instance profile.
 
 from __future__ import annotations
 
-import json
 from typing import Mapping
 
 import pulumi
 import pulumi_aws as aws
 
 from components import defaults, userdata
+from components import policy_documents as documents
 from components.app_config import OBJECT_PREFIX, AppAccess
 
 
@@ -27,18 +27,14 @@ def app_access_policies(access: AppAccess, region: str, account_id: str,
     secrets = [*own_secret_arns, *access.secret_arns]
     keys = [*own_key_arns, *access.secret_key_arns]
     policies = {
-        "config": pulumi.Output.from_input(json.dumps(
-            defaults.read_config_policy(region, account_id, access.config_path))),
-        "secrets": pulumi.Output.all(pulumi.Output.all(*secrets), pulumi.Output.all(*keys)).apply(
-            lambda pair: json.dumps(defaults.read_secrets_policy(list(pair[0]), list(pair[1]), region))),
-        "objects": pulumi.Output.all(access.bucket_arn, access.bucket_key_arn).apply(
-            lambda pair: json.dumps(defaults.object_prefix_policy(pair[0], OBJECT_PREFIX, pair[1],
-                                                                  access.bucket_region))),
+        "config": documents.read_config_policy(region, account_id, access.config_path),
+        "secrets": documents.read_secrets_policy(secrets, keys, region),
+        "objects": documents.object_prefix_policy(access.bucket_arn, OBJECT_PREFIX, access.bucket_key_arn,
+                                                  access.bucket_region),
     }
     if access.send_queue_arn is not None:
-        policies["send"] = pulumi.Output.from_input(access.send_queue_arn).apply(
-            lambda arn: json.dumps(defaults.send_queue_policy(arn)))
-    return policies
+        policies["send"] = documents.send_queue_policy(access.send_queue_arn)
+    return {suffix: documents.to_json(document) for suffix, document in policies.items()}
 
 
 def create_instance_role(
@@ -51,7 +47,7 @@ def create_instance_role(
     """Role `f"{name}-instance"` with `policies` (suffix -> policy JSON) inline; the inline
     policies come back too, so the group can wait for them before its instances boot."""
     role = aws.iam.Role(f"{name}-instance", aws.iam.RoleArgs(
-        assume_role_policy=defaults.assume_role_policy("ec2.amazonaws.com"),
+        assume_role_policy=documents.to_json(documents.trust_policy("ec2.amazonaws.com")),
         description=description,
     ), opts)
     aws.iam.RolePolicyAttachment(f"{name}-instance-ssm", aws.iam.RolePolicyAttachmentArgs(
@@ -62,7 +58,7 @@ def create_instance_role(
     repository = userdata.private_ecr(image)
     if repository:
         inline.append(aws.iam.RolePolicy(f"{name}-instance-ecr", aws.iam.RolePolicyArgs(
-            role=role.id, policy=json.dumps(defaults.ecr_pull_policy(repository.repository_arn())),
+            role=role.id, policy=documents.to_json(documents.ecr_pull_policy(repository.repository_arn())),
         ), opts))
     profile = aws.iam.InstanceProfile(f"{name}-instance", aws.iam.InstanceProfileArgs(role=role.name), opts)
     return role, profile, inline

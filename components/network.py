@@ -16,13 +16,12 @@ internet gateway and the route table associations); the app groups wait for it.
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.defaults import assume_role_policy
+from components import policy_documents as documents
 
 TIERS = ("public", "private", "isolated")
 SUBNET_PREFIX = 20  # nine /20s out of the /16 leave seven free for later tiers
@@ -197,18 +196,11 @@ class Network(pulumi.ComponentResource):
             retention_in_days=self._args.flow_log_retention_days,
         ), self._child)
         role = aws.iam.Role(f"{self._name}-flow-logs", aws.iam.RoleArgs(
-            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=documents.to_json(documents.trust_policy("vpc-flow-logs.amazonaws.com")),
         ), self._child)
         aws.iam.RolePolicy(f"{self._name}-flow-logs", aws.iam.RolePolicyArgs(
             role=role.id,
-            policy=log_group.arn.apply(lambda arn: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                    "Resource": f"{arn}:*",
-                }],
-            })),
+            policy=documents.to_json(documents.flow_log_delivery_policy(log_group.arn)),
         ), self._child)
         flow_log = aws.ec2.FlowLog(f"{self._name}-flow-log", aws.ec2.FlowLogArgs(
             vpc_id=self.vpc.id,

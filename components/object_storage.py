@@ -13,46 +13,17 @@ never change: a bucket whose name changes is a new, empty bucket.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components import defaults
+from components import policy_documents as documents
 from components.buckets import create_private_bucket
 from phases.environment import EnvironmentProfile
 
 LOG_PREFIX = "s3-access/objects/"
-
-
-def tls_only_policy(bucket_arn: str) -> dict:
-    """Bucket policy refusing every request to the bucket or its objects that is not over TLS."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [defaults.deny_insecure_bucket_access(bucket_arn)],
-    }
-
-
-def log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> dict:
-    """TLS only, plus S3 server access log delivery from one source bucket of this account.
-
-    With ACLs disabled (bucket owner enforced) the log delivery service writes under this
-    policy, limited to the log prefix.
-    """
-    policy = tls_only_policy(log_bucket_arn)
-    policy["Statement"].append({
-        "Sid": "AllowServerAccessLogDelivery",
-        "Effect": "Allow",
-        "Principal": {"Service": "logging.s3.amazonaws.com"},
-        "Action": "s3:PutObject",
-        "Resource": f"{log_bucket_arn}/{LOG_PREFIX}*",
-        "Condition": {
-            "ArnLike": {"aws:SourceArn": source_bucket_arn},
-            "StringEquals": {"aws:SourceAccount": account_id},
-        },
-    })
-    return policy
 
 
 @dataclass(frozen=True)
@@ -178,14 +149,13 @@ class ObjectStorage(pulumi.ComponentResource):
 
     def _create_log_bucket_policy(self) -> None:
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        policy = pulumi.Output.all(self._logs.arn, self._objects.arn, account).apply(
-            lambda values: json.dumps(log_bucket_policy(*values)))
+        policy = documents.access_log_bucket_policy(self._logs.arn, LOG_PREFIX, self._objects.arn, account)
         aws.s3.BucketPolicy(f"{self._name}-logs", aws.s3.BucketPolicyArgs(
-            bucket=self._logs.id, policy=policy,
+            bucket=self._logs.id, policy=documents.to_json(policy),
         ), self._child)
 
     def _create_object_bucket_policy(self) -> None:
         aws.s3.BucketPolicy(f"{self._name}-objects", aws.s3.BucketPolicyArgs(
             bucket=self._objects.id,
-            policy=self._objects.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
+            policy=documents.to_json(documents.bucket_tls_only_policy(self._objects.arn)),
         ), self._child)

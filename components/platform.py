@@ -5,8 +5,8 @@ domain, the `Dns` (Route 53 records, health checks, ACM certificates).
 Global pieces hang directly under `Platform`; everything regional hangs under its `Region`.
 Creates the API's session secret value (pulumi-random) here, once, so a session signed in
 one region is valid in every other. The primary region's endpoints, names and secret ARNs
-come out flat (None where the phase has no such resource); `STACK_OUTPUTS` names them for
-the stack, with the read endpoints of every region.
+come out flat (None where the phase has no such resource), with the phase, the environment and
+the read endpoints of every region; `components/stack_outputs.py` names them for the stack.
 
 The primary region is built first: the secondary regions follow its data. Between the two,
 Platform creates the global data pieces, each with the primary region's provider named
@@ -36,49 +36,8 @@ from components.edge import ApiOrigin, Edge, EdgeArgs
 from components.cache import DatastoreMembership
 from components.database import AuroraSecondary
 from components.region import PrimaryRegionArgs, Region, SecondaryRegionArgs, provider_name
+from components.stack_outputs import STACK_OUTPUTS
 from phases.settings import StackSettings
-
-# Stack export name -> Platform attribute. Export names are a contract: never rename one.
-STACK_OUTPUTS = {
-    "vpcIds": "vpc_ids",
-    "publicUrl": "public_url",
-    "cdnDomainName": "cdn_domain_name",
-    "cdnDistributionId": "cdn_distribution_id",
-    "staticBucketName": "static_bucket_name",
-    "albDnsNames": "alb_dns_names",
-    "healthCheckIds": "health_check_ids",
-    "albDnsName": "alb_dns_name",
-    "albZoneId": "alb_zone_id",
-    "apiAsgName": "api_asg_name",
-    "apiTargetGroupArn": "api_target_group_arn",
-    "apiSecurityGroupId": "api_security_group_id",
-    "albSecurityGroupId": "alb_security_group_id",
-    "apiListener": "api_listener",
-    "workerAsgName": "worker_asg_name",
-    "dbWriterEndpoint": "db_writer_endpoint",
-    "dbPrimaryEndpoint": "db_primary_endpoint",
-    "dbReaderEndpoints": "db_reader_endpoints",
-    "dbMasterSecretArn": "db_master_secret_arn",
-    "auroraEndpoint": "aurora_endpoint",
-    "auroraReaderEndpoint": "aurora_reader_endpoint",
-    "auroraMasterSecretArn": "aurora_master_secret_arn",
-    "cachePrimaryEndpoint": "cache_primary_endpoint",
-    "cacheReaderEndpoint": "cache_reader_endpoint",
-    "cacheAuthSecretArn": "cache_auth_secret_arn",
-    "queueUrl": "queue_url",
-    "queueArn": "queue_arn",
-    "dlqUrl": "dlq_url",
-    "objectBucketName": "object_bucket_name",
-    "logBucketName": "log_bucket_name",
-    "searchEndpoint": "search_endpoint",
-    "searchMasterSecretArn": "search_master_secret_arn",
-    "dbReaderEndpointsByRegion": "db_reader_endpoints_by_region",
-    "cacheEndpointsByRegion": "cache_endpoints_by_region",
-    "cacheGlobalDatastoreId": "cache_global_datastore_id",
-    "auroraGlobalClusterId": "aurora_global_cluster_id",
-    "peeringConnectionIds": "peering_connection_ids",
-}
-
 
 @dataclass(frozen=True)
 class PlatformArgs:
@@ -89,6 +48,9 @@ class PlatformArgs:
 class Platform(pulumi.ComponentResource):
     regions: dict[str, Region]
     primary: Region
+    phase_name: str
+    environment: str
+    region_names: list[str]
     vpc_ids: pulumi.Output[dict[str, str]]
     edge: Edge
     dns: Dns | None
@@ -135,6 +97,8 @@ class Platform(pulumi.ComponentResource):
         self._child = child = pulumi.ResourceOptions(parent=self)
         phase = args.settings.phase
         settings = args.settings
+        self.phase_name, self.environment = phase.name, settings.environment
+        self.region_names = [region.name for region in phase.regions]
         session_secret = self._create_session_secret(name, child)
         # The regions' listeners need the certificates Dns validates, and Dns needs the
         # regions' load balancers: deferred outputs close the loop without a second pass.
@@ -191,7 +155,7 @@ class Platform(pulumi.ComponentResource):
         # None in a single-region phase, so the export is left out there.
         self.peering_connection_ids = {
             name: region.peering.connection_id for name, region in self.regions.items() if region.peering} or None
-        self.register_outputs({attribute: getattr(self, attribute) for attribute in STACK_OUTPUTS.values()})
+        self.register_outputs(STACK_OUTPUTS.by_attribute(self))
 
     def _global_provider(self) -> aws.Provider:
         # CloudFront's certificate and web ACL live in us-east-1, whatever the primary region.

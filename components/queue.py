@@ -11,33 +11,15 @@ replaces a queue whose name or FIFO setting changes, and a replaced queue loses 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components import defaults
+from components import policy_documents as documents
 from phases.environment import EnvironmentProfile
 from phases.models import Queue as QueueSpec
-
-
-def redrive_policy(dlq_arn: str, max_receive_count: int) -> str:
-    """The main queue's redrive policy: after `max_receive_count` receives a message moves to the DLQ."""
-    return json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
-
-
-def redrive_allow_policy(source_queue_arn: str) -> str:
-    """The DLQ's redrive-allow policy: only the given queue may use it as its dead-letter queue."""
-    return json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [source_queue_arn]})
-
-
-def tls_only_policy(queue_arn: str) -> str:
-    """Queue policy refusing every request to the queue that does not arrive over TLS."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [defaults.deny_insecure_transport([queue_arn], "sqs:*")],
-    })
 
 
 @dataclass(frozen=True)
@@ -96,7 +78,7 @@ class Queue(pulumi.ComponentResource):
             message_retention_seconds=spec.message_retention_seconds,
             receive_wait_time_seconds=spec.receive_wait_seconds,
             sqs_managed_sse_enabled=True,
-            redrive_policy=self._dlq.arn.apply(lambda arn: redrive_policy(arn, spec.max_receive_count)),
+            redrive_policy=documents.to_json(documents.redrive_policy(self._dlq.arn, spec.max_receive_count)),
         ), self._stateful)
 
     def _allow_redrive_from_main_only(self) -> None:
@@ -104,11 +86,11 @@ class Queue(pulumi.ComponentResource):
         # two queues depend on each other.
         aws.sqs.RedriveAllowPolicy(f"{self._name}-dlq", aws.sqs.RedriveAllowPolicyArgs(
             queue_url=self._dlq.url,
-            redrive_allow_policy=self._queue.arn.apply(redrive_allow_policy),
+            redrive_allow_policy=documents.to_json(documents.redrive_allow_policy(self._queue.arn)),
         ), self._child)
 
     def _require_tls(self, queue: aws.sqs.Queue, role: str) -> None:
         aws.sqs.QueuePolicy(f"{self._name}-{role}", aws.sqs.QueuePolicyArgs(
             queue_url=queue.url,
-            policy=queue.arn.apply(tls_only_policy),
+            policy=documents.to_json(documents.queue_tls_only_policy(queue.arn)),
         ), self._child)

@@ -23,7 +23,6 @@ Only the primary region runs search, so one stack creates the role at most once.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -33,6 +32,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components import defaults
+from components import policy_documents as documents
 from phases.environment import EnvironmentProfile
 from phases.models import Search as SearchSpec
 
@@ -48,37 +48,6 @@ LOG_TYPES = {
     "AUDIT_LOGS": "audit",
 }
 _DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
-
-
-def domain_access_policy(domain_arn: str) -> dict:
-    """Access policy of the domain: HTTP actions on this domain only, unsigned.
-
-    With fine-grained access control AWS recommends a domain policy that does not demand
-    signed requests; the gates are the VPC, the client-only security group and the domain's
-    own users.
-    """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"AWS": "*"},
-            "Action": "es:ESHttp*",
-            "Resource": f"{domain_arn}/*",
-        }],
-    }
-
-
-def log_delivery_policy(log_group_arns: Sequence[str]) -> dict:
-    """CloudWatch Logs resource policy letting OpenSearch write into the given log groups."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "es.amazonaws.com"},
-            "Action": ["logs:PutLogEvents", "logs:CreateLogStream"],
-            "Resource": [f"{arn}:*" for arn in log_group_arns],
-        }],
-    }
 
 
 @dataclass(frozen=True)
@@ -181,7 +150,7 @@ class Search(pulumi.ComponentResource):
         return aws.cloudwatch.LogResourcePolicy(f"{self._name}-logs", aws.cloudwatch.LogResourcePolicyArgs(
             # Resource policies are named per account and region, hence the domain name in it.
             policy_name=f"{self._args.domain_name}-logs",
-            policy_document=pulumi.Output.all(*arns).apply(lambda values: json.dumps(log_delivery_policy(values))),
+            policy_document=documents.to_json(documents.log_delivery_policy(arns)),
         ), self._child)
 
     def _create_service_linked_role(self) -> aws.iam.ServiceLinkedRole | None:
@@ -243,5 +212,5 @@ class Search(pulumi.ComponentResource):
     def _create_access_policy(self) -> None:
         aws.opensearch.DomainPolicy(f"{self._name}-access", aws.opensearch.DomainPolicyArgs(
             domain_name=self._domain.domain_name,
-            access_policies=self._domain.arn.apply(lambda arn: json.dumps(domain_access_policy(arn))),
+            access_policies=documents.to_json(documents.domain_access_policy(self._domain.arn)),
         ), self._child)

@@ -11,10 +11,11 @@ Creates, under the component:
   bridge-network container and needs the instance role), no public IP, encrypted gp3 root
   volume, detailed monitoring, user data from `templates/worker-user-data.sh.tpl` (it reads
   the same configuration as the API at every start, the queue URL included);
-- the Auto Scaling group over the private subnets with a mixed instances policy (several
-  instance types, an on-demand base, then the catalog's spot share, capacity-optimized
-  spot pools, capacity rebalancing) and rolling instance refresh, created only after
-  `boot_after` (the NAT routes, the configuration) and the role's policies;
+- the Auto Scaling group (it and the template through `components/instance_group.py`) over
+  the private subnets with a mixed instances policy (several instance types, an on-demand
+  base, then the catalog's spot share, capacity-optimized spot pools, capacity rebalancing)
+  and rolling instance refresh, created only after `boot_after` (the NAT routes, the
+  configuration) and the role's policies;
 - a target tracking policy holding the backlog per worker (visible messages divided by
   in-service workers) at the catalog's `messages_per_worker`.
 
@@ -25,7 +26,6 @@ the workers through the app configuration (`components/app_config.py`).
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -33,7 +33,15 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults, userdata
+from components import policy_documents as documents
 from components.app_config import AppAccess
+from components.instance_group import (
+    GroupArgs,
+    LaunchTemplateArgs,
+    MixedInstances,
+    create_group,
+    create_launch_template,
+)
 from components.instance_role import app_access_policies, create_instance_role
 from phases import models
 
@@ -121,8 +129,7 @@ class Workers(pulumi.ComponentResource):
 
     def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[aws.iam.RolePolicy]]:
         args = self._args
-        consume = pulumi.Output.all(args.queue_arn, args.queue_kms_key_arn).apply(
-            lambda values: json.dumps(defaults.consume_queue_policy(values[0], values[1])))
+        consume = documents.to_json(documents.consume_queue_policy(args.queue_arn, args.queue_kms_key_arn))
         account_id = aws.get_caller_identity(opts=self._invoke).account_id
         access = dataclasses.replace(args.access, send_queue_arn=None)
         return create_instance_role(
@@ -130,71 +137,27 @@ class Workers(pulumi.ComponentResource):
             args.image, {"queue": consume, **app_access_policies(access, args.region, account_id)}, self._child)
 
     def _create_launch_template(self, profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:
-        name, args = self._name, self._args
-        ami = aws.ssm.get_parameter(name=defaults.AL2023_AMI_PARAMETER, opts=self._invoke)
+        args = self._args
         user_data = userdata.encode(userdata.worker_user_data(
             image=args.image, command=args.command, region=args.region, config_path=args.access.config_path))
         # No instance type here: the group's overrides list the types it may launch.
-        return aws.ec2.LaunchTemplate(f"{name}-lt", aws.ec2.LaunchTemplateArgs(
-            image_id=ami.value,
-            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
-            # The worker container needs the instance role (SQS, S3, secrets) through IMDSv2.
-            metadata_options=defaults.instance_metadata_options(defaults.CONTAINER_IMDS_HOP_LIMIT),
-            network_interfaces=[defaults.private_network_interface(self.security_group.id)],
-            block_device_mappings=[defaults.encrypted_root_volume(args.spec.root_volume_gb)],
-            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
-            user_data=user_data,
-            update_default_version=True,
-            tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**args.tags, "Name": name})
-                for kind in ("instance", "volume")
-            ],
-        ), self._child)
+        return create_launch_template(self._name, LaunchTemplateArgs(
+            instance_profile_arn=profile.arn, security_group_id=self.security_group.id,
+            root_volume_gb=args.spec.root_volume_gb, user_data=user_data, tags=args.tags,
+        ), self._invoke, self._child)
 
     def _create_group(self) -> aws.autoscaling.Group:
         args, spec = self._args, self._args.spec
-        return aws.autoscaling.Group(f"{self._name}-asg", aws.autoscaling.GroupArgs(
-            min_size=spec.capacity.min,
-            max_size=spec.capacity.max,
-            desired_capacity=spec.capacity.desired,
-            vpc_zone_identifiers=list(args.private_subnet_ids),
-            mixed_instances_policy=aws.autoscaling.GroupMixedInstancesPolicyArgs(
-                instances_distribution=aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
-                    on_demand_base_capacity=spec.on_demand_base,
-                    # Seed: workers 80% spot with on-demand fallback, i.e. 20% on-demand
-                    # above the always-on-demand base.
-                    on_demand_percentage_above_base_capacity=100 - spec.spot_percent,
-                    on_demand_allocation_strategy="prioritized",
-                    # Pools with the most spare capacity are interrupted least.
-                    spot_allocation_strategy="capacity-optimized",
-                ),
-                launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
-                    launch_template_specification=aws.autoscaling.
-                    GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
-                        launch_template_id=self.launch_template.id,
-                        version=self.launch_template.latest_version.apply(str),
-                    ),
-                    overrides=[aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=kind)
-                               for kind in spec.instance_types],
-                ),
-            ),
-            # Replaces a spot instance AWS flags as at risk before its interruption notice.
-            capacity_rebalance=True,
+        # EC2 health checks: nothing calls a worker, so no load balancer checks it.
+        return create_group(self._name, GroupArgs(
+            min_size=spec.capacity.min, max_size=spec.capacity.max, desired_capacity=spec.capacity.desired,
+            subnet_ids=args.private_subnet_ids,
+            refresh_min_healthy_percent=spec.instance_refresh_min_healthy_percent,
             health_check_type="EC2",
-            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
-                strategy="Rolling",
-                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
-                    min_healthy_percentage=spec.instance_refresh_min_healthy_percent),
-            ),
-            # GroupInServiceInstances is also the divisor of the backlog-per-worker metric.
-            enabled_metrics=defaults.GROUP_METRICS,
-            metrics_granularity="1Minute",
-            tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=False)
-                  for key, value in sorted(args.tags.items())],
-        # The queue-depth policy owns the running count once the group exists. EC2-checked workers
-        # that boot without a way out or before their grants stay broken: wait for all of it.
-        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
-            ignore_changes=["desiredCapacity"], depends_on=[*args.boot_after, *self.role_policies])))
+            mixed_instances=MixedInstances(instance_types=spec.instance_types, on_demand_base=spec.on_demand_base,
+                                           spot_percent=spec.spot_percent),
+            boot_after=[*args.boot_after, *self.role_policies], tags=args.tags,
+        ), self.launch_template, self._child)
 
     def _create_queue_depth_scaling(self) -> aws.autoscaling.Policy:
         args = self._args

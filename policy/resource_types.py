@@ -63,5 +63,14 @@ WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 K8S_HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
-# Resources that hold data: protected in prod, never replaced by a promotion (docs/architecture.md).
-STATEFUL = (RDS_INSTANCE, RDS_CLUSTER, CACHE_REPLICATION_GROUP, SQS_QUEUE, *S3_BUCKETS, OPENSEARCH_DOMAIN)
+# Resources that hold data, the one list of them: protected in prod (the policy pack's
+# `stateful-resources-protected`), never deleted, moved or replaced by a promotion
+# (`qnom.awsrules.force_new.promotion_hazards`), marked in `qnom plan`'s human view
+# (docs/architecture.md). KMS keys and secrets count: deleting one makes what it encrypted, or
+# the password it holds, unrecoverable. The global data pieces too: deleting one detaches every
+# region's copy from the primary.
+STATEFUL = (
+    RDS_INSTANCE, RDS_CLUSTER, RDS_CLUSTER_INSTANCE, RDS_GLOBAL_CLUSTER,
+    CACHE_REPLICATION_GROUP, CACHE_GLOBAL_REPLICATION_GROUP,
+    SQS_QUEUE, *S3_BUCKETS, OPENSEARCH_DOMAIN, KMS_KEY, SECRET,
+)

@@ -60,13 +60,15 @@ def _plan(args: argparse.Namespace) -> int:
 
 def _policy(args: argparse.Namespace) -> int:
     """Exit 0 when no mandatory rule fails, 1 when one does (2 on invalid settings, via main)."""
-    from qnom.policy import check_stack, render, to_json
+    from qnom.policy import check_stack, to_json
 
     report = check_stack(args.stack, args.stack_file, args.phase, args.policy_config)
     if args.json:
         sys.stdout.write(to_json(report))
     else:
-        render(report, Console(width=160))
+        from qnom.render import render_policy
+
+        render_policy(report, Console(width=160))
     return EXIT_OK if report.passed else EXIT_FAILURE
 
 

@@ -359,38 +359,3 @@ def check_stack(stack: str, stack_file: Path | None = None, phase: str | int | N
 
 def to_json(report: PolicyReport) -> str:
     return json.dumps(report.document(), sort_keys=True, indent=2) + "\n"
-
-
-def render(report: PolicyReport, console) -> None:
-    """The human view: every rule the pack ran with its result, then the violations."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    phase = report.phase
-    console.print(
-        f"[bold]qnom policy[/bold]  pack [cyan]{PACK_NAME}[/cyan]  stack [cyan]{escape(report.stack)}[/cyan]  "
-        f"environment [cyan]{report.environment}[/cyan]  phase [cyan]{phase['number']} ({phase['name']})[/cyan]  "
-        f"default enforcement [cyan]{report.enforcement.value}[/cyan]"
-    )
-    table = Table(title=f"{len(report.outcomes)} rules", title_justify="left")
-    for column in ("rule", "kind", "level", "severity", "checked", "result"):
-        table.add_column(column)
-    styles = {"failed": "red", "passed": "green", "unknown in preview": "yellow"}
-    for outcome in report.outcomes:
-        style = styles.get(outcome.status, "dim")
-        result = outcome.status + (f" ({outcome.violations})" if outcome.violations else "")
-        table.add_row(outcome.rule.id, outcome.rule.kind, outcome.enforcement.value, outcome.rule.severity.value,
-                      str(outcome.checked), f"[{style}]{escape(result)}[/{style}]")
-    console.print(table)
-    for finding in report.findings:
-        colour = "red" if finding.enforcement == EnforcementLevel.MANDATORY.value else "yellow"
-        where = f"{finding.name} ({finding.type})" if finding.name else "stack"
-        console.print(f"[{colour}]{finding.enforcement}[/{colour}] {finding.rule}  {escape(where)}: "
-                      f"{escape(finding.message)}")
-    for finding in report.diagnostics:
-        console.print(f"[dim]advisory {finding.rule}  {escape(str(finding.name))}: {escape(finding.message)}[/dim]")
-    kinds = [outcome.rule.kind for outcome in report.outcomes]
-    verdict = "[green]passed[/green]" if report.passed else "[red]failed[/red]"
-    console.print(f"[bold]{verdict}[/bold]: {len(report.mandatory)} mandatory and {len(report.advisory)} advisory "
-                  f"violation(s); {kinds.count('resource')} resource and {kinds.count('stack')} stack rules; "
-                  f"{len(report.diagnostics)} check(s) could not run during preview (unknown values)")

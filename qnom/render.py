@@ -1,13 +1,22 @@
-"""The human view of a plan: one table per component, with counts and the key sizes."""
+"""The human views of the offline commands: the plan (one table per component, with counts, the
+key sizes and which resources hold data) and the policy report (every rule with its result, then
+the violations)."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pulumi_policy import EnforcementLevel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from policy.pack import PACK_NAME
+from policy.resource_types import STATEFUL
+
+if TYPE_CHECKING:
+    from qnom.policy import PolicyReport
 
 # Inputs worth showing in the summary, in display order.
 KEY_INPUTS = (
@@ -47,9 +56,11 @@ def render(document: dict[str, Any], console: Console) -> None:
         table.add_column("resource")
         table.add_column("type")
         table.add_column("key settings", overflow="fold")
+        table.add_column("stateful")
         table.add_column("protect")
         for resource in by_parent[parent_urn]:
             table.add_row(escape(resource["name"]), _short_type(resource["type"]), _key_values(resource),
+                          "yes" if resource["type"] in STATEFUL else "",
                           "yes" if resource["options"]["protect"] else "")
         console.print(table)
     providers = [r for r in document["resources"] if r["type"].startswith("pulumi:providers:")]
@@ -59,3 +70,35 @@ def render(document: dict[str, Any], console: Console) -> None:
                   f"({sum(counts.values())} custom): " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())))
     if document["outputs"]:
         console.print("outputs: " + escape(", ".join(f"{k}={v}" for k, v in sorted(document["outputs"].items()))))
+
+
+def render_policy(report: PolicyReport, console: Console) -> None:
+    """The human view of a policy report: every rule the pack ran with its result, then the violations."""
+    phase = report.phase
+    console.print(
+        f"[bold]qnom policy[/bold]  pack [cyan]{PACK_NAME}[/cyan]  stack [cyan]{escape(report.stack)}[/cyan]  "
+        f"environment [cyan]{report.environment}[/cyan]  phase [cyan]{phase['number']} ({phase['name']})[/cyan]  "
+        f"default enforcement [cyan]{report.enforcement.value}[/cyan]"
+    )
+    table = Table(title=f"{len(report.outcomes)} rules", title_justify="left")
+    for column in ("rule", "kind", "level", "severity", "checked", "result"):
+        table.add_column(column)
+    styles = {"failed": "red", "passed": "green", "unknown in preview": "yellow"}
+    for outcome in report.outcomes:
+        style = styles.get(outcome.status, "dim")
+        result = outcome.status + (f" ({outcome.violations})" if outcome.violations else "")
+        table.add_row(outcome.rule.id, outcome.rule.kind, outcome.enforcement.value, outcome.rule.severity.value,
+                      str(outcome.checked), f"[{style}]{escape(result)}[/{style}]")
+    console.print(table)
+    for finding in report.findings:
+        colour = "red" if finding.enforcement == EnforcementLevel.MANDATORY.value else "yellow"
+        where = f"{finding.name} ({finding.type})" if finding.name else "stack"
+        console.print(f"[{colour}]{finding.enforcement}[/{colour}] {finding.rule}  {escape(where)}: "
+                      f"{escape(finding.message)}")
+    for finding in report.diagnostics:
+        console.print(f"[dim]advisory {finding.rule}  {escape(str(finding.name))}: {escape(finding.message)}[/dim]")
+    kinds = [outcome.rule.kind for outcome in report.outcomes]
+    verdict = "[green]passed[/green]" if report.passed else "[red]failed[/red]"
+    console.print(f"[bold]{verdict}[/bold]: {len(report.mandatory)} mandatory and {len(report.advisory)} advisory "
+                  f"violation(s); {kinds.count('resource')} resource and {kinds.count('stack')} stack rules; "
+                  f"{len(report.diagnostics)} check(s) could not run during preview (unknown values)")

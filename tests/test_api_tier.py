@@ -11,7 +11,7 @@ import pydantic
 import pytest
 import yaml
 
-from components import defaults
+from components import defaults, policy_documents
 from components import schedule as traffic
 from phases.catalog import load_phase
 from phases.models import ApiTier, ScalingPolicies
@@ -244,7 +244,7 @@ def test_session_secret_is_encrypted_with_the_stacks_own_rotating_key():
     assert key.inputs["enableKeyRotation"] is True and key.options["protect"] is True
     secret = plan.named("us-east-1-api-session-secret", "aws:secretsmanager/secret:Secret")
     assert secret.dependencies["kmsKeyId"] == [key.urn]
-    read, decrypt = defaults.read_secrets_policy(["arn:secret"], ["arn:key", "arn:key"], "us-west-2")["Statement"]
+    read, decrypt = policy_documents.read_secrets_policy(["arn:secret"], ["arn:key", "arn:key"], "us-west-2")["Statement"]
     assert read["Action"] == "secretsmanager:GetSecretValue" and read["Resource"] == ["arn:secret"]
     assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == ["arn:key"]
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}

@@ -14,7 +14,7 @@ import textwrap
 import pydantic
 import pytest
 
-from components.platform import STACK_OUTPUTS
+from components.stack_outputs import STACK_OUTPUTS
 from phases.catalog import phase_document
 from phases.models import Phase
 from phases.settings import SettingsError
@@ -260,8 +260,9 @@ def test_new_outputs_are_added_and_no_existing_key_is_renamed():
         # The edge's outputs.
         "publicUrl", "cdnDomainName", "cdnDistributionId", "staticBucketName", "albDnsNames", "healthCheckIds",
     }
-    assert original < set(STACK_OUTPUTS)
-    assert {key: STACK_OUTPUTS[key] for key in set(STACK_OUTPUTS) - original} == {
+    exports = STACK_OUTPUTS.attributes
+    assert original < set(exports)
+    assert {key: exports[key] for key in set(exports) - original - {"phase", "environment", "regions"}} == {
         "dbReaderEndpointsByRegion": "db_reader_endpoints_by_region",
         "cacheEndpointsByRegion": "cache_endpoints_by_region",
         "cacheGlobalDatastoreId": "cache_global_datastore_id",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.object_storage import LOG_PREFIX, ObjectStorageArgs, log_bucket_policy, tls_only_policy
+from components.object_storage import LOG_PREFIX, ObjectStorageArgs
+from components.policy_documents import access_log_bucket_policy, bucket_tls_only_policy
 from phases.environment import PROFILES
 from tests.support import build
 
@@ -81,13 +82,13 @@ def test_log_bucket_expires_logs_and_objects_log_into_it(environment, days, forc
 
 
 def test_bucket_policies_deny_plain_http_and_admit_only_log_delivery():
-    objects = tls_only_policy("arn:aws:s3:::objects")
+    objects = bucket_tls_only_policy("arn:aws:s3:::objects")
     assert objects["Statement"] == [{
         "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
         "Resource": ["arn:aws:s3:::objects", "arn:aws:s3:::objects/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }]
-    logs = log_bucket_policy("arn:aws:s3:::logs", "arn:aws:s3:::objects", "123456789012")
+    logs = access_log_bucket_policy("arn:aws:s3:::logs", LOG_PREFIX, "arn:aws:s3:::objects", "123456789012")
     deny, allow = logs["Statement"]
     assert deny["Effect"] == "Deny"
     assert allow["Principal"] == {"Service": "logging.s3.amazonaws.com"}

@@ -131,5 +131,27 @@ def test_human_view_lists_components_and_counts(capsys):
     assert "Network us-east-1-network" in output
     assert "cidrBlock=10.10.0.0/20" in output
     assert "vpcIds=[unknown]" in output  # markers survive the terminal markup
+    # Data stores are marked stateful (dev leaves them unprotected); their satellites are not.
+    rows = {line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:]]
+            for line in output.splitlines() if line.count("│") >= 6}
+    assert rows["us-east-1-db-primary"][0] == "Instance" and rows["us-east-1-db-primary"][2:4] == ["yes", ""]
+    assert rows["us-east-1-db-key"][2] == "yes"
+    assert rows["us-east-1-network-vpc"][2] == ""
     counted = re.search(r"^(\d+) resources", output, re.MULTILINE)
     assert counted and int(counted.group(1)) == build_plan("dev")["summary"]["resourceCount"]
+
+
+def test_policy_human_view_is_rendered_next_to_the_plan_view(capsys):
+    from qnom import policy, render
+
+    assert not hasattr(policy, "render")
+    assert main(["policy", "--stack", "dev"]) == 0
+    output = capsys.readouterr().out
+    assert "qnom policy  pack qnom-platform  stack dev  environment dev  phase 1 (launch)" in output
+    assert "default enforcement advisory" in output
+    from policy.rules import RULES
+
+    kinds = [rule.kind for rule in RULES]
+    assert re.search(rf"^passed: 0 mandatory and \d+ advisory violation\(s\); {kinds.count('resource')} resource "
+                     rf"and {kinds.count('stack')} stack rules", output, re.MULTILINE)
+    assert callable(render.render_policy)

@@ -601,6 +601,21 @@ def test_stateful_resources_are_protected_in_prod():
     assert check_stack("stateful-resources-protected", unprotected, environment="dev", phase=1) == NA
 
 
+def test_stateful_rule_checks_keys_secrets_and_global_data_pieces():
+    # One list of stateful types: the rule checks what a promotion must never replace, keys and secrets too.
+    from policy.resource_types import KMS_KEY, SECRET, STATEFUL
+    from qnom.awsrules import force_new
+
+    assert BY_ID["stateful-resources-protected"].resource_types == STATEFUL
+    assert force_new.STATEFUL is STATEFUL
+    unprotected = [stack_resource(KMS_KEY, "db-key"), stack_resource(SECRET, "db-master"),
+                   stack_resource("aws:rds/clusterInstance:ClusterInstance", "aurora-1"),
+                   stack_resource("aws:rds/globalCluster:GlobalCluster", "db-global"),
+                   stack_resource("aws:elasticache/globalReplicationGroup:GlobalReplicationGroup", "cache-global")]
+    assert sorted(flagged(check_stack("stateful-resources-protected", unprotected))) == [
+        "aurora-1", "cache-global", "db-global", "db-key", "db-master"]
+
+
 def queues(main: dict | None = None, *extra: dict) -> list[dict]:
     main_props = {"sqsManagedSseEnabled": True, "redrivePolicy": U} if main is None else main
     deps = {"redrivePolicy": ["jobs-dlq"]} if "redrivePolicy" in main_props else {}

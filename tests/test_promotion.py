@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from qnom.awsrules.force_new import STATEFUL_TYPES, promotion_hazards, replacement_drift
+from policy.resource_types import STATEFUL
+from qnom.awsrules.force_new import promotion_hazards, replacement_drift
 from qnom.engine import UNKNOWN, RecordedResource
 from tests.support import build
 
@@ -44,8 +45,8 @@ def test_prod_promotion_keeps_every_data_store(before, after):
 @pytest.mark.parametrize(("before", "after"), [(1, 2), (2, 3), (3, 4)])
 def test_prod_promotion_keeps_stateful_urns(before, after):
     old_plan, new_plan = build("prod", before), build("prod", after)
-    old = {r.urn for r in old_plan.resources if r.type in STATEFUL_TYPES}
-    new = {r.urn for r in new_plan.resources if r.type in STATEFUL_TYPES}
+    old = {r.urn for r in old_plan.resources if r.type in STATEFUL}
+    new = {r.urn for r in new_plan.resources if r.type in STATEFUL}
     assert len(old) >= 8  # phase 1: three keys, the RDS primary, the cache and its secret, two buckets
     assert old <= new
 
@@ -53,8 +54,8 @@ def test_prod_promotion_keeps_stateful_urns(before, after):
 def test_promotions_only_add_stateful_resources():
     added = {}
     for before, after in [(1, 2), (2, 3), (3, 4)]:
-        old = {r.name for r in build("prod", before).resources if r.type in STATEFUL_TYPES}
-        new = {r.name for r in build("prod", after).resources if r.type in STATEFUL_TYPES}
+        old = {r.name for r in build("prod", before).resources if r.type in STATEFUL}
+        new = {r.name for r in build("prod", after).resources if r.type in STATEFUL}
         added[after] = sorted(new - old)
     assert added[2] == ["us-east-1-db-replica-0", "us-east-1-queue-dlq", "us-east-1-queue-main"]
     assert added[3] == [
@@ -103,8 +104,8 @@ def test_retiring_the_regional_caches_removes_exactly_them():
 def test_cutover_keeps_every_data_store_and_only_adds_serverless_readers():
     replicating, cut_over = build("prod", 4), build("prod", 4, databaseCutover=True)
     assert promotion_problems(replicating, cut_over) == []
-    old = {r.name for r in replicating.resources if r.type in STATEFUL_TYPES}
-    new = {r.name for r in cut_over.resources if r.type in STATEFUL_TYPES}
+    old = {r.name for r in replicating.resources if r.type in STATEFUL}
+    new = {r.name for r in cut_over.resources if r.type in STATEFUL}
     assert sorted(new - old) == [
         # The Aurora global database and its secondary clusters, each with two Serverless v2 readers,
         # and the promoted cluster's own master secret.
@@ -115,7 +116,7 @@ def test_cutover_keeps_every_data_store_and_only_adds_serverless_readers():
 
 @pytest.mark.parametrize("phase", [1, 2, 3, 4])
 def test_stateful_resources_are_protected_in_prod(phase):
-    stateful = [r for r in build("prod", phase).resources if r.type in STATEFUL_TYPES]
+    stateful = [r for r in build("prod", phase).resources if r.type in STATEFUL]
     assert stateful
     assert [r.name for r in stateful if not r.options["protect"]] == []
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pydantic
 import pytest
 
-from components.queue import redrive_allow_policy, redrive_policy, tls_only_policy
+from components.policy_documents import queue_tls_only_policy, redrive_allow_policy, redrive_policy
 from phases.catalog import load_phase
 from phases.models import Queue
 from tests.support import build
@@ -36,8 +34,7 @@ def test_main_queue_long_polls_and_redrives_to_the_dlq():
 
 
 def test_redrive_policy_moves_a_message_after_5_receives():
-    policy = json.loads(redrive_policy("arn:aws:sqs:us-east-1:123456789012:dlq",
-                                       load_phase(2).queue.max_receive_count))
+    policy = redrive_policy("arn:aws:sqs:us-east-1:123456789012:dlq", load_phase(2).queue.max_receive_count)
     assert policy == {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:dlq", "maxReceiveCount": 5}
 
 
@@ -48,7 +45,7 @@ def test_dlq_keeps_messages_14_days_and_accepts_only_the_main_queue():
     allow = plan.named(DLQ, "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy")
     assert source_names(allow, "queueUrl") == [DLQ]
     assert source_names(allow, "redriveAllowPolicy") == [MAIN]
-    assert json.loads(redrive_allow_policy("arn:main")) == {
+    assert redrive_allow_policy("arn:main") == {
         "redrivePermission": "byQueue", "sourceQueueArns": ["arn:main"]}
 
 
@@ -60,7 +57,7 @@ def test_queues_are_encrypted_tls_only_and_protected_in_prod():
         assert queue.options["protect"] is True
         policy = plan.named(name, "aws:sqs/queuePolicy:QueuePolicy")
         assert source_names(policy, "policy") == [name]
-    statement = json.loads(tls_only_policy("arn:q"))["Statement"][0]
+    statement = queue_tls_only_policy("arn:q")["Statement"][0]
     assert statement["Effect"] == "Deny" and statement["Action"] == "sqs:*"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert all(not q.options["protect"] for q in build("dev", 2).of_type(QUEUE))

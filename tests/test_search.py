@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from components.search import SearchArgs, domain_access_policy, log_delivery_policy
+from components.policy_documents import domain_access_policy, log_delivery_policy
+from components.search import SearchArgs
 from phases.catalog import load_phase
 from phases.environment import PROFILES
 from qnom.engine import run_program

@@ -207,3 +207,27 @@ def _workers(**changes) -> dict:
 def test_invalid_worker_settings_are_refused(changes, message):
     with pytest.raises(pydantic.ValidationError, match=message):
         Workers.model_validate(_workers(**changes))
+
+
+def test_api_and_workers_share_one_launch_template_and_group_builder():
+    import inspect
+
+    from components import api_tier, workers
+
+    # Neither tier declares a template or a group of its own: components/instance_group.py does.
+    for module in (api_tier, workers):
+        source = inspect.getsource(module)
+        assert "aws.ec2.LaunchTemplate(" not in source and "aws.autoscaling.Group(" not in source
+    plan = build("prod", 2)
+    api, worker = plan.named("us-east-1-api-lt"), plan.named("us-east-1-workers-lt")
+    shared = ("metadataOptions", "blockDeviceMappings", "monitoring", "updateDefaultVersion", "imageId")
+    assert {key: api.inputs[key] for key in shared} == {key: worker.inputs[key] for key in shared}
+    assert api.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 2
+    assert "instanceType" not in worker.inputs and api.inputs["instanceType"] == "t3.large"
+    api_group, worker_group = plan.named("us-east-1-api-asg"), plan.named("us-east-1-workers-asg")
+    for group in (api_group, worker_group):
+        assert group.inputs["capacityRebalance"] is True and group.inputs["metricsGranularity"] == "1Minute"
+        assert group.inputs["instanceRefresh"]["strategy"] == "Rolling"
+        assert group.options["ignoreChanges"] == ["desiredCapacity"]
+    assert "launchTemplate" in api_group.inputs and "mixedInstancesPolicy" not in api_group.inputs
+    assert "mixedInstancesPolicy" in worker_group.inputs and "launchTemplate" not in worker_group.inputs

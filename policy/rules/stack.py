@@ -129,8 +129,9 @@ def _linked(stack: Stack, target: Resource, types: Iterable[str], prop: str) -> 
 
 @RULES.stack(
     id="stateful-resources-protected",
-    description=("Every stateful resource (RDS instance or cluster, ElastiCache replication group, S3 bucket, "
-                 "SQS queue, OpenSearch domain) has protect=True in prod."),
+    description=("Every stateful resource (RDS instance, cluster, cluster instance or global cluster, ElastiCache "
+                 "replication group or global datastore, S3 bucket, SQS queue, OpenSearch domain, KMS key, "
+                 "secret) has protect=True in prod."),
     severity=Severity.CRITICAL,
     resource_types=STATEFUL,
     references=References(well_architected=("REL09-BP01",)),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from policy.resource_types import STATEFUL
 from qnom.engine import UNKNOWN, ProgramRun, RecordedResource
 
 # Inputs whose change makes the provider build a new resource, per type: the ForceNew arguments of
@@ -72,14 +73,6 @@ REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
 }
 ALL_TYPES_FORCE = ("region",)
 
-# Resources that hold data: they must never disappear or be replaced by a promotion.
-STATEFUL_TYPES = (
-    "aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance",
-    "aws:elasticache/replicationGroup:ReplicationGroup", "aws:s3/bucket:Bucket", "aws:sqs/queue:Queue",
-    "aws:opensearch/domain:Domain", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret",
-    # The global data pieces: deleting one detaches every region's copy from the primary.
-    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup", "aws:rds/globalCluster:GlobalCluster",
-)
 MISSING = object()
 
 
@@ -163,11 +156,11 @@ def promotion_hazards(before: ProgramRun, after: ProgramRun) -> list[Hazard]:
     after_by_urn = after.by_urn
     hazards = []
     for old in before.resources:
-        if old.type not in STATEFUL_TYPES and old.type not in REPLACEMENT_INPUTS:
+        if old.type not in STATEFUL and old.type not in REPLACEMENT_INPUTS:
             continue
         new = after_by_urn.get(old.urn)
         if new is None:
-            if old.type in STATEFUL_TYPES:
+            if old.type in STATEFUL:
                 hazards.append(Hazard(old.urn, old.name, old.type, "disappears"))
             continue
         if (new.parent, new.provider) != (old.parent, old.provider):

@@ -1,0 +1,310 @@
+"""The IAM and resource policy documents of the platform, in one place.
+
+Creates no resource. Each builder returns a document (a dict) whose values may be Inputs (ARNs of
+resources still to be created); `to_json` serialises it with `pulumi.Output.json_dumps`, which
+resolves the nested Inputs itself, so a document is known in a preview wherever its inputs are,
+and no document is written with `json.dumps` inside an `.apply`. With plain strings the builders
+return plain values, so the documents can be read in tests without an engine.
+
+Documents: trust policies (one AWS service), app instance grants (configuration path, secrets,
+object prefix, job queue, ECR pulls), TLS-only statements and policies for buckets and queues, the
+buckets' log delivery grants (S3 server access logs, load balancer access logs), the CloudFront
+read grant of the static bucket, the queue's redrive and redrive-allow policies, OpenSearch's
+domain access and log delivery policies, and the VPC flow log role's policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+
+VERSION = "2012-10-17"
+
+
+def to_json(document: Mapping[str, Any]) -> pulumi.Output[str]:
+    """The document as JSON, once every Input inside it is known (unknown until then)."""
+    return pulumi.Output.json_dumps(document)
+
+
+def _concat(*parts: pulumi.Input[str]) -> pulumi.Input[str]:
+    """Joined parts: a plain string when every part is one, else an Output."""
+    if all(isinstance(part, str) for part in parts):
+        return "".join(parts)
+    return pulumi.Output.concat(*parts)
+
+
+def _sorted(values: Sequence[pulumi.Input[str]], unique: bool = False) -> pulumi.Input[list[str]]:
+    """`values` sorted (and without repeats with `unique`): an order that does not follow the
+    order the callers list them in, so a document changes only when its content does."""
+    def order(items: Sequence[str]) -> list[str]:
+        return sorted(set(items)) if unique else sorted(items)
+
+    if all(isinstance(value, str) for value in values):
+        return order(values)
+    return pulumi.Output.all(*values).apply(order)
+
+
+# --- trust and app instance grants ----------------------------------------------------------
+
+def trust_policy(service: str) -> dict:
+    """IAM trust policy letting one AWS service principal assume a role."""
+    return {
+        "Version": VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+        }],
+    }
+
+
+def read_secrets_policy(secret_arns: Sequence[pulumi.Input[str]], kms_key_arns: Sequence[pulumi.Input[str]],
+                        region: str) -> dict:
+    """IAM policy reading exactly these secrets of `region`, and decrypting them with their
+    customer-managed keys only when Secrets Manager in that region asks (kms:ViaService: AWS KMS
+    Developer Guide, "kms:ViaService"; Secrets Manager decrypts with the caller's permissions,
+    Secrets Manager User Guide, "Secret encryption and decryption")."""
+    statements: list[dict] = [{
+        "Sid": "ReadOwnSecrets",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": _sorted(secret_arns),
+    }]
+    if kms_key_arns:
+        statements.append({
+            "Sid": "DecryptOwnSecrets",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": _sorted(kms_key_arns, unique=True),
+            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+        })
+    return {"Version": VERSION, "Statement": statements}
+
+
+def read_config_policy(region: str, account_id: pulumi.Input[str], path: str) -> dict:
+    """IAM policy reading the String parameters under one Parameter Store path of one region.
+
+    GetParametersByPath is authorized on the path itself, GetParameters on each parameter (AWS
+    Systems Manager User Guide, "Restricting access to Parameter Store parameters using IAM
+    policies"). String parameters need no KMS grant.
+    """
+    base = _concat(f"arn:aws:ssm:{region}:", account_id, f":parameter{path}")
+    return {"Version": VERSION, "Statement": [
+        {"Sid": "ReadConfigPath", "Effect": "Allow", "Action": "ssm:GetParametersByPath", "Resource": base},
+        {"Sid": "ReadConfigValues", "Effect": "Allow", "Action": "ssm:GetParameters",
+         "Resource": _concat(base, "/*")},
+    ]}
+
+
+def send_queue_policy(queue_arn: pulumi.Input[str]) -> dict:
+    """IAM policy sending messages to one SQS queue (SQS-managed encryption needs no KMS grant)."""
+    return {"Version": VERSION, "Statement": [
+        {"Sid": "SendJobs", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
+    ]}
+
+
+def consume_queue_policy(queue_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str] | None = None) -> dict:
+    """IAM policy receiving and deleting messages of one SQS queue (and decrypting them when
+    the queue uses a customer-managed key; SQS-managed encryption needs no grant)."""
+    statements: list[dict] = [{
+        "Sid": "ConsumeQueue",
+        "Effect": "Allow",
+        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                   "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+        "Resource": queue_arn,
+    }]
+    if kms_key_arn is not None:
+        statements.append({"Sid": "DecryptMessages", "Effect": "Allow", "Action": "kms:Decrypt",
+                           "Resource": kms_key_arn})
+    return {"Version": VERSION, "Statement": statements}
+
+
+def object_prefix_policy(bucket_arn: pulumi.Input[str], prefix: str, kms_key_arn: pulumi.Input[str],
+                         bucket_region: str) -> dict:
+    """IAM policy reading, writing and listing one prefix of an SSE-KMS bucket.
+
+    Uploads need kms:GenerateDataKey and downloads kms:Decrypt on the bucket's key (Amazon S3 User
+    Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", permissions), allowed only
+    through S3 in the bucket's region; listing is limited to the prefix with the s3:prefix key.
+    """
+    return {"Version": VERSION, "Statement": [
+        {"Sid": "ObjectsUnderPrefix", "Effect": "Allow",
+         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": _concat(bucket_arn, f"/{prefix}*")},
+        {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}},
+        {"Sid": "ObjectKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": kms_key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{bucket_region}.amazonaws.com"}}},
+    ]}
+
+
+def ecr_pull_policy(repository_arn: pulumi.Input[str]) -> dict:
+    """IAM policy pulling images from one private ECR repository."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            # GetAuthorizationToken has no resource-level permissions.
+            {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {
+                "Sid": "PullImage",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                "Resource": repository_arn,
+            },
+        ],
+    }
+
+
+def flow_log_delivery_policy(log_group_arn: pulumi.Input[str]) -> dict:
+    """IAM policy of the VPC flow log role: writing into one log group's streams."""
+    return {
+        "Version": VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": _concat(log_group_arn, ":*"),
+        }],
+    }
+
+
+# --- TLS only ---------------------------------------------------------------------------------
+
+def deny_insecure_transport(resources: Sequence[pulumi.Input[str]], action: str) -> dict:
+    """Policy statement refusing every request that does not arrive over TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": list(resources),
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def deny_insecure_bucket_access(bucket_arn: pulumi.Input[str]) -> dict:
+    """Bucket policy statement refusing every request to the bucket or its objects without TLS."""
+    return deny_insecure_transport([bucket_arn, _concat(bucket_arn, "/*")], "s3:*")
+
+
+def bucket_tls_only_policy(bucket_arn: pulumi.Input[str]) -> dict:
+    """Bucket policy refusing every request to the bucket or its objects that is not over TLS."""
+    return {"Version": VERSION, "Statement": [deny_insecure_bucket_access(bucket_arn)]}
+
+
+def queue_tls_only_policy(queue_arn: pulumi.Input[str]) -> dict:
+    """Queue policy refusing every request to the queue that does not arrive over TLS."""
+    return {"Version": VERSION, "Statement": [deny_insecure_transport([queue_arn], "sqs:*")]}
+
+
+# --- buckets: log delivery and CloudFront -------------------------------------------------------
+
+def access_log_bucket_policy(log_bucket_arn: pulumi.Input[str], log_prefix: str,
+                             source_bucket_arn: pulumi.Input[str], account_id: pulumi.Input[str]) -> dict:
+    """TLS only, plus S3 server access log delivery from one source bucket of this account.
+
+    With ACLs disabled (bucket owner enforced) the log delivery service writes under this
+    policy, limited to the log prefix.
+    """
+    policy = bucket_tls_only_policy(log_bucket_arn)
+    policy["Statement"].append({
+        "Sid": "AllowServerAccessLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": _concat(log_bucket_arn, f"/{log_prefix}*"),
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": source_bucket_arn},
+            "StringEquals": {"aws:SourceAccount": account_id},
+        },
+    })
+    return policy
+
+
+def load_balancer_log_bucket_policy(bucket_arn: pulumi.Input[str], prefix: str, account_id: str,
+                                    writer_arn: str) -> dict:
+    """TLS only, plus load balancer access log delivery by the region's Elastic Load Balancing
+    account (`writer_arn`) under `prefix`."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "LoadBalancerAccessLogs",
+                "Effect": "Allow",
+                "Principal": {"AWS": writer_arn},
+                "Action": "s3:PutObject",
+                "Resource": _concat(bucket_arn, f"/{prefix}/AWSLogs/{account_id}/*"),
+            },
+            deny_insecure_bucket_access(bucket_arn),
+        ],
+    }
+
+
+def cloudfront_read_policy(bucket_arn: pulumi.Input[str], path: str,
+                           distribution_arn: pulumi.Input[str]) -> dict:
+    """TLS only, plus reads of the keys under `path` by one CloudFront distribution.
+
+    Origin access control signs CloudFront's requests as the cloudfront.amazonaws.com service;
+    AWS:SourceArn narrows that principal to this one distribution.
+    """
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "AllowThisDistributionToReadStatic",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": _concat(bucket_arn, path),
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+            },
+            deny_insecure_bucket_access(bucket_arn),
+        ],
+    }
+
+
+# --- queues -------------------------------------------------------------------------------------
+
+def redrive_policy(dlq_arn: pulumi.Input[str], max_receive_count: int) -> dict:
+    """The main queue's redrive policy: after `max_receive_count` receives a message moves to the DLQ."""
+    return {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
+
+
+def redrive_allow_policy(source_queue_arn: pulumi.Input[str]) -> dict:
+    """The DLQ's redrive-allow policy: only the given queue may use it as its dead-letter queue."""
+    return {"redrivePermission": "byQueue", "sourceQueueArns": [source_queue_arn]}
+
+
+# --- OpenSearch ---------------------------------------------------------------------------------
+
+def domain_access_policy(domain_arn: pulumi.Input[str]) -> dict:
+    """Access policy of the domain: HTTP actions on this domain only, unsigned.
+
+    With fine-grained access control AWS recommends a domain policy that does not demand
+    signed requests; the gates are the VPC, the client-only security group and the domain's
+    own users.
+    """
+    return {
+        "Version": VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "es:ESHttp*",
+            "Resource": _concat(domain_arn, "/*"),
+        }],
+    }
+
+
+def log_delivery_policy(log_group_arns: Sequence[pulumi.Input[str]]) -> dict:
+    """CloudWatch Logs resource policy letting OpenSearch write into the given log groups."""
+    return {
+        "Version": VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "es.amazonaws.com"},
+            "Action": ["logs:PutLogEvents", "logs:CreateLogStream"],
+            "Resource": [_concat(arn, ":*") for arn in log_group_arns],
+        }],
+    }

@@ -1,0 +1,133 @@
+"""Outputs written once: the stack's outputs come from `components/stack_outputs.py` (exports,
+`Platform.register_outputs`, the README's table), and every component registers exactly its typed
+output attributes."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import typing
+
+import pulumi
+import pytest
+
+from components.platform import Platform
+from components.stack_outputs import STACK_OUTPUTS, StackOutput, StackOutputs
+from qnom import engine
+from qnom.engine import PROJECT_DIR
+from tests.support import build, stack_config
+
+# Rewritten into one args type per mode in parallel; their outputs are checked once that lands.
+
+
+def _own_hints(cls: type) -> dict[str, typing.Any]:
+    """The class's own annotations, evaluated in its module (the base classes' do not resolve)."""
+    namespace = vars(sys.modules[cls.__module__])
+    return {name: eval(hint, namespace) if isinstance(hint, str) else hint  # noqa: S307 our own annotations
+            for name, hint in cls.__dict__.get("__annotations__", {}).items()}
+
+
+def _holds_resources(hint: typing.Any) -> bool:
+    """A child handle (a component or resource, or a collection of them), not an output value."""
+    if inspect.isclass(hint) and issubclass(hint, pulumi.Resource):
+        return True
+    return any(_holds_resources(arg) for arg in typing.get_args(hint))
+
+
+def _type_name(hint: typing.Any) -> str:
+    """The table's spelling of an annotation: Output[dict[str, str]] and dict[str, Output[str]] are map(string)."""
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if len(args) < len(typing.get_args(hint)):
+        return f"optional {_type_name(args[0])}"
+    origin = typing.get_origin(hint)
+    if origin is pulumi.Output:
+        return _type_name(args[0])
+    if origin is list:
+        return f"list({_type_name(args[0])})"
+    if origin is dict:
+        return f"map({_type_name(args[1])})"
+    return {str: "string"}[hint]
+
+
+# --------------------------------------------------------------------------- the table
+
+def test_the_table_types_and_names_every_platform_output():
+    hints = _own_hints(Platform)
+    outputs = {name: hint for name, hint in hints.items() if not _holds_resources(hint)}
+    assert sorted(entry.attribute for entry in STACK_OUTPUTS) == sorted(outputs)
+    assert {entry.name: entry.type for entry in STACK_OUTPUTS} == {
+        entry.name: _type_name(outputs[entry.attribute]) for entry in STACK_OUTPUTS}
+    assert all(entry.description.endswith(".") for entry in STACK_OUTPUTS)
+
+
+def test_export_names_are_the_contract():
+    assert STACK_OUTPUTS.names[:3] == ["phase", "environment", "regions"]
+    assert len(STACK_OUTPUTS) == 40
+    assert STACK_OUTPUTS.attributes["regions"] == "region_names"
+    assert STACK_OUTPUTS.attributes["dbWriterEndpoint"] == "db_writer_endpoint"
+
+
+def test_a_repeated_name_or_attribute_is_refused():
+    one = StackOutput("vpcIds", "vpc_ids", "map(string)", "Each region's VPC id.")
+    with pytest.raises(ValueError, match="name repeated: vpcIds"):
+        StackOutputs((one, StackOutput("vpcIds", "other", "string", "x.")))
+    with pytest.raises(ValueError, match="attribute repeated: vpc_ids"):
+        StackOutputs((one, StackOutput("vpcs", "vpc_ids", "string", "x.")))
+
+
+def test_readme_output_table_is_rendered_from_the_table():
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    assert STACK_OUTPUTS.table() in readme
+    assert "| `peeringConnectionIds` | optional map(string) |" in STACK_OUTPUTS.table()
+
+
+@pytest.mark.parametrize(("environment", "phase", "absent"), [
+    ("dev", 1, {"healthCheckIds", "workerAsgName", "auroraEndpoint", "auroraReaderEndpoint",
+                "auroraMasterSecretArn", "queueUrl", "queueArn", "dlqUrl", "searchEndpoint",
+                "searchMasterSecretArn", "cacheGlobalDatastoreId", "auroraGlobalClusterId", "peeringConnectionIds"}),
+    ("prod", 4, {"healthCheckIds", "auroraMasterSecretArn", "auroraGlobalClusterId"}),
+])
+def test_the_stack_exports_every_output_of_the_table(environment, phase, absent):
+    outputs = build(environment, phase).outputs
+    # None is not exported: exactly the optional outputs the phase lacks are missing.
+    assert set(STACK_OUTPUTS.names) - set(outputs) == absent
+    assert set(outputs) <= set(STACK_OUTPUTS.names)
+    assert all(entry.type.startswith("optional ") for entry in STACK_OUTPUTS if entry.name in absent)
+    assert outputs["regions"] == (["us-east-1"] if phase == 1 else ["us-east-1", "us-west-2", "eu-west-1"])
+    assert outputs["phase"] == {1: "launch", 4: "global"}[phase]
+    assert outputs["environment"] == environment
+
+
+# --------------------------------------------------------------------------- every component
+
+@pytest.fixture(scope="module")
+def registrations():
+    """Every component instance and the outputs it registered, over a small and a full program."""
+    recorded: list[tuple[pulumi.ComponentResource, dict]] = []
+    original = pulumi.ComponentResource.register_outputs
+
+    def record(self, outputs):
+        recorded.append((self, dict(outputs)))
+        return original(self, outputs)
+
+    pulumi.ComponentResource.register_outputs = record
+    try:
+        # Run afresh (not from the run cache): the registrations are what is observed.
+        for config in (stack_config("dev", 1), stack_config("prod", 4, databaseCutover=True, domain="api.qnom.io")):
+            engine._execute(config["qnom:environment"], config, PROJECT_DIR / "__main__.py")
+    finally:
+        pulumi.ComponentResource.register_outputs = original
+    return [(component, outputs) for component, outputs in recorded
+            if type(component).__module__.startswith("components.")]
+
+
+def test_every_component_registers_its_typed_outputs(registrations):
+    checked = set()
+    for component, outputs in registrations:
+        cls = type(component)
+        checked.add(cls.__name__)
+        typed = {name for name, hint in _own_hints(cls).items() if not _holds_resources(hint)}
+        assert sorted(outputs) == sorted(typed), cls.__name__
+        assert [name for name in typed if outputs[name] is not getattr(component, name)] == [], cls.__name__
+    assert checked == {"Platform", "Region", "Network", "Peering", "ApiTier", "Workers", "AppConfig", "Queue",
+                       "ObjectStorage", "Database", "Cache", "Search", "Edge", "Dns"}
