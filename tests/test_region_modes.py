@@ -1,30 +1,25 @@
 """Modes are types: what the regions and their data tier are built from, and what they name.
 
 `Region`, `Database`, `Cache` and `Peering` take one args type per mode. These tests check that a
-region's args cannot mix the two roles, that every plan keeps the URNs it had before the modes
-became types (`tests/data/plan_urns.json`), and that each of the four components registers
-exactly the outputs its class declares.
+region's args cannot mix the two roles, and that every plan keeps the URNs it had before the modes
+became types (`tests/data/plan_urns.json`). That each component registers exactly the outputs its
+class declares is checked for every component in `test_stack_outputs.py`.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
-import textwrap
-import types
-import typing
 from pathlib import Path
 
-import pulumi
 import pytest
 
 from components.cache import Cache, DatastoreMembership
 from components.database import AuroraSecondary, Database
 from components.peering import Peering
 from components.region import PrimaryRegionArgs, Region, SecondaryRegionArgs
-from qnom.engine import PROJECT_DIR, run_program
+from qnom.engine import run_program
 from qnom.plan import load_config
-from tests.support import settings_for, stack_config
+from tests.support import settings_for
 
 URNS = json.loads((Path(__file__).parent / "data" / "plan_urns.json").read_text(encoding="utf-8"))
 
@@ -122,74 +117,3 @@ def test_a_component_takes_only_its_mode_types(component):
     # Refused before anything is registered: no engine runs here.
     with pytest.raises(TypeError, match=f"test: {component.__name__}Args is .* got dict"):
         component("test", {"spec": None})
-
-
-# Outputs -----------------------------------------------------------------------------------------
-
-RECORDING_PROGRAM = textwrap.dedent('''
-    import runpy
-
-    import pulumi
-
-    registered = {}
-    original = pulumi.ComponentResource.register_outputs
-
-
-    def record(self, outputs):
-        registered[f"{type(self).__name__}/{self._name}"] = sorted(outputs or {})
-        original(self, outputs)
-
-
-    pulumi.ComponentResource.register_outputs = record
-    try:
-        runpy.run_path(MAIN, run_name="__main__")
-    finally:
-        pulumi.ComponentResource.register_outputs = original
-    pulumi.export("registeredOutputKeys", registered)
-''')
-
-
-@pytest.fixture(scope="module")
-def registered_keys(tmp_path_factory) -> dict[str, list[str]]:
-    # Prod phase 4 after the cut-over has every mode of the four: both roles of a region, a writer
-    # and followers with Aurora, standalone groups (one leading the datastore) and members, and
-    # both sides of each peering.
-    program = tmp_path_factory.mktemp("registered-outputs") / "program.py"
-    program.write_text(RECORDING_PROGRAM.replace("MAIN", repr(str(PROJECT_DIR / "__main__.py"))))
-    run = run_program("prod", stack_config("prod", 4, databaseCutover=True), program=program)
-    return run.outputs["registeredOutputKeys"]
-
-
-def _is_output_value(hint) -> bool:
-    """Whether an annotation types a value the component exports (an Output, or plain data made of
-    them), not a handle on a child resource or a wiring record."""
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return all(_is_output_value(arg) for arg in typing.get_args(hint) if arg is not type(None))
-    origin = typing.get_origin(hint)
-    if origin is pulumi.Output or hint in (str, int, bool, float):
-        return True
-    if origin in (list, dict):
-        return _is_output_value(typing.get_args(hint)[-1])
-    return False
-
-
-def output_attributes(component: type) -> list[str]:
-    hints = inspect.get_annotations(component, eval_str=True)
-    return sorted(name for name, hint in hints.items() if _is_output_value(hint))
-
-
-@pytest.mark.parametrize(("component", "instances", "outputs"), [
-    (Region, 3, ["alb_dns_name", "api_asg_name", "availability_zones", "vpc_id"]),
-    (Database, 3, ["aurora_arn", "aurora_endpoint", "aurora_engine_version", "aurora_master_secret_arn",
-                   "aurora_reader_endpoint", "endpoint", "kms_key_arn", "master_secret_arn", "port",
-                   "primary_arn", "rds_master_secret_arn", "read_endpoints", "reader_endpoints", "replica_arns",
-                   "security_group_id", "writer_endpoint"]),
-    (Cache, 5, ["auth_secret_arn", "auth_token", "kms_key_arn", "port", "primary_endpoint", "reader_endpoint",
-                "replication_group_arn", "replication_group_id", "security_group_id"]),
-    (Peering, 4, ["connection_id"]),
-])
-def test_registered_outputs_are_the_typed_attributes(registered_keys, component, instances, outputs):
-    assert output_attributes(component) == outputs
-    recorded = {name: keys for name, keys in registered_keys.items() if name.startswith(f"{component.__name__}/")}
-    assert len(recorded) == instances
-    assert {name: outputs for name in recorded} == recorded

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import types
 import typing
 
 import pulumi
@@ -27,11 +28,17 @@ def _own_hints(cls: type) -> dict[str, typing.Any]:
             for name, hint in cls.__dict__.get("__annotations__", {}).items()}
 
 
-def _holds_resources(hint: typing.Any) -> bool:
-    """A child handle (a component or resource, or a collection of them), not an output value."""
-    if inspect.isclass(hint) and issubclass(hint, pulumi.Resource):
+def _is_output_value(hint: typing.Any) -> bool:
+    """Whether an annotation types a value the component exports (an Output, or plain data made of
+    them), not a handle on a child resource or a wiring record."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return all(_is_output_value(arg) for arg in typing.get_args(hint) if arg is not type(None))
+    origin = typing.get_origin(hint)
+    if origin is pulumi.Output or hint in (str, int, bool, float):
         return True
-    return any(_holds_resources(arg) for arg in typing.get_args(hint))
+    if origin in (list, dict):
+        return _is_output_value(typing.get_args(hint)[-1])
+    return False
 
 
 def _type_name(hint: typing.Any) -> str:
@@ -53,7 +60,7 @@ def _type_name(hint: typing.Any) -> str:
 
 def test_the_table_types_and_names_every_platform_output():
     hints = _own_hints(Platform)
-    outputs = {name: hint for name, hint in hints.items() if not _holds_resources(hint)}
+    outputs = {name: hint for name, hint in hints.items() if _is_output_value(hint)}
     assert sorted(entry.attribute for entry in STACK_OUTPUTS) == sorted(outputs)
     assert {entry.name: entry.type for entry in STACK_OUTPUTS} == {
         entry.name: _type_name(outputs[entry.attribute]) for entry in STACK_OUTPUTS}
@@ -126,7 +133,7 @@ def test_every_component_registers_its_typed_outputs(registrations):
     for component, outputs in registrations:
         cls = type(component)
         checked.add(cls.__name__)
-        typed = {name for name, hint in _own_hints(cls).items() if not _holds_resources(hint)}
+        typed = {name for name, hint in _own_hints(cls).items() if _is_output_value(hint)}
         assert sorted(outputs) == sorted(typed), cls.__name__
         assert [name for name in typed if outputs[name] is not getattr(component, name)] == [], cls.__name__
     assert checked == {"Platform", "Region", "Network", "Peering", "ApiTier", "Workers", "AppConfig", "Queue",
