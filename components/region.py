@@ -176,6 +176,7 @@ class Region(pulumi.ComponentResource):
             session_secret_name=f"{settings.project}/{settings.stack}/api/session-secret",
             # The seed's traffic pattern is the primary region's; secondaries scale on load.
             schedule=settings.phase.schedule if spec.role == "primary" else None,
+            plan_date=settings.plan_date,
             domain=settings.domain,
             certificate_arn=self._args.certificate_arn,
             # A secondary writes to the primary's database and cache, over the peering.
