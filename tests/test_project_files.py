@@ -318,3 +318,10 @@ def test_the_cli_rules_refuse(project, change, config, error):
 def test_the_cli_rules_accept_and_fill_defaults(project, config, merged):
     result = cli_merge(project, "s", {**MINIMAL_NEW_STACK, **config})
     assert {key: result[key] for key in merged} == merged
+
+
+def test_readme_settings_table_lists_every_key():
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `qnom:(\w+)` \|", section, flags=re.MULTILINE)
+    assert sorted(listed) == sorted(key.removeprefix(f"{NAMESPACE}:") for key in project_config())
