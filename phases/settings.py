@@ -129,7 +129,8 @@ def _phase_number(raw: Any) -> int:
     raise _problem(f"got {raw!r}; allowed values: 1-4 or {', '.join(PHASE_NUMBERS)}")
 
 
-def _plan_date(raw: Any) -> date:
+def parse_plan_date(raw: Any) -> date:
+    """A plan date: a day, YYYY-MM-DD (a ValueError names the allowed values otherwise)."""
     if isinstance(raw, date) and not isinstance(raw, datetime):
         return raw  # an unquoted YAML date
     text = str(raw).strip()
@@ -248,7 +249,7 @@ class StackSettings(BaseModel):
         if raw is None:
             schedule = getattr(info.data.get("phase"), "schedule", None)
             return today_in(schedule.timezone if schedule else CLOCK_TIME_ZONE)
-        return _plan_date(raw)
+        return parse_plan_date(raw)
 
     @model_validator(mode="after")
     def _name(self, info: ValidationInfo) -> StackSettings:

@@ -9,7 +9,6 @@ request AWS would refuse (`qnom.awsrules`) exits 1 with one line per refused req
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import traceback
 from datetime import date
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from phases.settings import SettingsError
+from phases.settings import SettingsError, parse_plan_date
 from qnom.awsrules import AwsRuleViolation
 from qnom.plan import build_plan, to_json
 
@@ -31,13 +30,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _day(text: str) -> date:
-    """A `--date` value: a calendar day, YYYY-MM-DD."""
+    """A `--date` value, read as `qnom:planDate` is."""
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(f"got {text!r}; allowed values: a date YYYY-MM-DD")
+        return parse_plan_date(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _date_option(parser: argparse.ArgumentParser) -> None:

@@ -31,7 +31,7 @@ from pulumi.runtime.settings import get_project, get_root_resource, get_stack
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from phases.settings import PLAN_DATE_KEY
+from phases.settings import PLAN_DATE_KEY, parse_plan_date
 from qnom.mocks import AwsMocks
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -168,10 +168,8 @@ def plan_date_of(config: dict[str, Any]) -> date | None:
     times against it); None leaves it to the program's default, today. A malformed value is
     the program's to refuse."""
     raw = config.get(PLAN_DATE_KEY)
-    if isinstance(raw, date):
-        return raw
     try:
-        return date.fromisoformat(str(raw)) if raw not in (None, "") else None
+        return parse_plan_date(raw) if raw not in (None, "") else None
     except ValueError:
         return None
 
