@@ -24,13 +24,15 @@ Creates, under the component:
   `boot_after` (the NAT routes, the configuration) and the role's policies;
 - with `spec.scaling`: CPU step policies (+ their alarms) and request-count target tracking
   (after the listener);
-- with `schedule` (the primary region only): the traffic schedule's scheduled actions;
+- with `schedule` (the primary region only): the traffic schedule's scheduled actions, dated
+  from `plan_date`;
 - with `spec.rate_limit_per_5min`: a regional WAFv2 web ACL on the load balancer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Mapping, Sequence
 
 import pulumi
@@ -80,6 +82,9 @@ class ApiTierArgs:
     """The app configuration path and the data the instances may reach (secrets, bucket, queue)."""
     schedule: models.TrafficSchedule | None = None
     """Traffic schedule; default None: no scheduled actions (secondary regions, phase 1)."""
+    plan_date: date | None = None
+    """Day the schedule's seasonal windows are dated from (`StackSettings.plan_date`); needed with
+    a schedule, default None."""
     domain: str | None = None
     """Public domain (`qnom:domain`); default None: plain HTTP, no certificate."""
     certificate_arn: pulumi.Input[str] | None = None
@@ -115,12 +120,13 @@ class ApiTier(pulumi.ComponentResource):
     def __init__(self, name: str, args: ApiTierArgs, opts: pulumi.ResourceOptions | None = None):
         if args.domain and args.certificate_arn is None:
             raise ValueError(f"{name}: a domain needs the region's certificate_arn")
+        if args.schedule and args.plan_date is None:
+            raise ValueError(f"{name}: a schedule needs the plan_date its seasonal windows are dated from")
         super().__init__("qnom:components:ApiTier", name, None, opts)
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
         # Invokes inherit the region's provider through the parent, like the children do.
         self._invoke = pulumi.InvokeOptions(parent=self)
-        self._today = traffic.today(args.schedule.timezone) if args.schedule else None
 
         self.alb_sg, self.instance_sg = self._create_security_groups()
         self.secret = self._create_session_secret()
@@ -343,7 +349,7 @@ class ApiTier(pulumi.ComponentResource):
         args = self._args
         # On a seasonal window's day the group is declared with the window's bounds (see
         # components/schedule.py), so an update that day does not undo the surge.
-        size = traffic.group_size(args.capacity, args.schedule, self._today)
+        size = traffic.group_size(args.capacity, args.schedule, args.plan_date)
         return create_group(self._name, GroupArgs(
             min_size=size.min, max_size=size.max, desired_capacity=size.desired,
             subnet_ids=args.private_subnet_ids,
@@ -427,7 +433,7 @@ class ApiTier(pulumi.ComponentResource):
                 # and the old one's delete would then remove the new one.
                 replace_on_changes=["*"], delete_before_replace=True,
             ))
-            for action in traffic.scheduled_actions(args.schedule, args.capacity, self._today)
+            for action in traffic.scheduled_actions(args.schedule, args.capacity, args.plan_date)
         ]
 
     # Rate limiting ----------------------------------------------------------------------

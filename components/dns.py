@@ -21,7 +21,7 @@ certificate covers exactly the two origin names that lead to its ALB.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -29,6 +29,7 @@ import pulumi_aws as aws
 from components.defaults import HTTPS_PORT, stateful_options
 from phases.environment import EnvironmentProfile
 from phases.models import HealthCheck
+from phases.settings import HostedZoneMode, RoutingMode
 
 ORIGIN_LABEL = "origin"
 VALIDATION_TTL_SECONDS = 300
@@ -71,9 +72,9 @@ class DnsRegion:
 class DnsArgs:
     domain: str
     """Public API name and name of the hosted zone (e.g. api.example.com)."""
-    zone_mode: Literal["lookup", "create"]
+    zone_mode: HostedZoneMode
     """lookup: use the existing public zone named `domain`; create: create (and protect) it."""
-    routing: Literal["latency", "weighted"]
+    routing: RoutingMode
     """How the routed origin name spreads traffic over the regions (default latency)."""
     regions: Sequence[DnsRegion]
     """The phase's regions in catalog order, primary first."""
@@ -291,14 +292,6 @@ class Dns(pulumi.ComponentResource):
 
 
 def _check(args: DnsArgs) -> None:
-    problems = []
+    # The modes are the settings' Literals and the weights the phase model's (they sum to 100).
     if not args.regions:
-        problems.append("regions: at least one region is needed")
-    if args.zone_mode not in ("lookup", "create"):
-        problems.append(f"zone_mode: got {args.zone_mode!r}; allowed values: lookup, create")
-    if args.routing not in ("latency", "weighted"):
-        problems.append(f"routing: got {args.routing!r}; allowed values: latency, weighted")
-    elif args.routing == "weighted" and args.regions and not any(region.weight for region in args.regions):
-        problems.append("routing: weighted needs at least one region with a weight above 0")
-    if problems:
-        raise ValueError("Dns: " + "; ".join(problems))
+        raise ValueError("Dns: regions: at least one region is needed")

@@ -247,6 +247,7 @@ class Region(pulumi.ComponentResource):
             # Secrets Manager is regional, so the same name serves every region.
             session_secret_name=f"{settings.project}/{settings.stack}/api/session-secret",
             schedule=self._schedule,
+            plan_date=settings.plan_date,
             domain=settings.domain,
             certificate_arn=self._args.certificate_arn,
             remote_data_cidrs=self._remote_data_cidrs,

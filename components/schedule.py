@@ -6,12 +6,13 @@ Creates nothing itself; `ApiTier` turns the actions computed here into
   07:00), weekend days (from 07:00, business capacity x the weekend factor) and off-hours
   (every day from 20:00);
 - per seasonal window (Black Friday, Cyber Monday, end of quarter) whose day falls in the
-  twelve months from today: a start action at the day's local midnight, one hold action a
+  twelve months from the plan date: a start action at the day's local midnight, one hold action a
   minute after each recurring action that fires on that day, and an end action at the next
   midnight.
 
-`today()` is the only clock the program reads, so the output is deterministic for a
-given date. Seasonal actions are named by window and year (`black-friday-2025-start`),
+The functions take the day they plan from (`StackSettings.plan_date`: `qnom:planDate`, or
+today in the schedule's time zone when unset), so the output is deterministic for a given
+date. Seasonal actions are named by window and year (`black-friday-2025-start`),
 so a daily `pulumi up` changes nothing until a window passes or a new one comes within
 twelve months.
 
@@ -66,11 +67,6 @@ UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 WEEKDAYS, WEEKEND, EVERY_DAY = "1-5", "0,6", "*"  # Unix cron day-of-week, Sunday = 0
 HOLD_DELAY = timedelta(minutes=1)
 """How long after a recurring action a window re-asserts its floor (never the same minute)."""
-
-
-def today(time_zone: str) -> date:
-    """The date in the schedule's time zone; tests pin it by replacing this function."""
-    return datetime.now(ZoneInfo(time_zone)).date()
 
 
 def black_friday(year: int) -> date:

@@ -1,47 +1,37 @@
-"""Stack settings: the `qnom:` config of a stack, validated into one `StackSettings`.
+"""Stack settings: the `qnom:` config of a stack, validated into one `StackSettings` model.
 
-The same function serves `pulumi up` (values read through `pulumi.Config`) and the offline
-`qnom` CLI (values read from the stack file), so both refuse the same mistakes with the
-same messages: one line per problem, naming the key path and the allowed values.
+`StackSettings` is a frozen pydantic model whose fields are the stack's `qnom:` keys (by
+alias): each key's type, allowed values, default and description are written there once.
+`Pulumi.yaml` declares the same keys, and `project_config()` renders what it must say
+(tests/test_project_files.py keeps the two in step). The same function serves `pulumi up`
+(values read through `pulumi.Config`) and the offline `qnom` CLI (values read from the stack
+file), so both refuse the same mistakes with the same messages: one line per problem, naming
+the key path and the allowed values.
+
+`qnom:planDate` is the program's clock: the day the seasonal scaling windows are dated from.
+Unset, it is today in the traffic schedule's time zone; offline plans set it to plan as of a
+given day (`qnom plan --date`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any, Mapping
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Mapping, get_args
+from zoneinfo import ZoneInfo
 
 import pydantic
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, PrivateAttr, ValidationInfo
+from pydantic import field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pulumi import RunError
 
 from phases.catalog import PHASE_FILES, PHASE_NUMBERS, deep_merge, phase_document
-from phases.environment import PROFILES, EnvironmentProfile, nat_gateways_per_az
+from phases.environment import PROFILES, EnvironmentName, EnvironmentProfile, nat_gateways_per_az
 from phases.models import Phase
 
 NAMESPACE = "qnom"
-
-# Every `qnom:` key a stack may set, with the description `Pulumi.yaml` declares for it.
-CONFIG_KEYS: dict[str, str] = {
-    "phase": "Growth phase: 1-4 or launch, growth, scale, global.",
-    "environment": "Environment profile: dev or prod (prod protects stateful resources).",
-    "overrides": "Object deep-merged over the phase catalog and validated by the same model; "
-                 "regions are addressed by name.",
-    "domain": "Public domain of the API (e.g. api.example.com). Unset: no DNS, no certificates.",
-    "databaseCutover": "Phase 4 only: promote the Aurora replica cluster to the writer and add its Serverless v2 "
-                       "readers. Default false: Aurora only replicates and the RDS instance stays the writer.",
-    "apiImage": "Container image the API and worker instances run (registry/repository:tag or @sha256 digest).",
-    "routing": "How Route 53 spreads API traffic over the regions: latency (default) or weighted "
-               "(the phase's regions[].weight). Used only with a domain.",
-    "hostedZone": "Route 53 hosted zone of the domain: lookup (default; a public zone named exactly "
-                  "like qnom:domain must exist) or create (the stack creates and protects it).",
-    "retireRegionalCaches": "Phase 4 only, after the global cache datastore is in service: delete the secondary regions' "
-                            "standalone phase-3 caches. Default false: they stay beside the datastore's members.",
-    "openSearchServiceRole": "OpenSearch service-linked role (AWSServiceRoleForAmazonOpenSearchService), needed before "
-                             "the first VPC domain of the account: create (default; the stack creates it and never "
-                             "deletes it) or existing (the account already has it, e.g. another stack created it).",
-}
 DEFAULT_API_IMAGE = "public.ecr.aws/qnom/api:stable"
 # A registry reference and nothing else: the value is written into the instances' boot script.
 _IMAGE = re.compile(
@@ -49,10 +39,17 @@ _IMAGE = re.compile(
     r"(/[a-z0-9]+([._-][a-z0-9]+)*)+"                         # /repository path
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$"  # :tag or @digest
 )
-ROUTING_MODES = ("latency", "weighted")
-HOSTED_ZONE_MODES = ("lookup", "create")
-SERVICE_ROLE_MODES = ("create", "existing")
-REQUIRED_KEYS = ("phase", "environment")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+RoutingMode = Literal["latency", "weighted"]
+"""How Route 53 spreads API traffic over the regions."""
+HostedZoneMode = Literal["lookup", "create"]
+"""Whether the domain's hosted zone is looked up or created by the stack."""
+ServiceRoleMode = Literal["create", "existing"]
+"""Whether the stack creates the account's OpenSearch service-linked role or uses the one there."""
+CLOCK_TIME_ZONE = "UTC"
+"""Time zone of the default plan date for a phase without a traffic schedule."""
+_PROBLEM = "qnom_setting"
+_UNRESOLVED = "qnom_unresolved"
 
 
 class SettingsError(RunError):
@@ -66,27 +63,214 @@ class SettingsError(RunError):
         super().__init__("invalid stack settings:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-@dataclass(frozen=True)
-class StackSettings:
-    """Everything the program needs to know about one stack."""
+def today_in(time_zone: str) -> date:
+    """Today in `time_zone`: the program's only clock, read when `qnom:planDate` is unset."""
+    return datetime.now(ZoneInfo(time_zone)).date()
 
-    project: str
-    stack: str
-    environment: str
-    phase: Phase
-    profile: EnvironmentProfile
-    domain: str | None = None
-    database_cutover: bool = False
-    """True once the operator cuts the database over from RDS to Aurora (phase 4, `qnom:databaseCutover`)."""
-    api_image: str = DEFAULT_API_IMAGE
-    routing: str = "latency"
-    """Route 53 routing of the API over the regions: latency or weighted."""
-    hosted_zone: str = "lookup"
-    """Hosted zone of the domain: looked up or created by the stack."""
-    retire_regional_caches: bool = False
-    """True once the operator retires the secondary regions' standalone caches (`qnom:retireRegionalCaches`)."""
-    search_service_role: str = "create"
-    """The account's OpenSearch service-linked role: created by the stack (default) or already there."""
+
+def _problem(text: str, key: str = "") -> PydanticCustomError:
+    """A problem worded for the user; `key` (a key path below `qnom:`) when it is not the field's own."""
+    return PydanticCustomError(_PROBLEM, "{text}", {"text": text, "key": key})
+
+
+# Value types of the keys. Stack files hold YAML values; the Pulumi engine passes text. -------
+
+def _choice(raw: Any) -> Any:
+    """Choices are matched without case and surrounding blanks."""
+    return raw.strip().lower() if isinstance(raw, str) else raw
+
+
+def _flag(raw: Any) -> bool:
+    """YAML booleans, or the strings the Pulumi engine passes ("true"/"false")."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise _problem(f"got {raw!r}; allowed values: true, false")
+
+
+def _domain(raw: Any) -> str:
+    labels = str(raw).split(".")
+    if len(labels) < 2 or not all(label and len(label) <= 63 and label.replace("-", "").isalnum()
+                                  for label in labels):
+        raise _problem(f"got {raw!r}; allowed values: a DNS name such as api.example.com")
+    return str(raw).lower()
+
+
+def _api_image(raw: Any) -> str:
+    text = str(raw)
+    if len(text) > 255 or not _IMAGE.match(text):
+        raise _problem(f"got {raw!r}; allowed values: an image reference such as {DEFAULT_API_IMAGE} "
+                       "or 123456789012.dkr.ecr.us-east-1.amazonaws.com/api@sha256:<digest>")
+    return text
+
+
+def _overrides(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise _problem(f"not valid JSON ({error.msg}); allowed values: an object") from None
+    if not isinstance(raw, Mapping):
+        raise _problem(f"got {type(raw).__name__}; allowed values: an object")
+    if "regions" in raw and not isinstance(raw["regions"], Mapping):
+        raise _problem(f"got {type(raw['regions']).__name__}; allowed values: an object keyed by region name",
+                       key="overrides.regions")
+    return dict(raw)
+
+
+def _phase_number(raw: Any) -> int:
+    text = str(raw).strip().lower()
+    if text in PHASE_NUMBERS:
+        return PHASE_NUMBERS[text]
+    if text.isdigit() and int(text) in PHASE_FILES:
+        return int(text)
+    raise _problem(f"got {raw!r}; allowed values: 1-4 or {', '.join(PHASE_NUMBERS)}")
+
+
+def parse_plan_date(raw: Any) -> date:
+    """A plan date: a day, YYYY-MM-DD (a ValueError names the allowed values otherwise)."""
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        return raw  # an unquoted YAML date
+    text = str(raw).strip()
+    if _DATE.match(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise _problem(f"got {raw!r}; allowed values: a date YYYY-MM-DD (unset: today)")
+
+
+Choice = BeforeValidator(_choice)
+Flag = Annotated[bool, PlainValidator(_flag)]
+
+
+class StackSettings(BaseModel):
+    """Everything the program needs to know about one stack: its `qnom:` keys, validated.
+
+    Fields are read by their `qnom:` key (the alias). Validate through `settings_from_config`,
+    which also gives the Pulumi project and stack names (`project`, `stack`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Field order matters: a field's validator sees the fields above it (`phase` needs the
+    # overrides, the phase-4 switches and the plan date need the phase).
+    overrides: Annotated[dict[str, Any], PlainValidator(_overrides)] = Field(
+        default_factory=dict,
+        description="Object deep-merged over the phase catalog and validated by the same model; "
+                    "regions are addressed by name.")
+    phase: Phase = Field(description="Growth phase: 1-4 or launch, growth, scale, global.")
+    """The phase's catalog with the overrides applied (the key names the phase)."""
+    environment: Annotated[EnvironmentName, Choice] = Field(
+        description="Environment profile: dev or prod (prod protects stateful resources).")
+    domain: Annotated[str, PlainValidator(_domain)] | None = Field(
+        None, description="Public domain of the API (e.g. api.example.com). Unset: no DNS, no certificates.")
+    database_cutover: Flag = Field(
+        False, alias="databaseCutover",
+        description="Phase 4 only: promote the Aurora replica cluster to the writer and add its Serverless v2 "
+                    "readers. Default false: Aurora only replicates and the RDS instance stays the writer.")
+    """True once the operator cuts the database over from RDS to Aurora (phase 4)."""
+    api_image: Annotated[str, PlainValidator(_api_image)] = Field(
+        DEFAULT_API_IMAGE, alias="apiImage",
+        description="Container image the API and worker instances run (registry/repository:tag or @sha256 digest).")
+    routing: Annotated[RoutingMode, Choice] = Field(
+        "latency",
+        description="How Route 53 spreads API traffic over the regions: latency (default) or weighted "
+                    "(the phase's regions[].weight). Used only with a domain.")
+    hosted_zone: Annotated[HostedZoneMode, Choice] = Field(
+        "lookup", alias="hostedZone",
+        description="Route 53 hosted zone of the domain: lookup (default; a public zone named exactly "
+                    "like qnom:domain must exist) or create (the stack creates and protects it).")
+    retire_regional_caches: Flag = Field(
+        False, alias="retireRegionalCaches",
+        description="Phase 4 only, after the global cache datastore is in service: delete the secondary regions' "
+                    "standalone phase-3 caches. Default false: they stay beside the datastore's members.")
+    """True once the operator retires the secondary regions' standalone caches."""
+    search_service_role: Annotated[ServiceRoleMode, Choice] = Field(
+        "create", alias="openSearchServiceRole",
+        description="OpenSearch service-linked role (AWSServiceRoleForAmazonOpenSearchService), needed before "
+                    "the first VPC domain of the account: create (default; the stack creates it and never "
+                    "deletes it) or existing (the account already has it, e.g. another stack created it).")
+    plan_date: date = Field(
+        None, alias="planDate", validate_default=True,
+        description="Day the program plans for (YYYY-MM-DD): the seasonal scaling windows are dated from it. "
+                    "For offline planning (qnom plan --date); unset (default): today in the traffic schedule's "
+                    "time zone. Leave it unset in a deployed stack: a past day yields start times AWS refuses.")
+
+    _project: str = PrivateAttr(NAMESPACE)
+    _stack: str = PrivateAttr("")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: Any) -> Any:
+        """An empty optional key takes its default (`Pulumi.yaml` declares "" for optional text keys)."""
+        if not isinstance(data, Mapping):
+            return data
+        optional = {field.alias or name for name, field in cls.model_fields.items() if not field.is_required()}
+        return {key: value for key, value in data.items()
+                if not (key in optional and (value is None or value == ""))}
+
+    @field_validator("phase", mode="plain")
+    @classmethod
+    def _resolve_phase(cls, raw: Any, info: ValidationInfo) -> Phase:
+        number = _phase_number(raw)
+        if "overrides" not in info.data:  # reported on qnom:overrides already
+            raise PydanticCustomError(_UNRESOLVED, "needs valid overrides")
+        merged = apply_overrides(phase_document(number), info.data["overrides"])
+        try:
+            return Phase.model_validate(merged)
+        except pydantic.ValidationError as error:
+            raise _override_problems(error, merged) from None
+
+    @field_validator("database_cutover")
+    @classmethod
+    def _cutover_needs_aurora(cls, cutover: bool, info: ValidationInfo) -> bool:
+        phase = info.data.get("phase")
+        if cutover and phase is not None and phase.database.aurora is None:
+            raise _problem(f"true needs an Aurora migration (phase 4, database.aurora); phase {phase.number} "
+                           f"({phase.name}) has none; allowed values: false")
+        return cutover
+
+    @field_validator("retire_regional_caches")
+    @classmethod
+    def _retiring_needs_a_datastore(cls, retire: bool, info: ValidationInfo) -> bool:
+        phase = info.data.get("phase")
+        if retire and phase is not None and not (phase.cache.global_datastore and phase.multi_region):
+            raise _problem("true needs the global cache datastore that replaces the secondary regions' caches "
+                           f"(phase 4, cache.global_datastore); phase {phase.number} ({phase.name}) has none; "
+                           "allowed values: false")
+        return retire
+
+    @field_validator("plan_date", mode="plain")
+    @classmethod
+    def _resolve_plan_date(cls, raw: Any, info: ValidationInfo) -> date:
+        if raw is None:
+            schedule = getattr(info.data.get("phase"), "schedule", None)
+            return today_in(schedule.timezone if schedule else CLOCK_TIME_ZONE)
+        return parse_plan_date(raw)
+
+    @model_validator(mode="after")
+    def _name(self, info: ValidationInfo) -> StackSettings:
+        context = info.context or {}
+        self._project = context.get("project", NAMESPACE)
+        self._stack = context.get("stack", "")
+        return self
+
+    @property
+    def project(self) -> str:
+        """The Pulumi project's name."""
+        return self._project
+
+    @property
+    def stack(self) -> str:
+        """The Pulumi stack's name."""
+        return self._stack
+
+    @property
+    def profile(self) -> EnvironmentProfile:
+        return PROFILES[self.environment]
 
     @property
     def cache_global_datastore(self) -> bool:
@@ -118,58 +302,84 @@ class StackSettings:
         }
 
 
+def _key(name: str) -> str:
+    return StackSettings.model_fields[name].alias or name
+
+
+CONFIG_KEYS: dict[str, str] = {_key(name): field.description or ""
+                               for name, field in StackSettings.model_fields.items()}
+"""Every `qnom:` key a stack may set, with its description (from StackSettings)."""
+REQUIRED_KEYS = tuple(_key(name) for name, field in StackSettings.model_fields.items() if field.is_required())
+PLAN_DATE_KEY = f"{NAMESPACE}:{_key('plan_date')}"
+
+
+def project_config() -> dict[str, dict[str, Any]]:
+    """The `qnom:` declarations `Pulumi.yaml` must hold: required keys first, then the model's order.
+
+    Every optional key has a default, because the Pulumi CLI stops before the program runs when
+    a key of the project's namespace has neither a stack value nor a default; optional text keys
+    default to "", which the model reads as unset.
+    """
+    declarations: dict[str, dict[str, Any]] = {}
+    fields = sorted(StackSettings.model_fields.items(), key=lambda item: not item[1].is_required())
+    for name, field in fields:
+        kind = "boolean" if field.annotation is bool else "object" if name == "overrides" else "string"
+        declaration: dict[str, Any] = {"type": kind, "description": field.description}
+        if not field.is_required():
+            default = field.get_default(call_default_factory=True)
+            declaration["default"] = "" if default is None else default
+        declarations[f"{NAMESPACE}:{_key(name)}"] = declaration
+    return declarations
+
+
 def settings_from_config(
     config: Mapping[str, Any],
     *,
     project: str = NAMESPACE,
     stack: str,
     phase_override: int | str | None = None,
+    plan_date: date | str | None = None,
 ) -> StackSettings:
     """Validates `config` (keys with or without the `qnom:` prefix) into settings.
 
+    `phase_override` and `plan_date`, when given, replace `qnom:phase` and `qnom:planDate`.
     Raises SettingsError listing every problem found; nothing is created before this returns.
     """
     values = _strip_namespace(config)
-    problems = [
-        f"{NAMESPACE}:{key}: unknown setting; allowed keys: {', '.join(sorted(CONFIG_KEYS))}"
-        for key in sorted(values) if key not in CONFIG_KEYS
-    ]
-    problems += [f"{NAMESPACE}:{key}: required setting is missing" for key in REQUIRED_KEYS
-                 if key not in values and not (key == "phase" and phase_override is not None)]
+    if phase_override is not None:
+        values["phase"] = phase_override
+    if plan_date is not None:
+        values[_key("plan_date")] = plan_date
+    try:
+        return StackSettings.model_validate(values, context={"project": project, "stack": stack})
+    except pydantic.ValidationError as error:
+        raise SettingsError(_describe_settings(error, values)) from None
 
-    raw_phase = phase_override if phase_override is not None else values.get("phase")
-    number = _phase_number(raw_phase, problems) if raw_phase is not None else None
-    environment = values.get("environment")
-    if environment is not None and environment not in PROFILES:
-        problems.append(f"{NAMESPACE}:environment: got {environment!r}; allowed values: dev, prod")
-    domain = _domain(values.get("domain"), problems)
-    cutover = _flag("databaseCutover", values.get("databaseCutover"), problems)
-    api_image = _api_image(values.get("apiImage"), problems)
-    routing = _choice("routing", values.get("routing"), ROUTING_MODES, problems)
-    hosted_zone = _choice("hostedZone", values.get("hostedZone"), HOSTED_ZONE_MODES, problems)
-    retire_caches = _flag("retireRegionalCaches", values.get("retireRegionalCaches"), problems)
-    search_role = _choice("openSearchServiceRole", values.get("openSearchServiceRole"), SERVICE_ROLE_MODES, problems)
-    overrides = _overrides(values.get("overrides"), problems)
 
-    phase = None
-    if number is not None and overrides is not None:
-        try:
-            phase = Phase.model_validate(apply_overrides(phase_document(number), overrides))
-        except pydantic.ValidationError as error:
-            problems += _describe(error, phase_document(number), overrides)
-    if cutover and phase is not None and phase.database.aurora is None:
-        problems.append(f"{NAMESPACE}:databaseCutover: true needs an Aurora migration (phase 4, database.aurora); "
-                        f"phase {phase.number} ({phase.name}) has none; allowed values: false")
-    if retire_caches and phase is not None and not (phase.cache.global_datastore and phase.multi_region):
-        problems.append(f"{NAMESPACE}:retireRegionalCaches: true needs the global cache datastore that replaces the "
-                        f"secondary regions' caches (phase 4, cache.global_datastore); phase {phase.number} "
-                        f"({phase.name}) has none; allowed values: false")
-    if problems:
-        raise SettingsError(problems)
-    return StackSettings(project=project, stack=stack, environment=environment, phase=phase,
-                         profile=PROFILES[environment], domain=domain, database_cutover=bool(cutover),
-                         api_image=api_image, routing=routing, hosted_zone=hosted_zone,
-                         retire_regional_caches=bool(retire_caches), search_service_role=search_role)
+def _describe_settings(error: pydantic.ValidationError, values: Mapping[str, Any]) -> list[str]:
+    """One message per problem: `qnom:<key path>: <what was wrong>; allowed values: <...>`."""
+    messages = []
+    for item in error.errors(include_url=False):
+        key = str(item["loc"][0]) if item["loc"] else ""
+        if item["type"] == _UNRESOLVED:
+            continue
+        if item["type"] == _PROBLEM:
+            key, text = item["ctx"]["key"] or key, item["ctx"]["text"]
+        elif item["type"] == "missing":
+            text = "required setting is missing"
+        elif item["type"] == "extra_forbidden":
+            text = f"unknown setting; allowed keys: {', '.join(sorted(CONFIG_KEYS))}"
+        elif item["type"] == "literal_error":
+            text = f"got {values.get(key)!r}; allowed values: {', '.join(_allowed(key))}"
+        else:
+            text = f"got {values.get(key)!r}; {item['msg']}"
+        messages.append(f"{NAMESPACE}:{key}: {text}")
+    return messages
+
+
+def _allowed(key: str) -> tuple[str, ...]:
+    field = next(field for name, field in StackSettings.model_fields.items() if (field.alias or name) == key)
+    return get_args(field.annotation)
 
 
 def apply_overrides(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,93 +398,16 @@ def apply_overrides(document: Mapping[str, Any], overrides: Mapping[str, Any]) -
     return merged
 
 
+
 def _strip_namespace(config: Mapping[str, Any]) -> dict[str, Any]:
     prefix = f"{NAMESPACE}:"
     return {key.removeprefix(prefix): value for key, value in config.items()
             if key.startswith(prefix) or ":" not in key}
 
 
-def _phase_number(raw: Any, problems: list[str]) -> int | None:
-    allowed = f"allowed values: 1-4 or {', '.join(PHASE_NUMBERS)}"
-    text = str(raw).strip().lower()
-    if text in PHASE_NUMBERS:
-        return PHASE_NUMBERS[text]
-    if text.isdigit() and int(text) in PHASE_FILES:
-        return int(text)
-    problems.append(f"{NAMESPACE}:phase: got {raw!r}; {allowed}")
-    return None
-
-
-def _domain(raw: Any, problems: list[str]) -> str | None:
-    if raw in (None, ""):
-        return None
-    labels = str(raw).split(".")
-    if len(labels) < 2 or not all(label and len(label) <= 63 and label.replace("-", "").isalnum()
-                                  for label in labels):
-        problems.append(f"{NAMESPACE}:domain: got {raw!r}; allowed values: a DNS name such as api.example.com")
-        return None
-    return str(raw).lower()
-
-
-def _flag(key: str, raw: Any, problems: list[str]) -> bool:
-    """A boolean setting: YAML booleans, or the strings the Pulumi engine passes ("true"/"false")."""
-    if raw in (None, ""):
-        return False
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("true", "false"):
-        return text == "true"
-    problems.append(f"{NAMESPACE}:{key}: got {raw!r}; allowed values: true, false")
-    return False
-
-
-def _api_image(raw: Any, problems: list[str]) -> str:
-    if raw in (None, ""):
-        return DEFAULT_API_IMAGE
-    text = str(raw)
-    if len(text) > 255 or not _IMAGE.match(text):
-        problems.append(f"{NAMESPACE}:apiImage: got {raw!r}; allowed values: an image reference such as "
-                        f"{DEFAULT_API_IMAGE} or 123456789012.dkr.ecr.us-east-1.amazonaws.com/api@sha256:<digest>")
-        return DEFAULT_API_IMAGE
-    return text
-
-
-def _choice(key: str, raw: Any, allowed: tuple[str, ...], problems: list[str]) -> str:
-    """One of `allowed` (the first is the default when the key is unset or empty)."""
-    if raw in (None, ""):
-        return allowed[0]
-    text = str(raw).strip().lower()
-    if text not in allowed:
-        problems.append(f"{NAMESPACE}:{key}: got {raw!r}; allowed values: {', '.join(allowed)}")
-        return allowed[0]
-    return text
-
-
-def _overrides(raw: Any, problems: list[str]) -> dict[str, Any] | None:
-    if raw in (None, ""):
-        return {}
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as error:
-            problems.append(f"{NAMESPACE}:overrides: not valid JSON ({error.msg}); allowed values: an object")
-            return None
-    if not isinstance(raw, Mapping):
-        problems.append(f"{NAMESPACE}:overrides: got {type(raw).__name__}; allowed values: an object")
-        return None
-    if "regions" in raw and not isinstance(raw["regions"], Mapping):
-        problems.append(f"{NAMESPACE}:overrides.regions: got {type(raw['regions']).__name__}; "
-                        "allowed values: an object keyed by region name")
-        return None
-    return dict(raw)
-
-
-def _describe(error: pydantic.ValidationError, document: Mapping[str, Any],
-              overrides: Mapping[str, Any]) -> list[str]:
-    """One message per pydantic error, located by the key path a user would write."""
-    merged = apply_overrides(document, overrides)
-    messages = []
+def _override_problems(error: pydantic.ValidationError, merged: Mapping[str, Any]) -> pydantic.ValidationError:
+    """The phase model's errors as problems of `qnom:overrides`, located by the key path a user would write."""
+    problems = []
     for item in error.errors(include_url=False):
         path = _key_path(item["loc"], merged)
         message = item["msg"].removeprefix("Value error, ")
@@ -283,9 +416,9 @@ def _describe(error: pydantic.ValidationError, document: Mapping[str, Any],
             message = f"unknown key; allowed keys: {', '.join(allowed)}"
         elif "input" in item and item["type"] not in ("missing",) and not isinstance(item["input"], dict):
             message = f"got {item['input']!r}; {message}"
-        source = "overrides" if path else "overrides (phase-wide rule)"
-        messages.append(f"{NAMESPACE}:{source}{'.' + path if path else ''}: {message}")
-    return messages
+        key = f"overrides.{path}" if path else "overrides (phase-wide rule)"
+        problems.append({"type": _problem(message, key=key), "loc": (), "input": None})
+    return pydantic.ValidationError.from_exception_data(Phase.__name__, problems)
 
 
 def _key_path(loc: tuple, merged: Mapping[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """`python -m qnom`: offline commands over the Pulumi program (no AWS, no Pulumi CLI).
 
-Exit codes: 0 success; 2 invalid settings (message on stderr, no traceback); 1 anything else.
+Exit codes: 0 success; 2 invalid settings or arguments (message on stderr, no traceback); 1
+anything else. `--date` plans as of a given day instead of today (e.g. Black Friday's surge).
 `policy` also exits 1 when a mandatory rule of the policy pack fails. A program that makes a
 request AWS would refuse (`qnom.awsrules`) exits 1 with one line per refused request on stderr.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
 
-from phases.settings import SettingsError
+from phases.settings import SettingsError, parse_plan_date
 from qnom.awsrules import AwsRuleViolation
 from qnom.plan import build_plan, to_json
 
@@ -27,6 +29,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
 
 
+def _day(text: str) -> date:
+    """A `--date` value, read as `qnom:planDate` is."""
+    try:
+        return parse_plan_date(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _date_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", type=_day, metavar="YYYY-MM-DD",
+                        help="plan as of this day, replacing qnom:planDate (default: today in the schedule's "
+                             "time zone); e.g. a Black Friday to preview its surge")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="qnom", description="Offline tools for the QNom Pulumi program.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -35,12 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--stack-file", type=Path, help="read this stack file instead of Pulumi.<stack>.yaml")
     plan.add_argument("--phase", help="phase to plan (1-4 or name), replacing qnom:phase")
     plan.add_argument("--json", action="store_true", help="print the qnom.plan/v1 JSON document")
+    _date_option(plan)
     plan.set_defaults(handler=_plan)
     policy = commands.add_parser("policy", help="run the CrossGuard policy pack against a stack's plan, offline")
     policy.add_argument("--stack", required=True, help="stack name; reads Pulumi.<stack>.yaml (dev, prod)")
     policy.add_argument("--stack-file", type=Path, help="read this stack file instead of Pulumi.<stack>.yaml")
     policy.add_argument("--phase", help="phase to check (1-4 or name), replacing qnom:phase")
     policy.add_argument("--json", action="store_true", help="print the qnom.policy/v1 JSON report")
+    _date_option(policy)
     policy.add_argument("--policy-config", type=Path,
                         help="pack config JSON (as for pulumi --policy-pack-config): per-rule levels and settings")
     policy.set_defaults(handler=_policy)
@@ -48,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    document = build_plan(args.stack, args.stack_file, args.phase)
+    document = build_plan(args.stack, args.stack_file, args.phase, args.date)
     if args.json:
         sys.stdout.write(to_json(document))
     else:
@@ -62,7 +80,7 @@ def _policy(args: argparse.Namespace) -> int:
     """Exit 0 when no mandatory rule fails, 1 when one does (2 on invalid settings, via main)."""
     from qnom.policy import check_stack, to_json
 
-    report = check_stack(args.stack, args.stack_file, args.phase, args.policy_config)
+    report = check_stack(args.stack, args.stack_file, args.phase, args.policy_config, args.date)
     if args.json:
         sys.stdout.write(to_json(report))
     else:

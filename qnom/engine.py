@@ -17,6 +17,7 @@ import runpy
 import sys
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
@@ -30,6 +31,7 @@ from pulumi.runtime.settings import get_project, get_root_resource, get_stack
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from phases.settings import PLAN_DATE_KEY, parse_plan_date
 from qnom.mocks import AwsMocks
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -107,7 +109,7 @@ class RecordingMonitor(MockMonitor):
     """A mock monitor that also keeps every registration request's inputs and options, and
     checks each request against AWS's rules with everything registered before it."""
 
-    def __init__(self, mocks: AwsMocks):
+    def __init__(self, mocks: AwsMocks, plan_date: date | None = None):
         from qnom import awsrules  # the rules read RecordedResource from this module
 
         super().__init__(mocks)
@@ -115,6 +117,7 @@ class RecordingMonitor(MockMonitor):
         self.violations: list[Any] = []
         self._registered: dict[str, RecordedResource] = {}
         self._check = awsrules.check
+        self._plan_date = plan_date
         self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -154,10 +157,21 @@ class RecordingMonitor(MockMonitor):
         if request.type == "pulumi:providers:aws" and isinstance(record.inputs.get("region"), str):
             self.mocks.provider_regions[response.urn] = record.inputs["region"]
         with self._lock:
-            self.violations += self._check(record, self._registered)
+            self.violations += self._check(record, self._registered, self._plan_date)
             self._registered[record.urn] = record
             self.recorded.append(record)
         return response
+
+
+def plan_date_of(config: dict[str, Any]) -> date | None:
+    """The day a run plans for when its config sets `qnom:planDate` (the AWS rules judge start
+    times against it); None leaves it to the program's default, today. A malformed value is
+    the program's to refuse."""
+    raw = config.get(PLAN_DATE_KEY)
+    try:
+        return parse_plan_date(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
 
 
 def engine_config(values: dict[str, Any]) -> dict[str, str]:
@@ -220,7 +234,7 @@ def _run_on_fresh_context(stack: str, config: dict[str, Any], program: Path, out
     asyncio.set_event_loop(loop)
     try:
         mocks = AwsMocks()
-        monitor = RecordingMonitor(mocks)
+        monitor = RecordingMonitor(mocks, plan_date_of(config))
         set_mocks(mocks, project=PROJECT_NAME, stack=stack, preview=True, monitor=monitor)
         runtime_config.set_all_config(engine_config(config))
         if str(program.parent) not in sys.path:

@@ -4,30 +4,37 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from phases.settings import settings_from_config
+from phases.settings import PLAN_DATE_KEY, settings_from_config
 from qnom.engine import PROJECT_DIR, PROJECT_NAME, ProgramRun, run_program
 from qnom.stackfile import read_stack_config, stack_file_path
 
 SCHEMA = "qnom.plan/v1"
 
 
-def load_config(stack: str, stack_file: Path | None = None, phase: str | int | None = None) -> dict[str, Any]:
-    """The stack's config, with `phase` (when given) replacing `qnom:phase`."""
+def load_config(stack: str, stack_file: Path | None = None, phase: str | int | None = None,
+                plan_date: date | None = None) -> dict[str, Any]:
+    """The stack's config, with `phase` and `plan_date` (when given) replacing `qnom:phase` and
+    `qnom:planDate`."""
     config = read_stack_config(stack_file or stack_file_path(PROJECT_DIR, stack))
     if phase is not None:
         config["qnom:phase"] = phase
+    if plan_date is not None:
+        config[PLAN_DATE_KEY] = plan_date.isoformat()
     return config
 
 
-def build_plan(stack: str, stack_file: Path | None = None, phase: str | int | None = None) -> dict[str, Any]:
-    """Runs the program offline for `stack` and returns the plan document.
+def build_plan(stack: str, stack_file: Path | None = None, phase: str | int | None = None,
+               plan_date: date | None = None) -> dict[str, Any]:
+    """Runs the program offline for `stack` (as of `plan_date`, default the stack's own) and
+    returns the plan document.
 
     Settings are validated before the program runs, so invalid settings register nothing.
     """
-    config = load_config(stack, stack_file, phase)
+    config = load_config(stack, stack_file, phase, plan_date)
     settings = settings_from_config(config, stack=stack)
     run = run_program(stack, config)
     return plan_document(run, environment=settings.environment,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -349,9 +350,10 @@ def report_names(record: RecordedResource | None) -> Callable[[str | None], tupl
 
 
 def check_stack(stack: str, stack_file: Path | None = None, phase: str | int | None = None,
-                policy_config: Path | None = None) -> PolicyReport:
-    """Validates the settings, builds the plan offline and runs the pack (SettingsError: exit 2)."""
-    config = load_config(stack, stack_file, phase)
+                policy_config: Path | None = None, plan_date: date | None = None) -> PolicyReport:
+    """Validates the settings, builds the plan offline (as of `plan_date`, default the stack's
+    own) and runs the pack (SettingsError: exit 2)."""
+    config = load_config(stack, stack_file, phase, plan_date)
     pack_config = read_pack_config(policy_config)
     settings = settings_from_config(config, stack=stack)
     return evaluate(run_program(stack, config), settings, pack_config)

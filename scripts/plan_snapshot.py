@@ -1,10 +1,11 @@
-"""Writes or compares the plan documents of every committed stack in every phase, on a pinned date.
+"""Writes or compares the plan documents of every committed stack in every phase, as of one date.
 
     venv/bin/python scripts/plan_snapshot.py write DIR [--date 2025-11-01]
     venv/bin/python scripts/plan_snapshot.py compare DIR [--date 2025-11-01]
 
 Covers dev and prod in phases 1-4 and prod phase 4 with `qnom:databaseCutover` and with
-`qnom:retireRegionalCaches` too: the ten plans a refactoring must leave byte-identical. `compare`
+`qnom:retireRegionalCaches` too: the ten plans a refactoring must leave byte-identical. The date
+is the plans' `qnom:planDate` (as `qnom plan --date` sets it), so they never depend on today. `compare`
 prints one line per plan (identical, or the URNs added, removed and changed) and exits 1 on any
 difference.
 """
@@ -19,7 +20,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components import schedule as traffic  # noqa: E402
 from phases.settings import settings_from_config  # noqa: E402
 from qnom.engine import run_program  # noqa: E402
 from qnom.plan import load_config, plan_document, to_json  # noqa: E402
@@ -32,10 +32,9 @@ VARIANTS = {
 
 
 def plans(on: date) -> dict[str, str]:
-    traffic.today = lambda time_zone: on
     documents = {}
     for name, (stack, phase, extra) in VARIANTS.items():
-        config = {**load_config(stack, phase=str(phase)), **extra}
+        config = {**load_config(stack, phase=str(phase), plan_date=on), **extra}
         settings = settings_from_config(config, stack=stack)
         run = run_program(stack, config)
         documents[name] = to_json(plan_document(

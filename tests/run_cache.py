@@ -1,10 +1,11 @@
 """One program run per distinct stack setting for the whole test session, across xdist workers.
 
-Plans are deterministic for the same stack, program, settings and date, so the engine's
-optional run cache serves every later request for the same run from the first one. The key
-of the real program is its validated settings (two configs that validate to the same
-settings, such as phase `4` and `"4"`, run the same program), plus the program's text and the
-date the program reads; a test program is keyed on its raw config. Runs are shared between
+Plans are deterministic for the same stack, program and settings (the plan date is one of
+them, `qnom:planDate`), so the engine's optional run cache serves every later request for the
+same run from the first one. The key of the real program is its validated settings (two
+configs that validate to the same settings, such as phase `4` and `"4"`, run the same program;
+a config without a plan date is keyed on the day it resolves to), plus the program's text; a
+test program is keyed on its raw config. Runs are shared between
 xdist workers through pickles in the session's common temporary folder: the first worker
 to need a run builds it under a file lock, the others wait for it and load it. Failed runs
 are never cached, so every test that expects an error sees it raised.
@@ -19,7 +20,6 @@ import pickle
 from pathlib import Path
 from typing import Any, Callable
 
-from components import schedule as traffic
 from phases.settings import SettingsError, settings_from_config
 from qnom.engine import PROJECT_DIR, ProgramRun, engine_config
 
@@ -36,7 +36,7 @@ def run_key(stack: str, config: dict[str, Any], program: Path) -> str:
         except SettingsError:
             settings = None  # invalid settings: keyed on the raw config, and never cached anyway
     described = settings or json.dumps(engine_config(config), sort_keys=True)
-    text = "\n".join([stack, str(program.resolve()), source, described, traffic.today("UTC").isoformat()])
+    text = "\n".join([stack, str(program.resolve()), source, described])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

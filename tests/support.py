@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from phases.settings import settings_from_config
+from phases.settings import PLAN_DATE_KEY, settings_from_config
 from qnom.engine import ProgramRun, RecordedResource, run_program
+
+PLAN_DATE = date(2025, 11, 1)
+"""The day test plans are built as of (`qnom:planDate`): a Saturday outside every seasonal
+window, four weeks before Black Friday 2025."""
 
 
 @dataclass(frozen=True)
@@ -49,18 +54,25 @@ class Plan:
 
 
 def stack_config(environment: str = "prod", phase: int | str = 2, overrides: dict | None = None,
-                 **settings: Any) -> dict[str, Any]:
+                 plan_date: date | None = PLAN_DATE, **settings: Any) -> dict[str, Any]:
+    """A stack's config; `plan_date` None leaves `qnom:planDate` unset (the program's today)."""
     config = {"aws:region": "us-east-1", "qnom:phase": phase, "qnom:environment": environment}
     if overrides:
         config["qnom:overrides"] = overrides
+    if plan_date is not None:
+        config[PLAN_DATE_KEY] = plan_date.isoformat()
     config.update({f"qnom:{key}": value for key, value in settings.items()})
     return config
 
 
-def build(environment: str = "prod", phase: int | str = 2, overrides: dict | None = None, **settings: Any) -> Plan:
-    """Runs the real program offline for one stack setting (the session's run cache serves repeats)."""
-    return Plan(run_program(environment, stack_config(environment, phase, overrides, **settings)))
+def build(environment: str = "prod", phase: int | str = 2, overrides: dict | None = None,
+          plan_date: date | None = PLAN_DATE, **settings: Any) -> Plan:
+    """Runs the real program offline for one stack setting as of `plan_date` (the session's
+    run cache serves repeats)."""
+    return Plan(run_program(environment, stack_config(environment, phase, overrides, plan_date, **settings)))
 
 
-def settings_for(environment: str = "prod", phase: int | str = 2, overrides: dict | None = None, **settings: Any):
-    return settings_from_config(stack_config(environment, phase, overrides, **settings), stack=environment)
+def settings_for(environment: str = "prod", phase: int | str = 2, overrides: dict | None = None,
+                 plan_date: date | None = PLAN_DATE, **settings: Any):
+    return settings_from_config(stack_config(environment, phase, overrides, plan_date, **settings),
+                                stack=environment)

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pydantic
 import pytest
 import yaml
 
 from components import defaults, policy_documents
-from components import schedule as traffic
 from phases.catalog import load_phase
 from phases.models import ApiTier, ScalingPolicies
 from phases.settings import CONFIG_KEYS, DEFAULT_API_IMAGE, SettingsError, settings_from_config
 from qnom import mocks
-from qnom.engine import PROJECT_DIR, run_program
-from tests.support import Plan, build, stack_config
+from qnom.engine import PROJECT_DIR
+from tests.support import Plan, build, settings_for, stack_config
 
 ASG = "aws:autoscaling/group:Group"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -340,13 +340,8 @@ def test_rate_limit_is_a_phase_setting():
 
 # Traffic schedule in the program --------------------------------------------------------
 
-def plan_on(monkeypatch, day: date, phase: int = 2) -> Plan:
-    monkeypatch.setattr(traffic, "today", lambda time_zone: day)
-    return Plan(run_program("prod", stack_config("prod", phase)))
-
-
-def test_schedule_runs_on_the_primary_region_only(monkeypatch):
-    plan = plan_on(monkeypatch, date(2025, 11, 1), phase=3)
+def test_schedule_runs_on_the_primary_region_only():
+    plan = build("prod", 3, plan_date=date(2025, 11, 1))
     schedules = plan.of_type(SCHEDULE)
     assert {s.name.split("-api-")[0] for s in schedules} == {"us-east-1"}
     names = sorted(s.inputs["scheduledActionName"] for s in schedules)
@@ -381,18 +376,55 @@ def test_scheduled_actions_are_replaced_never_updated(phase):
         assert action.options["deleteBeforeReplace"] is True, action.name
 
 
-def test_suite_plans_are_built_on_the_pinned_date():
-    # tests/conftest.py pins 1 Nov 2025, so cached plans never depend on the day the suite runs.
+def test_suite_plans_are_built_as_of_the_support_date():
+    # tests/support.py sets qnom:planDate 2025-11-01, so plans never depend on the day the suite runs.
+    assert stack_config()["qnom:planDate"] == "2025-11-01"
     start = build("prod", 2).named("us-east-1-api-black-friday-2025-start", SCHEDULE)
     assert start.inputs["startTime"] == "2025-11-28T05:00:00Z"
 
 
-def test_on_black_friday_the_program_keeps_the_surge(monkeypatch):
-    plan = plan_on(monkeypatch, date(2025, 11, 28))
+def test_the_plan_date_setting_dates_the_windows():
+    names = {s.inputs["scheduledActionName"] for s in build("prod", 2, plan_date=date(2026, 1, 15)).of_type(SCHEDULE)}
+    assert {"end-of-quarter-2026-q1-start", "black-friday-2026-start", "end-of-quarter-2026-q4-start"} <= names
+    assert not any("2025" in name for name in names)
+    assert "end-of-quarter-2027-q1-start" not in names  # 31 March 2027 is more than a year away
+
+
+def test_on_black_friday_the_program_keeps_the_surge():
+    plan = build("prod", 2, plan_date=date(2025, 11, 28))
     group = plan.named("us-east-1-api-asg", ASG).inputs
     assert (group["minSize"], group["desiredCapacity"], group["maxSize"]) == (20, 20, 20)
     names = {s.inputs["scheduledActionName"] for s in plan.of_type(SCHEDULE)}
     assert "black-friday-2025-start" not in names and "black-friday-2025-end" in names
+
+
+def test_plan_previews_a_day_given_on_the_command_line(capsys):
+    from qnom.cli import main
+
+    assert main(["plan", "--stack", "prod", "--date", "2025-11-28", "--json"]) == 0
+    resources = json.loads(capsys.readouterr().out)["resources"]
+    group = next(r["inputs"] for r in resources if r["name"] == "us-east-1-api-asg")
+    assert (group["minSize"], group["desiredCapacity"], group["maxSize"]) == (20, 20, 20)
+    names = {r["inputs"]["scheduledActionName"] for r in resources if r["type"] == SCHEDULE}
+    assert "black-friday-2025-start" not in names and "black-friday-2025-end" in names
+
+
+@pytest.mark.parametrize("command", ["plan", "policy"])
+@pytest.mark.parametrize("value", ["2025-13-01", "28/11/2025", "tomorrow", "2025-11-28T00:00"])
+def test_a_bad_date_on_the_command_line_exits_2(capsys, command, value):
+    from qnom.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--stack", "prod", "--date", value])
+    assert exit_.value.code == 2
+    assert f"argument --date: got {value!r}; allowed values: a date YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_plan_date_defaults_to_today_in_the_schedules_time_zone():
+    before = datetime.now(ZoneInfo("Europe/Berlin")).date()
+    settings = settings_for("prod", 2, overrides={"schedule": {"timezone": "Europe/Berlin"}}, plan_date=None)
+    assert settings.plan_date in {before, datetime.now(ZoneInfo("Europe/Berlin")).date()}
+    assert settings_for("prod", 2, plan_date=date(2025, 11, 28)).plan_date == date(2025, 11, 28)
 
 
 def test_schedule_time_zone_is_a_setting():

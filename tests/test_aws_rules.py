@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from datetime import date
 
 import pytest
 
 from qnom.awsrules import RULES, check
 from qnom.engine import SECRET, UNKNOWN, RecordedResource
+from tests.support import PLAN_DATE
 
 INSTANCE = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -173,7 +175,7 @@ CASES = [
                                             replace=("*",)),
          refused="it needs deleteBeforeReplace so that a change replaces it"),
     Case("asg-recurring-action-update", RECURRING_NY),
-    # The plan date is pinned to 2025-11-01 (tests/conftest.py); in New York the day ends at 04:00Z.
+    # The cases are checked as of PLAN_DATE, 2025-11-01; in New York that day starts at 04:00Z.
     Case("asg-start-time-in-past", one_time("2025-10-31T12:00:00Z"), [ASG_RESOURCE],
          refused="ValidationError: Given start time is in the past (startTime 2025-10-31T12:00:00Z, plan date "
                  "2025-11-01 in UTC)"),
@@ -264,7 +266,7 @@ def _id(case: Case) -> str:
 @pytest.mark.parametrize("case", CASES, ids=[_id(case) for case in CASES])
 def test_rule(case):
     registered = {resource.urn: resource for resource in [*PROVIDERS.values(), *case.before]}
-    found = [violation for violation in check(case.request, registered) if violation.rule == case.rule]
+    found = [violation for violation in check(case.request, registered, PLAN_DATE) if violation.rule == case.rule]
     if case.refused is None:
         assert found == []
     else:
@@ -313,3 +315,30 @@ def test_plan_passes_when_aws_accepts_every_request(capsys):
     out, err = capsys.readouterr()
     assert err == ""
     assert all("replaceOnChanges" in r["options"] for r in json.loads(out)["resources"])
+
+
+def test_start_times_are_judged_as_of_the_plan_date_given():
+    registered = {resource.urn: resource for resource in [*PROVIDERS.values(), ASG_RESOURCE]}
+    start = one_time("2025-11-02T12:00:00Z")
+    assert [v.rule for v in check(start, registered, date(2025, 11, 1))] == []
+    [late] = check(start, registered, date(2025, 11, 3))
+    assert late.message.endswith("(startTime 2025-11-02T12:00:00Z, plan date 2025-11-03 in UTC)")
+
+
+SCHEDULED_PROGRAM = """
+import pulumi_aws as aws
+
+aws.autoscaling.Schedule("window", autoscaling_group_name="api", scheduled_action_name="window",
+                         start_time="2025-11-02T12:00:00Z", min_size=4, max_size=-1, desired_capacity=-1)
+"""
+
+
+@pytest.mark.parametrize(("plan_date", "refused"), [("2025-11-01", []), ("2025-11-03", ["asg-start-time-in-past"])])
+def test_the_engine_judges_a_run_as_of_its_plan_date(tmp_path, plan_date, refused):
+    # The program plans from qnom:planDate; AWS's rules see the same day, not the machine's clock.
+    from qnom.engine import run_program
+
+    program = tmp_path / "__main__.py"
+    program.write_text(SCHEDULED_PROGRAM, encoding="utf-8")
+    run = run_program("dev", {"aws:region": "us-east-1", "qnom:planDate": plan_date}, program, aws_rules=False)
+    assert [violation.rule for violation in run.violations] == refused

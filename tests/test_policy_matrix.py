@@ -19,7 +19,7 @@ from policy.rules import BY_ID
 from qnom.cli import main
 from qnom.engine import PROJECT_DIR
 from qnom.policy import evaluate, parse_pack_config
-from tests.support import build, settings_for
+from tests.support import PLAN_DATE, build, settings_for
 
 SINGLE_API_INSTANCE = {"regions": {"us-east-1": {"api": {"min": 1, "desired": 1}}}}
 NO_MULTI_AZ = {"database": {"multi_az": False}}
@@ -163,7 +163,7 @@ def _stack_file(tmp_path, phase: str, overrides: dict | None = None):
 @pytest.mark.parametrize("phase", [1, 2, 3, 4])
 def test_cli_passes_every_stack_file_in_every_phase(stack, phase, capsys):
     """What CI runs: the committed stack files, promoted to each phase."""
-    assert main(["policy", "--stack", stack, "--phase", str(phase), "--json"]) == 0
+    assert main(["policy", "--stack", stack, "--phase", str(phase), "--date", PLAN_DATE.isoformat(), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["schema"] == "qnom.policy/v1"
     jsonschema.validate(document, REPORT_SCHEMA)

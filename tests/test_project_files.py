@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 import yaml
 
-from phases.settings import CONFIG_KEYS, NAMESPACE, REQUIRED_KEYS, settings_from_config
+from phases.settings import CONFIG_KEYS, NAMESPACE, REQUIRED_KEYS, project_config, settings_from_config
 from qnom.engine import PROJECT_DIR
 
 CONFIG_TYPES = ("string", "integer", "boolean", "array", "object")
@@ -209,13 +209,34 @@ def test_the_cli_loads_the_project_file(project):
         "type": "object", "default": {}, "description": CONFIG_KEYS["overrides"]}
 
 
-def test_every_setting_is_declared_with_a_description(project):
-    declared = {key.removeprefix(f"{NAMESPACE}:"): value for key, value in project["config"].items()
-                if key.startswith(f"{NAMESPACE}:")}
-    assert set(declared) == set(CONFIG_KEYS)
+def test_every_setting_is_declared_as_the_settings_model_says(project):
+    # Type, description and default of each key come from StackSettings; Pulumi.yaml repeats them.
+    declared = {key: value for key, value in project["config"].items() if key.startswith(f"{NAMESPACE}:")}
+    expected = project_config()
+    assert declared == expected, "Pulumi.yaml's qnom: keys should read:\n" + yaml.safe_dump(
+        expected, sort_keys=False, width=1000)
+    assert set(expected) == {f"{NAMESPACE}:{key}" for key in CONFIG_KEYS}
     for key, declaration in declared.items():
-        assert declaration["description"] == CONFIG_KEYS[key], key
-        assert "type" in declaration, key  # typed, so the CLI checks stack values before the run
+        assert declaration["description"] and declaration["type"] in CONFIG_TYPES, key
+
+
+@pytest.mark.parametrize(("key", "declaration"), [
+    ("qnom:planDate", {"type": "string", "default": ""}),
+    ("qnom:databaseCutover", {"type": "boolean", "default": False}),
+    ("qnom:retireRegionalCaches", {"type": "boolean", "default": False}),
+    ("qnom:overrides", {"type": "object", "default": {}}),
+    ("qnom:routing", {"type": "string", "default": "latency"}),
+    ("qnom:phase", {"type": "string"}),
+])
+def test_declarations_are_rendered_from_the_model(key, declaration):
+    rendered = project_config()[key]
+    assert {name: value for name, value in rendered.items() if name != "description"} == declaration
+    assert rendered["description"] == CONFIG_KEYS[key.removeprefix(f"{NAMESPACE}:")]
+
+
+def test_plan_date_is_declared_for_offline_planning(project):
+    description = project["config"]["qnom:planDate"]["description"]
+    assert "YYYY-MM-DD" in description and "qnom plan --date" in description and "today" in description
 
 
 def test_only_the_required_settings_lack_a_default(project):
@@ -291,8 +312,16 @@ def test_the_cli_rules_refuse(project, change, config, error):
     ({"qnom:overrides": {"api": {"instance_type": "t3.xlarge"}}},
      {"qnom:overrides": '{"api": {"instance_type": "t3.xlarge"}}'}),
     ({"qnom:domain": {"secure": "v1:abc"}}, {"qnom:domain": "[decrypted]"}),
-    ({}, {"qnom:routing": "latency", "qnom:openSearchServiceRole": "create", "qnom:overrides": "{}"}),
+    ({}, {"qnom:routing": "latency", "qnom:openSearchServiceRole": "create", "qnom:overrides": "{}",
+          "qnom:planDate": ""}),
 ])
 def test_the_cli_rules_accept_and_fill_defaults(project, config, merged):
     result = cli_merge(project, "s", {**MINIMAL_NEW_STACK, **config})
     assert {key: result[key] for key in merged} == merged
+
+
+def test_readme_settings_table_lists_every_key():
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `qnom:(\w+)` \|", section, flags=re.MULTILINE)
+    assert sorted(listed) == sorted(key.removeprefix(f"{NAMESPACE}:") for key in project_config())

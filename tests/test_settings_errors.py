@@ -6,10 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from datetime import date
 
 import pytest
 
-from phases.settings import SettingsError, settings_from_config
+import pydantic
+
+from phases.settings import SettingsError, StackSettings, settings_from_config
 from qnom import engine
 from qnom.engine import PROJECT_DIR
 
@@ -55,6 +58,10 @@ BAD_STACK_FILES = [
      ["qnom:hostedZone: got 'import'", "allowed values: lookup, create"]),
     ("bad-search-role", "qnom:phase: '3'\n  qnom:environment: prod\n  qnom:openSearchServiceRole: skip",
      ["qnom:openSearchServiceRole: got 'skip'", "allowed values: create, existing"]),
+    ("bad-plan-date", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:planDate: '2025-02-30'",
+     ["qnom:planDate: got '2025-02-30'; allowed values: a date YYYY-MM-DD (unset: today)"]),
+    ("bad-flag", "qnom:phase: '4'\n  qnom:environment: prod\n  qnom:databaseCutover: 'yes'",
+     ["qnom:databaseCutover: got 'yes'; allowed values: true, false"]),
 ]
 
 
@@ -130,3 +137,41 @@ def test_opensearch_service_role_refuses_other_values(value):
     with pytest.raises(SettingsError) as error:
         settings_from_config(config, stack="prod")
     assert error.value.problems == [f"qnom:openSearchServiceRole: got {value!r}; allowed values: create, existing"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2025-11-28", date(2025, 11, 28)), (" 2025-11-28 ", date(2025, 11, 28)),
+    (date(2025, 11, 28), date(2025, 11, 28)),  # an unquoted YAML date in a stack file
+])
+def test_plan_date_setting(value, expected):
+    config = {"qnom:phase": "2", "qnom:environment": "prod", "qnom:planDate": value}
+    assert settings_from_config(config, stack="prod").plan_date == expected
+
+
+@pytest.mark.parametrize("value", ["2025-13-01", "2025-11-28T00:00:00", "20251128", "28.11.2025", 1764288000])
+def test_plan_date_refuses_anything_but_a_day(value):
+    config = {"qnom:phase": "2", "qnom:environment": "prod", "qnom:planDate": value}
+    with pytest.raises(SettingsError) as error:
+        settings_from_config(config, stack="prod")
+    assert error.value.problems == [f"qnom:planDate: got {value!r}; allowed values: a date YYYY-MM-DD (unset: today)"]
+
+
+def test_the_model_is_frozen_and_refuses_unknown_keys():
+    settings = settings_from_config({"qnom:phase": "2", "qnom:environment": "prod", "qnom:planDate": "2025-11-01"},
+                                    project="qnom", stack="prod")
+    assert (settings.project, settings.stack, settings.routing, settings.profile.name) == ("qnom", "prod", "latency", "prod")
+    with pytest.raises(pydantic.ValidationError):
+        settings.routing = "weighted"
+    with pytest.raises(pydantic.ValidationError) as error:
+        StackSettings.model_validate({"phase": "2", "environment": "prod", "project": "other"})
+    assert [item["type"] for item in error.value.errors()] == ["extra_forbidden"]
+
+
+def test_keys_are_read_by_their_qnom_names_only():
+    # The fields' Python names are not keys: `database_cutover` is refused, `databaseCutover` read.
+    with pytest.raises(SettingsError) as error:
+        settings_from_config({"qnom:phase": "4", "qnom:environment": "prod", "qnom:database_cutover": "true"},
+                             stack="prod")
+    assert error.value.problems == ["qnom:database_cutover: unknown setting; allowed keys: apiImage, databaseCutover, "
+                                    "domain, environment, hostedZone, openSearchServiceRole, overrides, phase, "
+                                    "planDate, retireRegionalCaches, routing"]

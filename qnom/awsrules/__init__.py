@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from phases.settings import today_in
 from qnom.engine import UNKNOWN, RecordedResource
 
 PROVIDER_TYPE = "pulumi:providers:aws"
@@ -53,6 +54,8 @@ class Request:
 
     record: RecordedResource
     registered: Mapping[str, RecordedResource]
+    day: date | None = None
+    """The run's plan date (`qnom:planDate`); None when the run leaves it to the program's default."""
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -76,10 +79,9 @@ class Request:
         return next((found for found in self.sources(prop, record) if found.type == resource_type), None)
 
     def plan_date(self, time_zone: str) -> date:
-        """The day the program plans for, in `time_zone`: the program's only clock."""
-        from components import schedule
-
-        return schedule.today(time_zone)
+        """The day the program plans for: the run's `qnom:planDate`, or today in `time_zone` (the
+        program's default, which reads today in its schedule's time zone)."""
+        return self.day if self.day is not None else today_in(time_zone)
 
 
 def region_of(record: RecordedResource, registered: Mapping[str, RecordedResource]) -> str | None:
@@ -131,12 +133,14 @@ def rule(rule_id: str, types: str | tuple[str, ...], *, error: str, source: str)
     return register
 
 
-def check(record: RecordedResource, registered: Mapping[str, RecordedResource]) -> list[Violation]:
-    """Every rule the registration `record` breaks, given what was `registered` (by URN) before it."""
+def check(record: RecordedResource, registered: Mapping[str, RecordedResource],
+          plan_date: date | None = None) -> list[Violation]:
+    """Every rule the registration `record` breaks, given what was `registered` (by URN) before it
+    and the run's plan date (None: today, as the program's default)."""
     rules = _BY_TYPE.get(record.type)
     if not rules:
         return []
-    request = Request(record, registered)
+    request = Request(record, registered, plan_date)
     return [Violation(record.urn, each.id, message) for each in rules for message in each.check(request)]
 
 

@@ -65,9 +65,10 @@ def _time_zone_of_group(request: Request) -> str:
 @rule("asg-start-time-in-past", ASG_SCHEDULE,
       error="ValidationError: Given start time is in the past",
       # AWS Auto Scaling API Reference, PutScheduledUpdateGroupAction, StartTime: a start time
-      # that is not in the future is refused. The program's only clock is its plan date (the
-      # schedule's `today`), so what it can know is past is a start at or before the plan date's
-      # first moment in the schedule's time zone (a window's midnight start on the window's day).
+      # that is not in the future is refused. The program's only clock is its plan date
+      # (`qnom:planDate`, default today), so what it can know is past is a start at or before
+      # the plan date's first moment in the schedule's time zone (a window's midnight start on
+      # the window's day).
       # A later time of the plan date itself depends on the hour `pulumi up` runs: a seasonal
       # window's day keeps its hold actions declared, and the README says not to create or promote
       # a stack on such a day.
