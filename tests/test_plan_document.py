@@ -10,12 +10,14 @@ import textwrap
 
 import jsonschema
 import pytest
+from referencing import Registry, Resource
 
 from qnom.cli import main
 from qnom.engine import PROJECT_DIR, SECRET, UNKNOWN, run_program, scrub
 from qnom.plan import build_plan, plan_document, to_json
 
 PLAN_SCHEMA = json.loads((PROJECT_DIR / "docs" / "schemas" / "qnom.plan.v1.schema.json").read_text(encoding="utf-8"))
+PLANS_SCHEMA = json.loads((PROJECT_DIR / "docs" / "schemas" / "qnom.plans.v1.schema.json").read_text(encoding="utf-8"))
 
 RESOURCE_KEYS = {"urn", "type", "name", "custom", "parent", "provider", "region", "inputs", "options"}
 OPTION_KEYS = {"protect", "retainOnDelete", "deleteBeforeReplace", "replaceOnChanges", "ignoreChanges", "dependsOn",
@@ -133,3 +135,28 @@ def test_human_view_lists_components_and_counts(capsys):
     assert "vpcIds=[unknown]" in output  # markers survive the terminal markup
     counted = re.search(r"^(\d+) resources", output, re.MULTILINE)
     assert counted and int(counted.group(1)) == build_plan("dev")["summary"]["resourceCount"]
+
+
+def test_several_phases_print_one_array_of_plan_documents(capsys):
+    assert main(["plan", "--stack", "dev", "--all-phases", "--json"]) == 0
+    documents = json.loads(capsys.readouterr().out)
+    assert [document["phase"]["number"] for document in documents] == [1, 2, 3, 4]
+    registry = Registry().with_resource("qnom.plan/v1", Resource.from_contents(PLAN_SCHEMA))
+    jsonschema.Draft202012Validator(PLANS_SCHEMA, registry=registry).validate(documents)
+    assert [to_json(document) for document in documents] == [to_json(build_plan("dev", phase=n)) for n in "1234"]
+    assert main(["plan", "--stack", "dev", "--phase", "2,growth", "--json"]) == 0
+    assert [document["phase"]["number"] for document in json.loads(capsys.readouterr().out)] == [2, 2]
+
+
+def test_a_bad_phase_in_the_list_plans_nothing(capsys):
+    assert main(["plan", "--stack", "dev", "--phase", "1,9", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "qnom:phase: got '9'" in err
+
+
+def test_several_phases_in_the_human_view_one_after_the_other(capsys):
+    assert main(["plan", "--stack", "dev", "--phase", "1,2"]) == 0
+    output = capsys.readouterr().out
+    first, second = output.index("phase 1 (launch)"), output.index("phase 2 (growth)")
+    assert first < second
