@@ -1,4 +1,5 @@
-"""The human view of a plan: one table per component, with counts and the key sizes."""
+"""The human view of a plan: the phase's audience and budget (from the catalog), one table per
+component, with counts and the key sizes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from phases.catalog import load_phase
 
 # Inputs worth showing in the summary, in display order.
 KEY_INPUTS = (
@@ -28,6 +31,13 @@ def _key_values(resource: dict[str, Any]) -> str:
     return ", ".join(shown)
 
 
+def _sizing(number: int) -> str:
+    """Whom the phase is sized for and what it may cost a month, as the catalog (the seed) says."""
+    catalog = load_phase(number)
+    users = f"{catalog.users.min:,}-{catalog.users.max:,}" if catalog.users.max else f"{catalog.users.min:,}+"
+    return f"sized for {users} users, budget ${catalog.budget.monthly_usd:,}/month"
+
+
 def render(document: dict[str, Any], console: Console) -> None:
     phase = document["phase"]
     console.print(
@@ -35,6 +45,7 @@ def render(document: dict[str, Any], console: Console) -> None:
         f"[cyan]{document['environment']}[/cyan]  phase [cyan]{phase['number']} ({phase['name']})[/cyan]  "
         f"regions [cyan]{', '.join(document['regions'])}[/cyan]"
     )
+    console.print(_sizing(phase["number"]))
     by_parent: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for resource in document["resources"]:
         if resource["custom"] and not resource["type"].startswith("pulumi:providers:"):

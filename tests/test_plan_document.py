@@ -130,6 +130,7 @@ def test_human_view_lists_components_and_counts(capsys):
     assert main(["plan", "--stack", "dev"]) == 0
     output = capsys.readouterr().out
     assert "stack dev  environment dev  phase 1 (launch)" in output
+    assert "sized for 0-1,000 users, budget $200/month" in output  # the seed's phase 1
     assert "Network us-east-1-network" in output
     assert "cidrBlock=10.10.0.0/20" in output
     assert "vpcIds=[unknown]" in output  # markers survive the terminal markup
