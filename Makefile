@@ -1,11 +1,13 @@
 # make plan: the dev stack's plan, offline.  make test: the whole test suite.
+# make bench: one prod phase-4 plan's wall time, the project's overhead over a bare registration
+# of the same resources, and the suite's wall time against the plan's.
 # Both create venv/ (the virtualenv Pulumi.yaml names) from the pinned requirements first.
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test clean
+.PHONY: plan test bench clean
 
 $(STAMP): requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +19,9 @@ plan: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

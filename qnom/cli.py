@@ -16,9 +16,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from phases.settings import SettingsError, parse_plan_date
+from phases.settings import SettingsError, parse_plan_date, settings_from_config
 from qnom.awsrules import AwsRuleViolation
-from qnom.plan import build_plan, to_json
+from qnom.plan import build_plan, load_config, to_json
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
 
@@ -49,8 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="show what a stack provisions, offline")
     plan.add_argument("--stack", required=True, help="stack name; reads Pulumi.<stack>.yaml (dev, prod)")
     plan.add_argument("--stack-file", type=Path, help="read this stack file instead of Pulumi.<stack>.yaml")
-    plan.add_argument("--phase", help="phase to plan (1-4 or name), replacing qnom:phase")
-    plan.add_argument("--json", action="store_true", help="print the qnom.plan/v1 JSON document")
+    phases = plan.add_mutually_exclusive_group()
+    phases.add_argument("--phase", help="phase to plan (1-4 or name), replacing qnom:phase; "
+                                        "several, comma-separated (1,2,3,4), plan each in turn")
+    phases.add_argument("--all-phases", action="store_true", help="plan phases 1-4 in turn (as --phase 1,2,3,4)")
+    plan.add_argument("--json", action="store_true",
+                      help="print the qnom.plan/v1 JSON document (several phases: a JSON array of them)")
     _date_option(plan)
     plan.set_defaults(handler=_plan)
     policy = commands.add_parser("policy", help="run the CrossGuard policy pack against a stack's plan, offline")
@@ -65,13 +69,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _plan(args: argparse.Namespace) -> int:
-    document = build_plan(args.stack, args.stack_file, args.phase, args.date)
-    if args.json:
-        sys.stdout.write(to_json(document))
-    else:
-        from qnom.render import render
+def _plan_phases(args: argparse.Namespace) -> list[str | None] | None:
+    """The phases `--phase`/`--all-phases` ask for; None for one plan (one document, not an array)."""
+    if args.all_phases:
+        return ["1", "2", "3", "4"]
+    if args.phase is None or "," not in args.phase:
+        return None
+    return [phase.strip() for phase in args.phase.split(",")]
 
+
+def _plan(args: argparse.Namespace) -> int:
+    phases = _plan_phases(args)
+    # Several phases in one process pay the imports once; every phase's settings are checked
+    # before the first program runs, so a bad phase in the list prints nothing.
+    for phase in phases or ():
+        settings_from_config(load_config(args.stack, args.stack_file, phase, args.date), stack=args.stack)
+    documents = [build_plan(args.stack, args.stack_file, phase, args.date) for phase in phases or [args.phase]]
+    if args.json:
+        sys.stdout.write(to_json(documents if phases is not None else documents[0]))
+        return EXIT_OK
+    from qnom.render import render
+
+    for document in documents:
         render(document, Console(width=160))
     return EXIT_OK
 

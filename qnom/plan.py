@@ -74,8 +74,9 @@ def plan_document(run: ProgramRun, *, environment: str, phase: dict, regions: li
     }
 
 
-def to_json(document: dict[str, Any]) -> str:
-    """Deterministic JSON: sorted keys, stable separators, one trailing newline."""
+def to_json(document: dict[str, Any] | list[dict[str, Any]]) -> str:
+    """Deterministic JSON: sorted keys, stable separators, one trailing newline (a document, or
+    the array of documents `qnom plan` prints for several phases)."""
     return json.dumps(document, sort_keys=True, indent=2) + "\n"
 
 

@@ -1,6 +1,6 @@
-"""The human views of the offline commands: the plan (one table per component, with counts, the
-key sizes and which resources hold data) and the policy report (every rule with its result, then
-the violations)."""
+"""The human views of the offline commands: the plan (the phase's audience and budget from the
+catalog, one table per component, with counts, the key sizes and which resources hold data) and
+the policy report (every rule with its result, then the violations)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from phases.catalog import load_phase
 from policy.pack import PACK_NAME
 from policy.resource_types import STATEFUL
 
@@ -37,6 +38,13 @@ def _key_values(resource: dict[str, Any]) -> str:
     return ", ".join(shown)
 
 
+def _sizing(number: int) -> str:
+    """Whom the phase is sized for and what it may cost a month, as the catalog (the seed) says."""
+    catalog = load_phase(number)
+    users = f"{catalog.users.min:,}-{catalog.users.max:,}" if catalog.users.max else f"{catalog.users.min:,}+"
+    return f"sized for {users} users, budget ${catalog.budget.monthly_usd:,}/month"
+
+
 def render(document: dict[str, Any], console: Console) -> None:
     phase = document["phase"]
     console.print(
@@ -44,6 +52,7 @@ def render(document: dict[str, Any], console: Console) -> None:
         f"[cyan]{document['environment']}[/cyan]  phase [cyan]{phase['number']} ({phase['name']})[/cyan]  "
         f"regions [cyan]{', '.join(document['regions'])}[/cyan]"
     )
+    console.print(_sizing(phase["number"]))
     by_parent: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for resource in document["resources"]:
         if resource["custom"] and not resource["type"].startswith("pulumi:providers:"):

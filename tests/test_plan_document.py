@@ -10,6 +10,7 @@ import textwrap
 
 import jsonschema
 import pytest
+from referencing import Registry, Resource
 
 from qnom.cli import main
 from qnom.engine import PROJECT_DIR, SECRET, UNKNOWN, run_program, scrub
@@ -17,6 +18,7 @@ from qnom.plan import build_plan, plan_document, to_json
 from tests.support import PLAN_DATE
 
 PLAN_SCHEMA = json.loads((PROJECT_DIR / "docs" / "schemas" / "qnom.plan.v1.schema.json").read_text(encoding="utf-8"))
+PLANS_SCHEMA = json.loads((PROJECT_DIR / "docs" / "schemas" / "qnom.plans.v1.schema.json").read_text(encoding="utf-8"))
 
 RESOURCE_KEYS = {"urn", "type", "name", "custom", "parent", "provider", "region", "inputs", "options"}
 OPTION_KEYS = {"protect", "retainOnDelete", "deleteBeforeReplace", "replaceOnChanges", "ignoreChanges", "dependsOn",
@@ -78,9 +80,9 @@ def test_unknown_values_are_marked(prod_plan):
 def test_same_stack_gives_byte_identical_output():
     # A fresh process (its own hash seed, import order and engine) against this one's run.
     # The dev stack has no traffic schedule, so the day the suite runs changes nothing.
-    fresh = _plan_json("--stack", "dev")
+    fresh = _plan_json("--stack", "dev", "--date", PLAN_DATE.isoformat())
     assert fresh.returncode == 0, fresh.stderr
-    assert fresh.stdout == to_json(build_plan("dev"))
+    assert fresh.stdout == to_json(build_plan("dev", plan_date=PLAN_DATE))
     assert fresh.stdout.endswith("}\n")
 
 
@@ -126,9 +128,10 @@ def test_scrub_marks_wire_encodings(wire, plain):
 
 
 def test_human_view_lists_components_and_counts(capsys):
-    assert main(["plan", "--stack", "dev"]) == 0
+    assert main(["plan", "--stack", "dev", "--date", PLAN_DATE.isoformat()]) == 0
     output = capsys.readouterr().out
     assert "stack dev  environment dev  phase 1 (launch)" in output
+    assert "sized for 0-1,000 users, budget $200/month" in output  # the seed's phase 1
     assert "Network us-east-1-network" in output
     assert "cidrBlock=10.10.0.0/20" in output
     assert "vpcIds=[unknown]" in output  # markers survive the terminal markup
@@ -139,14 +142,14 @@ def test_human_view_lists_components_and_counts(capsys):
     assert rows["us-east-1-db-key"][2] == "yes"
     assert rows["us-east-1-network-vpc"][2] == ""
     counted = re.search(r"^(\d+) resources", output, re.MULTILINE)
-    assert counted and int(counted.group(1)) == build_plan("dev")["summary"]["resourceCount"]
+    assert counted and int(counted.group(1)) == build_plan("dev", plan_date=PLAN_DATE)["summary"]["resourceCount"]
 
 
 def test_policy_human_view_is_rendered_next_to_the_plan_view(capsys):
     from qnom import policy, render
 
     assert not hasattr(policy, "render")
-    assert main(["policy", "--stack", "dev"]) == 0
+    assert main(["policy", "--stack", "dev", "--date", PLAN_DATE.isoformat()]) == 0
     output = capsys.readouterr().out
     assert "qnom policy  pack qnom-platform  stack dev  environment dev  phase 1 (launch)" in output
     assert "default enforcement advisory" in output
@@ -156,3 +159,28 @@ def test_policy_human_view_is_rendered_next_to_the_plan_view(capsys):
     assert re.search(rf"^passed: 0 mandatory and \d+ advisory violation\(s\); {kinds.count('resource')} resource "
                      rf"and {kinds.count('stack')} stack rules", output, re.MULTILINE)
     assert callable(render.render_policy)
+
+
+def test_several_phases_print_one_array_of_plan_documents(capsys):
+    assert main(["plan", "--stack", "dev", "--date", PLAN_DATE.isoformat(), "--all-phases", "--json"]) == 0
+    documents = json.loads(capsys.readouterr().out)
+    assert [document["phase"]["number"] for document in documents] == [1, 2, 3, 4]
+    registry = Registry().with_resource("qnom.plan/v1", Resource.from_contents(PLAN_SCHEMA))
+    jsonschema.Draft202012Validator(PLANS_SCHEMA, registry=registry).validate(documents)
+    assert [to_json(document) for document in documents] == [to_json(build_plan("dev", phase=n, plan_date=PLAN_DATE)) for n in "1234"]
+    assert main(["plan", "--stack", "dev", "--date", PLAN_DATE.isoformat(), "--phase", "2,growth", "--json"]) == 0
+    assert [document["phase"]["number"] for document in json.loads(capsys.readouterr().out)] == [2, 2]
+
+
+def test_a_bad_phase_in_the_list_plans_nothing(capsys):
+    assert main(["plan", "--stack", "dev", "--date", PLAN_DATE.isoformat(), "--phase", "1,9", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "qnom:phase: got '9'" in err
+
+
+def test_several_phases_in_the_human_view_one_after_the_other(capsys):
+    assert main(["plan", "--stack", "dev", "--date", PLAN_DATE.isoformat(), "--phase", "1,2"]) == 0
+    output = capsys.readouterr().out
+    first, second = output.index("phase 1 (launch)"), output.index("phase 2 (growth)")
+    assert first < second

@@ -23,6 +23,7 @@ from tests.support import PLAN_DATE, build, settings_for
 
 SINGLE_API_INSTANCE = {"regions": {"us-east-1": {"api": {"min": 1, "desired": 1}}}}
 NO_MULTI_AZ = {"database": {"multi_az": False}}
+GROUP = "aws:autoscaling/group:Group"
 # Rules that must have found something to check (and passed) on every stack, from the network up.
 ALWAYS_PASSING = ("default-sg-no-rules", "subnet-no-auto-public-ip", "log-group-retention", "required-tags",
                   "vpc-flow-logs-enabled", "stack-overrides-keep-phase-guarantees")
@@ -90,17 +91,15 @@ def test_unknown_values_become_preview_diagnostics():
     assert "iam-no-admin-wildcard" not in result.failed_rules()
 
 
-def _has_serving_group(environment: str, phase: int, overrides: dict) -> bool:
-    groups = build(environment, phase, overrides).of_type("aws:autoscaling/group:Group")
-    return any("qnom:components:Workers" not in group.urn and group.inputs.get("targetGroupArns") for group in groups)
-
-
 def test_a_single_api_instance_in_prod_fails():
     result = report("prod", 2, SINGLE_API_INSTANCE)
     failed = result.failed_rules("mandatory")
     assert "stack-overrides-keep-phase-guarantees" in failed
-    if _has_serving_group("prod", 2, SINGLE_API_INSTANCE):  # once the compute tier provisions the API group
-        assert "asg-min-two-in-prod" in failed
+    # The plan the report ran on (same settings, so the same run): its API group serves with one instance.
+    [group] = [group for group in build("prod", 2, SINGLE_API_INSTANCE, **DOMAINS["prod"]).of_type(GROUP)
+               if group.inputs.get("targetGroupArns")]
+    assert group.inputs["minSize"] == 1
+    assert "asg-min-two-in-prod" in failed
     assert not result.passed
 
 
@@ -108,8 +107,9 @@ def test_multi_az_off_in_phase_3_fails():
     result = report("prod", 3, NO_MULTI_AZ)
     failed = result.failed_rules("mandatory")
     assert "stack-overrides-keep-phase-guarantees" in failed
-    if build("prod", 3, NO_MULTI_AZ).of_type("aws:rds/instance:Instance"):  # once the data tier provisions RDS
-        assert "rds-multi-az-as-promised" in failed
+    primary = build("prod", 3, NO_MULTI_AZ, **DOMAINS["prod"]).named("us-east-1-db-primary", "aws:rds/instance:Instance")
+    assert primary.inputs["multiAz"] is False
+    assert "rds-multi-az-as-promised" in failed
     messages = [item.message for item in result.mandatory if item.rule == "stack-overrides-keep-phase-guarantees"]
     assert messages == ["qnom:overrides.database.multi_az is false, but phase 3 (scale) promises a Multi-AZ database"]
 
@@ -174,7 +174,7 @@ def test_cli_passes_every_stack_file_in_every_phase(stack, phase, capsys):
 
 def test_cli_exits_1_on_a_mandatory_violation(tmp_path, capsys):
     path = _stack_file(tmp_path, "2", SINGLE_API_INSTANCE)
-    assert main(["policy", "--stack", "prod", "--stack-file", str(path), "--json"]) == 1
+    assert main(["policy", "--stack", "prod", "--stack-file", str(path), "--date", PLAN_DATE.isoformat(), "--json"]) == 1
     document = json.loads(capsys.readouterr().out)
     rules = {item["rule"] for item in document["violations"] if item["enforcement"] == "mandatory"}
     assert "stack-overrides-keep-phase-guarantees" in rules
@@ -193,7 +193,7 @@ def test_cli_exits_2_on_invalid_settings(tmp_path, capsys):
 
 
 def test_cli_lists_the_rules_it_ran(capsys):
-    assert main(["policy", "--stack", "dev"]) == 0
+    assert main(["policy", "--stack", "dev", "--date", PLAN_DATE.isoformat()]) == 0
     output = capsys.readouterr().out
     assert "84 rules" in output and "passed" in output
     assert all(rule in output for rule in BY_ID)

@@ -11,7 +11,7 @@ from components.search import SearchArgs
 from phases.catalog import load_phase
 from phases.environment import PROFILES
 from qnom.engine import run_program
-from tests.support import build
+from tests.support import Plan, build
 
 DOMAIN = "aws:opensearch/domain:Domain"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -114,6 +114,7 @@ COMPONENT_PROGRAM = textwrap.dedent('''
         subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
         profile=PROFILES["prod"],
         client_security_groups={"api": "sg-api-stub", "workers": "sg-workers-stub"},
+        create_service_linked_role=pulumi.Config("test").get_bool("createServiceRole") is not False,
     ), pulumi.ResourceOptions(providers={"aws": provider}))
 ''')
 
@@ -162,8 +163,11 @@ def test_the_stack_creates_the_opensearch_service_role_and_keeps_it(environment,
     assert role.parent == plan.named("us-east-1-search").urn
 
 
-def test_an_account_with_the_role_creates_none():
-    plan = build("prod", 3, openSearchServiceRole="existing")
+def test_an_account_with_the_role_creates_none(tmp_path):
+    # What `qnom:openSearchServiceRole existing` asks of the component (region.py passes it on).
+    program = tmp_path / "program.py"
+    program.write_text(COMPONENT_PROGRAM)
+    plan = Plan(run_program("prod", {"aws:region": "us-east-1", "test:createServiceRole": False}, program=program))
     assert plan.of_type(ROLE) == []
     assert plan.named(NAME, DOMAIN).options["dependsOn"] == [plan.named("us-east-1-search-logs").urn]
 
