@@ -10,6 +10,8 @@ from phases.settings import PLAN_DATE_KEY, settings_from_config
 from qnom.engine import ProgramRun, RecordedResource, run_program
 
 PLAN_DATE = date(2025, 11, 1)
+PROD_DOMAIN = "api.qnom.io"
+"""The committed prod stack's `qnom:domain`."""
 """The day test plans are built as of (`qnom:planDate`): a Saturday outside every seasonal
 window, four weeks before Black Friday 2025."""
 
@@ -55,7 +57,14 @@ class Plan:
 
 def stack_config(environment: str = "prod", phase: int | str = 2, overrides: dict | None = None,
                  plan_date: date | None = PLAN_DATE, **settings: Any) -> dict[str, Any]:
-    """A stack's config; `plan_date` None leaves `qnom:planDate` unset (the program's today)."""
+    """A stack's config; `plan_date` None leaves `qnom:planDate` unset (the program's today).
+
+    A prod stack serves the committed prod stack's domain unless `domain` says otherwise
+    (`domain=None`: no domain), so the tests plan what `Pulumi.prod.yaml` deploys and share its runs.
+    """
+    if environment == "prod":
+        settings = {"domain": PROD_DOMAIN, **settings}
+    settings = {key: value for key, value in settings.items() if value is not None}
     config = {"aws:region": "us-east-1", "qnom:phase": phase, "qnom:environment": environment}
     if overrides:
         config["qnom:overrides"] = overrides

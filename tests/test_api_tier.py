@@ -154,7 +154,7 @@ def test_load_balancer_settings_and_access_logs(environment, protected):
 
 
 def test_without_a_domain_one_http_listener_forwards_and_the_plan_says_so():
-    plan = build("prod", 2)
+    plan = build("prod", 2, domain=None)
     [listener] = plan.of_type(LISTENER)
     assert (listener.name, listener.inputs["port"], listener.inputs["protocol"]) == ("us-east-1-api-http", 80, "HTTP")
     assert listener.inputs["defaultActions"][0]["type"] == "forward"
@@ -163,7 +163,7 @@ def test_without_a_domain_one_http_listener_forwards_and_the_plan_says_so():
 
 
 def test_with_a_domain_http_redirects_to_https_with_the_regions_validated_certificate():
-    plan = build("prod", 3, domain="api.example.com")
+    plan = build("prod", 3)
     for region in ("us-east-1", "us-west-2", "eu-west-1"):
         validation = plan.named(f"dns-cert-{region}", "aws:acm/certificateValidation:CertificateValidation")
         assert plan.region_of(validation) == region
@@ -175,7 +175,7 @@ def test_with_a_domain_http_redirects_to_https_with_the_regions_validated_certif
         http = plan.named(f"{region}-api-http", LISTENER)
         assert http.inputs["defaultActions"] == [{"type": "redirect", "redirect": {
             "protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]
-    assert plan.outputs["apiListener"] == "HTTPS :443 for api.example.com; HTTP :80 redirects to HTTPS"
+    assert plan.outputs["apiListener"] == "HTTPS :443 for api.qnom.io; HTTP :80 redirects to HTTPS"
 
 
 # Instances ------------------------------------------------------------------------------
@@ -274,9 +274,9 @@ def test_session_secret_is_generated_once_and_stored_in_every_region():
 
 # Security groups ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("domain, open_ports", [(None, [80]), ("api.example.com", [80, 443])])
+@pytest.mark.parametrize("domain, open_ports", [(None, [80]), ("api.qnom.io", [80, 443])])
 def test_only_the_load_balancer_is_open_to_the_internet(domain, open_ports):
-    plan = build("prod", 3, **({"domain": domain} if domain else {}))
+    plan = build("prod", 3, domain=domain)
     groups = plan.of_type("aws:ec2/securityGroup:SecurityGroup")
     assert all(not g.inputs.get("ingress") for g in groups)  # no inline rules anywhere
     public = [r for r in plan.of_type(INGRESS) if r.inputs.get("cidrIpv4") == "0.0.0.0/0" or r.inputs.get("cidrIpv6")]

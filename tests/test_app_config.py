@@ -133,7 +133,7 @@ def test_app_groups_wait_for_their_egress_configuration_and_grants(group):
 
 
 def test_request_tracking_waits_for_the_listener():
-    plan = build("prod", 3, domain="api.example.com")
+    plan = build("prod", 3)
     for region in ("us-east-1", "us-west-2"):
         policy = plan.named(f"{region}-api-requests", "aws:autoscaling/policy:Policy")
         assert names(policy.options["dependsOn"]) == [f"{region}-api-https"]

@@ -19,7 +19,7 @@ from policy.rules import BY_ID
 from qnom.cli import main
 from qnom.engine import PROJECT_DIR
 from qnom.policy import evaluate, parse_pack_config
-from tests.support import PLAN_DATE, build, settings_for
+from tests.support import PLAN_DATE, PROD_DOMAIN, build, settings_for
 
 SINGLE_API_INSTANCE = {"regions": {"us-east-1": {"api": {"min": 1, "desired": 1}}}}
 NO_MULTI_AZ = {"database": {"multi_az": False}}
@@ -38,7 +38,7 @@ DOMAINS = {"prod": {"domain": "api.qnom.io"}, "dev": {}}
 @cache
 def _report(environment: str, phase: int, overrides: str = "null", pack_config: str = "null", domain: bool = True):
     overrides_value = json.loads(overrides)
-    stack_settings = DOMAINS[environment] if domain else {}
+    stack_settings = DOMAINS[environment] if domain else {"domain": None}
     plan = build(environment, phase, overrides_value, **stack_settings)
     settings = settings_for(environment, phase, overrides_value, **stack_settings)
     return evaluate(plan.run, settings, parse_pack_config(json.loads(pack_config)))
@@ -151,7 +151,7 @@ def test_invalid_pack_config_is_refused(config, problem):
 # --------------------------------------------------------------------------- the CLI
 
 def _stack_file(tmp_path, phase: str, overrides: dict | None = None):
-    config = {"aws:region": "us-east-1", "qnom:phase": phase, "qnom:environment": "prod"}
+    config = {"aws:region": "us-east-1", "qnom:phase": phase, "qnom:environment": "prod", "qnom:domain": PROD_DOMAIN}
     if overrides:
         config["qnom:overrides"] = overrides
     path = tmp_path / "Pulumi.weak.yaml"

@@ -92,7 +92,7 @@ def test_readme_output_table_is_rendered_from_the_table():
     ("dev", 1, {"healthCheckIds", "workerAsgName", "auroraEndpoint", "auroraReaderEndpoint",
                 "auroraMasterSecretArn", "queueUrl", "queueArn", "dlqUrl", "searchEndpoint",
                 "searchMasterSecretArn", "cacheGlobalDatastoreId", "auroraGlobalClusterId", "peeringConnectionIds"}),
-    ("prod", 4, {"healthCheckIds", "auroraMasterSecretArn", "auroraGlobalClusterId"}),
+    ("prod", 4, {"auroraMasterSecretArn", "auroraGlobalClusterId"}),
 ])
 def test_the_stack_exports_every_output_of_the_table(environment, phase, absent):
     outputs = build(environment, phase).outputs
