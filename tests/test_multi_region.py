@@ -81,7 +81,7 @@ def test_only_the_primary_region_holds_the_writer_queue_storage_and_search():
 
 
 @pytest.mark.parametrize(("phase", "settings"), [
-    (3, {}), (4, {}), (4, {"databaseCutover": True}), (4, {"retireRegionalCaches": True}),
+    (3, {}), (4, {}), (4, {"databaseCutover": True}), (4, {"databaseCutover": True, "retireRegionalCaches": True}),
 ])
 def test_everything_under_a_secondary_region_uses_that_regions_provider(phase, settings):
     plan = build("prod", phase, **settings)
@@ -178,7 +178,7 @@ def test_datastore_members_are_two_at_most():
 
 
 def test_retiring_keeps_the_members_and_drops_the_old_caches():
-    plan = build("prod", 4, retireRegionalCaches=True)
+    plan = build("prod", 4, databaseCutover=True, retireRegionalCaches=True)
     groups = sorted(g.name for g in plan.of_type(GROUP))
     assert groups == ["eu-west-1-cache-global-group", "us-east-1-cache-group", "us-west-2-cache-global-group"]
     assert not [r for r in plan.resources if r.name in ("us-west-2-cache", "eu-west-1-cache")]

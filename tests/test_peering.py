@@ -177,7 +177,8 @@ def test_single_region_phases_get_nothing_new(phase):
     assert "peeringConnectionIds" not in plan.outputs
 
 
-@pytest.mark.parametrize("settings", [{}, {"databaseCutover": True}, {"retireRegionalCaches": True}])
+@pytest.mark.parametrize("settings", [{}, {"databaseCutover": True},
+                                      {"databaseCutover": True, "retireRegionalCaches": True}])
 def test_phase_4_keeps_the_phase_3_peering_exactly(settings):
     def peering_of(plan: Plan) -> dict:
         return {r.urn: (r.parent, r.provider, r.inputs, r.dependencies) for r in plan.resources

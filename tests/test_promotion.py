@@ -84,7 +84,8 @@ def test_prod_promotion_deletes_and_moves_nothing(before, after):
 
 
 def test_retiring_the_regional_caches_removes_exactly_them():
-    before, after = build("prod", 4), build("prod", 4, retireRegionalCaches=True)
+    # The last of the phase-4 steps the policy matrix walks: after the cut-over, the retirement.
+    before, after = build("prod", 4, databaseCutover=True), build("prod", 4, databaseCutover=True, retireRegionalCaches=True)
     retired = [r for r in before.resources if r.name.split("-cache")[0] in ("us-west-2", "eu-west-1")
                and "-cache" in r.name and "-cache-global" not in r.name]
     # Per region: component, key, group, auth token (password, secret, version), security group
