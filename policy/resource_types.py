@@ -60,9 +60,6 @@ IAM_POLICIES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy")
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 
-K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-K8S_HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
-
 # Resources that hold data, the one list of them: protected in prod (the policy pack's
 # `stateful-resources-protected`), never deleted, moved or replaced by a promotion
 # (`qnom.awsrules.force_new.promotion_hazards`), marked in `qnom plan`'s human view

@@ -47,8 +47,6 @@ from policy.resource_types import (
     CLOUDFRONT_DISTRIBUTION,
     EC2_INSTANCE,
     FLOW_LOG,
-    K8S_DEPLOYMENT,
-    K8S_HPA,
     LAUNCH_TEMPLATE,
     LISTENERS,
     LOAD_BALANCERS,
@@ -563,27 +561,15 @@ def _capacity_caches_and_search(stack: Stack, phase, headroom: float):
                            f"{masters} master nodes exceed phase {phase.number}'s {search.dedicated_master_count}")
 
 
-def _capacity_kubernetes(stack: Stack, phase, headroom: float):
-    limit = phase.kubernetes.hpa.max_replicas if phase.kubernetes else 0
-    for resource, path in ((item, "spec.replicas") for item in stack.of_type(K8S_DEPLOYMENT)):
-        replicas = known_int(resource.get(path))
-        if replicas is not None and replicas > _over(limit, headroom):
-            yield _finding(resource, f"{path} {replicas} exceeds phase {phase.number}'s {limit} replicas")
-    for resource in stack.of_type(K8S_HPA):
-        replicas = known_int(resource.get("spec.maxReplicas"))
-        if replicas is not None and replicas > _over(limit, headroom):
-            yield _finding(resource, f"spec.maxReplicas {replicas} exceeds phase {phase.number}'s {limit}")
-
-
 SIZED_TYPES = (ASG, ASG_SCHEDULE, RDS_INSTANCE, RDS_CLUSTER, RDS_CLUSTER_INSTANCE, CACHE_REPLICATION_GROUP,
-                           OPENSEARCH_DOMAIN, K8S_DEPLOYMENT, K8S_HPA)
+               OPENSEARCH_DOMAIN)
 
 
 @RULES.stack(
     id="capacity-within-phase-ceilings",
     description=("Group sizes and replica counts stay within the phase catalog: API groups <= the region's max "
                  "(primary: the explicit surge max), workers <= their max, read replicas, cache nodes, "
-                 "search nodes, Aurora size, pod replicas."),
+                 "search nodes, Aurora size."),
     severity=Severity.HIGH,
     resource_types=SIZED_TYPES,
     references=References(),
@@ -597,7 +583,6 @@ def capacity_ceilings(stack: Stack, check: Check):
     yield from _capacity_groups(stack, phase, headroom)
     yield from _capacity_databases(stack, phase, headroom)
     yield from _capacity_caches_and_search(stack, phase, headroom)
-    yield from _capacity_kubernetes(stack, phase, headroom)
 
 
 # --------------------------------------------------------------------------- the phase's promises
