@@ -4,10 +4,10 @@ Only types the program creates: tests check that each one exists in pulumi-aws a
 rule's types appear in the plans of the committed stacks. A rule for a type the program never
 registers checks nothing, so it waits for the component that creates that type: no bare EC2
 instance, no `aws.ec2.SecurityGroupRule`, no stand-alone SQS redrive policy, no `aws.s3.BucketV2`
-or its V2 configuration resources (pulumi-aws 7: "s3.BucketV2 has been deprecated in favor of
-s3.Bucket"), no `aws.alb` twins of the `aws.lb` resources the program uses (pulumi-aws,
-`alb.LoadBalancer`: "known as `lb.LoadBalancer`. The functionality is identical", under its own
-type token, so a rule would have to list both).
+or its V2 configuration resources (pulumi-aws 7 deprecates BucketV2 for `aws.s3.Bucket`:
+`pulumi_aws/s3/bucket_v2.py`), no `aws.alb` twins of the `aws.lb` resources the program uses
+(the same resource under another type token, so a rule would have to list both:
+`pulumi_aws/alb/load_balancer.py`).
 """
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
