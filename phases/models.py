@@ -416,75 +416,8 @@ class Cdn(Model):
         return self
 
 
-class ServiceSize(Model):
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    replicas: int = Field(ge=1)
-    cpu: str = Field(pattern=r"^\d+m$")
-    memory: str = Field(pattern=r"^\d+(Mi|Gi)$")
-
-
-class ScalePolicy(Model):
-    type: Literal["Percent", "Pods"]
-    value: int = Field(ge=1)
-    period_seconds: int = Field(ge=1, le=1800)
-
-
-class ScaleBehavior(Model):
-    stabilization_window_seconds: int = Field(ge=0, le=3600)
-    policies: list[ScalePolicy] = Field(min_length=1)
-    select_policy: Literal["Max", "Min", "Disabled"] = "Max"
-
-
-class Hpa(Model):
-    min_replicas: int = Field(ge=1)
-    max_replicas: int = Field(ge=1)
-    cpu_utilization_percent: int = Field(ge=1, le=100)
-    memory_utilization_percent: int = Field(ge=1, le=100)
-    requests_per_second_per_pod: int = Field(ge=1)
-    scale_up: ScaleBehavior
-    scale_down: ScaleBehavior
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Hpa:
-        if self.min_replicas > self.max_replicas:
-            raise ValueError(f"min_replicas ({self.min_replicas}) must be <= max_replicas ({self.max_replicas})")
-        return self
-
-
-class Kubernetes(Model):
-    services: list[ServiceSize] = Field(min_length=1)
-    hpa: Hpa
-
-
-class Threshold(Model):
-    target: float
-    critical: float
-
-
-class Alert(Model):
-    name: str
-    condition: str
-    duration: str = Field(pattern=r"^\d+[smh]$")
-    action: Literal["scale_up", "alert_oncall", "alert_critical"]
-
-
-class Monitoring(Model):
-    """Seed KPIs (target/critical) and alert rules."""
-
-    response_time_ms: Threshold
-    error_rate_percent: Threshold
-    availability_percent: Threshold
-    cpu_utilization_percent: Threshold
-    memory_utilization_percent: Threshold
-    connections_percent: Threshold
-    queue_depth_messages: Threshold
-    alerts: list[Alert]
-
-
 class Budget(Model):
     monthly_usd: int = Field(ge=1)
-    warning_ratio: float = Field(gt=0, le=1, description="Warn when spend passes this share of the budget.")
-    daily_anomaly_factor: float = Field(gt=1, description="Critical when the daily average passes budget x this.")
 
 
 class Phase(Model):
@@ -502,8 +435,6 @@ class Phase(Model):
     queue: Queue | None = None
     search: Search | None = None
     cdn: Cdn
-    kubernetes: Kubernetes | None = None
-    monitoring: Monitoring
     budget: Budget
 
     @model_validator(mode="after")

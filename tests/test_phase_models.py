@@ -52,7 +52,10 @@ FAILING = [
     (2, "database.max_allocated_storage_gb", 100, "must exceed allocated_storage_gb (100)"),
     (3, "search.instance_count", 4, "instance_count (4) must be a multiple of 3"),
     (1, "cdn.static_default_ttl_seconds", 90000, "must be <= static_max_ttl_seconds (86400)"),
-    (3, "kubernetes.hpa.min_replicas", 101, "min_replicas (101) must be <= max_replicas (100)"),
+    # Blocks nothing reads are not in the catalog; they arrive with their readers.
+    (3, "kubernetes", {}, "kubernetes\n  Extra inputs are not permitted"),
+    (1, "monitoring", {}, "monitoring\n  Extra inputs are not permitted"),
+    (1, "budget.warning_ratio", 0.8, "budget.warning_ratio\n  Extra inputs are not permitted"),
     (2, "regions.0.db_read_replicas", 6, "less than or equal to 5"),
     (2, "api.rate_limit_per_5min", 5, "greater than or equal to 10"),
     (1, "environment", "dev", "Extra inputs are not permitted"),
@@ -77,7 +80,6 @@ PASSING = [
     (4, "database.aurora.min_acu", 128),
     (3, "search.instance_count", 6),
     (1, "cdn.static_default_ttl_seconds", 86400),
-    (3, "kubernetes.hpa.min_replicas", 100),
     (2, "regions.0.db_read_replicas", 5),
     (2, "api.rate_limit_per_5min", 10),
 ]

@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from phases.settings import SettingsError
-from policy.rules import BY_ID
+import policy.resource_types as resource_types
+from policy.rules import BY_ID, RULES
 from qnom.cli import main
 from qnom.engine import PROJECT_DIR
 from qnom.policy import evaluate, parse_pack_config
@@ -63,12 +64,53 @@ def test_no_mandatory_violation_in_any_phase(environment, phase):
     assert {rule: found[rule] for rule in ALWAYS_PASSING} == {rule: "passed" for rule in ALWAYS_PASSING}
 
 
-@pytest.mark.parametrize("steps", [{"databaseCutover": True}, {"databaseCutover": True, "retireRegionalCaches": True}])
+MIGRATION_STEPS = [{"databaseCutover": True}, {"databaseCutover": True, "retireRegionalCaches": True}]
+
+
+@pytest.mark.parametrize("steps", MIGRATION_STEPS)
 def test_phase_4_migration_steps_pass_in_prod(steps):
     stack_settings = {**DOMAINS["prod"], **steps}
     result = evaluate(build("prod", 4, **stack_settings).run, settings_for("prod", 4, **stack_settings),
                       parse_pack_config(None))
     assert [(item.rule, item.name, item.message) for item in result.mandatory] == []
+
+
+# --------------------------------------------------------------------------- what the program creates
+
+# The ten stacks whose plans a refactoring keeps byte-identical (scripts/plan_snapshot.py): dev and
+# prod in every phase, and prod's phase 4 migration steps. The same runs as the tests above.
+SNAPSHOT_STACKS = [*((environment, phase, DOMAINS[environment]) for environment in ("dev", "prod")
+                     for phase in (1, 2, 3, 4)),
+                   *(("prod", 4, {**DOMAINS["prod"], **steps}) for steps in MIGRATION_STEPS)]
+# Rules that read the stack's settings rather than its resources.
+SETTINGS_RULES = ["stack-overrides-keep-phase-guarantees"]
+
+
+@cache
+def created_types() -> frozenset[str]:
+    return frozenset(resource.type for environment, phase, stack_settings in SNAPSHOT_STACKS
+                     for resource in build(environment, phase, **stack_settings).resources)
+
+
+def _created(pattern: str) -> bool:
+    if pattern.endswith("*"):
+        return any(token.startswith(pattern[:-1]) for token in created_types())
+    return pattern in created_types()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[rule.id for rule in RULES])
+def test_every_rule_looks_at_types_the_program_creates(rule):
+    # A type the program never registers leaves the rule nothing to check: it waits for the
+    # component that creates it (the README's rules table lists only what the pack sees).
+    assert [token for token in rule.resource_types if not _created(token)] == []
+    assert bool(rule.resource_types) is (rule.id not in SETTINGS_RULES)
+
+
+def test_every_type_token_the_pack_names_is_created():
+    tokens = {name: value for name, value in vars(resource_types).items() if name.isupper()}
+    named = {token for value in tokens.values() for token in ((value,) if isinstance(value, str) else value)}
+    assert "STATEFUL" in tokens and len(named) > 30
+    assert sorted(named - created_types()) == []
 
 
 def test_prod_without_a_domain_fails_on_clear_text_to_the_origin():

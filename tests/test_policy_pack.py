@@ -36,11 +36,8 @@ WELL_ARCHITECTED = re.compile(r"^REL\d{2}-BP\d{2}$")
 # --------------------------------------------------------------------------- what pulumi-aws declares
 
 def _module(token: str):
-    package, module_path, _ = token.split(":")
-    if package == "aws":
-        name = module_path.split("/")[0]
-        return importlib.import_module("pulumi_aws" if name == "index" else f"pulumi_aws.{name}")
-    return importlib.import_module(f"pulumi_kubernetes.{module_path.replace('/', '.')}")
+    name = token.split(":")[1].split("/")[0]
+    return importlib.import_module("pulumi_aws" if name == "index" else f"pulumi_aws.{name}")
 
 
 def input_type(token: str):

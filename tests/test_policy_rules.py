@@ -35,7 +35,6 @@ from policy.resource_types import (
     CACHE_REPLICATION_GROUP,
     CLOUDFRONT_DISTRIBUTION,
     DEFAULT_SECURITY_GROUP,
-    EC2_INSTANCE,
     FLOW_LOG,
     KMS_KEY,
     LAUNCH_TEMPLATE,
@@ -58,10 +57,8 @@ from policy.resource_types import (
     SECRET_VERSION,
     SECURITY_GROUP,
     SECURITY_GROUP_INGRESS_RULE,
-    SECURITY_GROUP_RULE,
     SQS_QUEUE,
     SQS_QUEUE_POLICY,
-    SQS_REDRIVE_POLICY,
     SUBNET,
     VPC,
     WEB_ACL,
@@ -171,9 +168,6 @@ LAUNCH = {
     "networkInterfaces": [{"associatePublicIpAddress": "false", "securityGroups": [U]}],
     "monitoring": {"enabled": True}, "iamInstanceProfile": {"arn": U}, "userData": U,
 }
-INSTANCE = {"ami": "ami-0abcdef1234567890", "instanceType": "t3.medium", "associatePublicIpAddress": False,
-            "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
-            "rootBlockDevice": {"encrypted": True, "volumeType": "gp3"}, "monitoring": True}
 GROUP = {"minSize": 4, "maxSize": 20, "desiredCapacity": 4, "healthCheckType": "ELB", "healthCheckGracePeriod": 300,
          "vpcZoneIdentifiers": [U, U, U], "targetGroupArns": [U], "launchTemplate": {"id": U, "version": "$Latest"},
          "tags": [{"key": key, "value": value, "propagateAtLaunch": True} for key, value in TAGS.items()]}
@@ -446,18 +440,6 @@ def test_desired_capacity_must_be_ignored_after_creation():
         "desiredCapacity is not in ignoreChanges: every deployment resets what the autoscaler decided"]
 
 
-@pytest.mark.parametrize(("rule_id", "violating"), [
-    ("ec2-imdsv2-required", {"metadataOptions": {"httpTokens": "optional"}}),
-    ("ec2-imds-hop-limit", {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 3}}),
-    ("ec2-ebs-encrypted", {"ebsBlockDevices": [{"deviceName": "/dev/sdf", "encrypted": False}]}),
-    ("ec2-no-public-ip", {"associatePublicIpAddress": True}),
-    ("ec2-detailed-monitoring", {"monitoring": False}),
-])
-def test_instances_follow_the_launch_template_rules(rule_id, violating):
-    assert check_resource(rule_id, EC2_INSTANCE, INSTANCE) == []
-    assert check_resource(rule_id, EC2_INSTANCE, {**INSTANCE, **violating}) != []
-
-
 def test_waf_without_a_rate_rule_is_flagged():
     assert check_resource("waf-rate-limit-rule", WEB_ACL, web_acl(None)) == [
         "no rate-based rule: a single client can exhaust the API"]
@@ -628,10 +610,6 @@ def test_every_main_queue_has_a_dead_letter_queue():
     assert check_stack("sqs-main-queue-has-dlq", queues()) == []
     lone = [stack_resource(SQS_QUEUE, "jobs", {"sqsManagedSseEnabled": True})]
     assert flagged(check_stack("sqs-main-queue-has-dlq", lone)) == ["jobs"]
-    separate = queues({"sqsManagedSseEnabled": True}, stack_resource(
-        SQS_REDRIVE_POLICY, "jobs-redrive", {"queueUrl": U, "redrivePolicy": U},
-        deps={"queueUrl": ["jobs"], "redrivePolicy": ["jobs-dlq"]}))
-    assert check_stack("sqs-main-queue-has-dlq", separate) == []
     never = json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:x", "maxReceiveCount": 0})
     known = queues({"redrivePolicy": never})
     assert flagged(check_stack("sqs-main-queue-has-dlq", known)) == ["jobs"]
@@ -693,12 +671,8 @@ def test_world_open_ports_only_on_internet_facing_load_balancers():
     found = check_stack("sg-world-web-only-on-internet-alb", [alb_group, rule, balancer, instances])
     assert flagged(found) == ["api-instances-sg"]
     internal = stack_resource(LB, "api-alb", with_(ALB, internal=True), deps={"securityGroups": ["api-alb-sg"]})
-    legacy_rule = stack_resource(SECURITY_GROUP_RULE, "api-alb-in-80",
-                                 {"type": "ingress", "protocol": "tcp", "fromPort": 80, "toPort": 80,
-                                  "cidrBlocks": ["0.0.0.0/0"], "securityGroupId": U},
-                                 deps={"securityGroupId": ["api-alb-sg"]})
-    found = check_stack("sg-world-web-only-on-internet-alb", [alb_group, legacy_rule, internal])
-    assert flagged(found) == ["api-alb-in-80"]
+    found = check_stack("sg-world-web-only-on-internet-alb", [alb_group, rule, internal])
+    assert flagged(found) == ["api-alb-in-443"]
 
 
 def test_waf_guards_internet_facing_load_balancers_from_phase_2():

@@ -1,5 +1,5 @@
-"""Resource rules for the compute tier: launch templates and instances (IMDSv2, EBS encryption,
-no public IPs, monitoring), Auto Scaling groups (ELB health checks, no single instance in
+"""Resource rules for the compute tier: launch templates (IMDSv2, EBS encryption, no public IPs,
+monitoring), Auto Scaling groups (ELB health checks, no single instance in
 prod, several AZs), the Application Load Balancer and its listeners, and the WAF web ACL.
 """
 
@@ -10,7 +10,7 @@ import json
 from pulumi_policy import Severity
 
 from policy.framework import Check, References, Registry, Resource, Setting, elements, lookup, truthy
-from policy.resource_types import ASG, EC2_INSTANCE, LAUNCH_TEMPLATE, LISTENERS, LOAD_BALANCERS, WEB_ACL
+from policy.resource_types import ASG, LAUNCH_TEMPLATE, LISTENER, LOAD_BALANCER, WEB_ACL
 
 RULES = Registry()
 
@@ -31,13 +31,13 @@ def _attached_to_load_balancer(resource: Resource) -> bool:
     return any(resource.has(path) for path in ("targetGroupArns", "loadBalancers", "trafficSources"))
 
 
-# --------------------------------------------------------------------------- launch templates, instances
+# --------------------------------------------------------------------------- launch templates
 
 @RULES.resource(
     id="ec2-imdsv2-required",
-    description="Launch templates and instances require IMDSv2 session tokens.",
+    description="Launch templates require IMDSv2 session tokens.",
     severity=Severity.HIGH,
-    resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
+    resource_types=(LAUNCH_TEMPLATE,),
     references=References(checkov=("CKV_AWS_79",), aws=("EC2.8", "EC2.170")),
 )
 def imdsv2(resource: Resource, check: Check):
@@ -56,9 +56,9 @@ metadata options"). More would let the token travel beyond the instance's own co
 
 @RULES.resource(
     id="ec2-imds-hop-limit",
-    description="Launch templates and instances keep the metadata response hop limit at 1, or 2 for containers.",
+    description="Launch templates keep the metadata response hop limit at 1, or 2 for containers.",
     severity=Severity.MEDIUM,
-    resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
+    resource_types=(LAUNCH_TEMPLATE,),
     references=References(checkov=("CKV_AWS_341",)),
 )
 def imds_hop_limit(resource: Resource, check: Check):
@@ -73,41 +73,30 @@ def imds_hop_limit(resource: Resource, check: Check):
 
 @RULES.resource(
     id="ec2-ebs-encrypted",
-    description="Every EBS volume of a launch template or instance is encrypted.",
+    description="Every EBS volume of a launch template is encrypted.",
     severity=Severity.HIGH,
-    resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
+    resource_types=(LAUNCH_TEMPLATE,),
     references=References(checkov=("CKV_AWS_8",)),
 )
 def ebs_encrypted(resource: Resource, check: Check):
-    if resource.type == LAUNCH_TEMPLATE:
-        mappings = elements(resource.require("blockDeviceMappings"))
-        if not mappings:
-            yield "no blockDeviceMappings: the root volume's encryption is left to the AMI and account default"
-        for index, mapping in enumerate(mappings):
-            if lookup(mapping, "ebs") is None:
-                continue  # instance store or no-device entries carry no EBS volume
-            if truthy(resource.require(f"blockDeviceMappings.{index}.ebs.encrypted")) is not True:
-                yield f"blockDeviceMappings[{index}] ({lookup(mapping, 'deviceName')}) is not encrypted"
-        return
-    if truthy(resource.require("rootBlockDevice.encrypted", False)) is not True:
-        yield "rootBlockDevice.encrypted is not true"
-    for index, _ in enumerate(elements(resource.require("ebsBlockDevices"))):
-        if truthy(resource.require(f"ebsBlockDevices.{index}.encrypted", False)) is not True:
-            yield f"ebsBlockDevices[{index}] is not encrypted"
+    mappings = elements(resource.require("blockDeviceMappings"))
+    if not mappings:
+        yield "no blockDeviceMappings: the root volume's encryption is left to the AMI and account default"
+    for index, mapping in enumerate(mappings):
+        if lookup(mapping, "ebs") is None:
+            continue  # instance store or no-device entries carry no EBS volume
+        if truthy(resource.require(f"blockDeviceMappings.{index}.ebs.encrypted")) is not True:
+            yield f"blockDeviceMappings[{index}] ({lookup(mapping, 'deviceName')}) is not encrypted"
 
 
 @RULES.resource(
     id="ec2-no-public-ip",
-    description="Launch templates and instances never assign public IP addresses.",
+    description="Launch templates never assign public IP addresses.",
     severity=Severity.HIGH,
-    resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
+    resource_types=(LAUNCH_TEMPLATE,),
     references=References(checkov=("CKV_AWS_88",), aws=("EC2.9", "EC2.25")),
 )
 def no_public_ip(resource: Resource, check: Check):
-    if resource.type == EC2_INSTANCE:
-        if truthy(resource.require("associatePublicIpAddress", False)) is True:
-            yield "associatePublicIpAddress is true"
-        return
     for index, _ in enumerate(elements(resource.require("networkInterfaces"))):
         if truthy(resource.require(f"networkInterfaces.{index}.associatePublicIpAddress", "false")) is True:
             yield f"networkInterfaces[{index}].associatePublicIpAddress is true"
@@ -115,15 +104,14 @@ def no_public_ip(resource: Resource, check: Check):
 
 @RULES.resource(
     id="ec2-detailed-monitoring",
-    description="Launch templates and instances enable detailed (one-minute) CloudWatch monitoring.",
+    description="Launch templates enable detailed (one-minute) CloudWatch monitoring.",
     severity=Severity.LOW,
-    resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
+    resource_types=(LAUNCH_TEMPLATE,),
     references=References(checkov=("CKV_AWS_126",), well_architected=("REL06-BP01",)),
 )
 def detailed_monitoring(resource: Resource, check: Check):
-    path = "monitoring.enabled" if resource.type == LAUNCH_TEMPLATE else "monitoring"
-    if truthy(resource.require(path, False)) is not True:
-        yield f"{path} is not true: scaling alarms see five-minute averages"
+    if truthy(resource.require("monitoring.enabled", False)) is not True:
+        yield "monitoring.enabled is not true: scaling alarms see five-minute averages"
 
 
 # --------------------------------------------------------------------------- Auto Scaling groups
@@ -211,7 +199,7 @@ def asg_desired_ignored(resource: Resource, check: Check):
     id="alb-drop-invalid-headers",
     description="Application Load Balancers drop requests with invalid header fields.",
     severity=Severity.MEDIUM,
-    resource_types=LOAD_BALANCERS,
+    resource_types=(LOAD_BALANCER,),
     references=References(checkov=("CKV_AWS_131",), aws=("ELB.4",)),
 )
 def alb_drop_invalid_headers(resource: Resource, check: Check):
@@ -224,7 +212,7 @@ def alb_drop_invalid_headers(resource: Resource, check: Check):
     id="alb-access-logs",
     description="Application Load Balancers write access logs to S3.",
     severity=Severity.MEDIUM,
-    resource_types=LOAD_BALANCERS,
+    resource_types=(LOAD_BALANCER,),
     references=References(checkov=("CKV_AWS_91",), aws=("ELB.5",), well_architected=("REL06-BP01",)),
 )
 def alb_access_logs(resource: Resource, check: Check):
@@ -237,7 +225,7 @@ def alb_access_logs(resource: Resource, check: Check):
     id="alb-deletion-protection-prod",
     description="Load balancers have deletion protection in prod.",
     severity=Severity.MEDIUM,
-    resource_types=LOAD_BALANCERS,
+    resource_types=(LOAD_BALANCER,),
     references=References(checkov=("CKV_AWS_150",), aws=("ELB.6",)),
 )
 def alb_deletion_protection(resource: Resource, check: Check):
@@ -251,7 +239,7 @@ def alb_deletion_protection(resource: Resource, check: Check):
     id="alb-desync-mitigation",
     description="Application Load Balancers use the defensive or strictest HTTP desync mitigation mode.",
     severity=Severity.MEDIUM,
-    resource_types=LOAD_BALANCERS,
+    resource_types=(LOAD_BALANCER,),
     references=References(checkov=("CKV_AWS_328",), aws=("ELB.12",)),
 )
 def alb_desync(resource: Resource, check: Check):
@@ -265,7 +253,7 @@ def alb_desync(resource: Resource, check: Check):
     id="alb-multi-az",
     description="Load balancers span at least two Availability Zones.",
     severity=Severity.HIGH,
-    resource_types=LOAD_BALANCERS,
+    resource_types=(LOAD_BALANCER,),
     references=References(aws=("ELB.13",), well_architected=("REL10-BP01",)),
 )
 def alb_multi_az(resource: Resource, check: Check):
@@ -278,7 +266,7 @@ def alb_multi_az(resource: Resource, check: Check):
     id="alb-listener-tls12",
     description="HTTPS listeners negotiate TLS 1.2 or later.",
     severity=Severity.HIGH,
-    resource_types=LISTENERS,
+    resource_types=(LISTENER,),
     references=References(checkov=("CKV_AWS_103",)),
 )
 def listener_tls12(resource: Resource, check: Check):

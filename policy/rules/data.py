@@ -34,10 +34,9 @@ from policy.resource_types import (
     RDS_CLUSTER_PARAMETER_GROUP,
     RDS_INSTANCE,
     RDS_PARAMETER_GROUP,
-    S3_BUCKETS,
+    S3_BUCKET,
     S3_PUBLIC_ACCESS_BLOCK,
     S3_VERSIONING,
-    S3_VERSIONING_V2,
     RANDOM_PASSWORD,
     SECRET,
     SECRET_ROTATION,
@@ -595,7 +594,7 @@ def s3_public_access_block(resource: Resource, check: Check):
     id="s3-versioning-enabled",
     description="S3 bucket versioning configurations keep versioning enabled (never suspended).",
     severity=Severity.MEDIUM,
-    resource_types=(S3_VERSIONING, S3_VERSIONING_V2),
+    resource_types=(S3_VERSIONING,),
     references=References(checkov=("CKV_AWS_21",), aws=("S3.14",), well_architected=("REL09-BP01",)),
 )
 def s3_versioning(resource: Resource, check: Check):
@@ -608,7 +607,7 @@ def s3_versioning(resource: Resource, check: Check):
     id="s3-no-force-destroy-prod",
     description="S3 buckets in prod cannot be emptied by a destroy (forceDestroy off).",
     severity=Severity.HIGH,
-    resource_types=S3_BUCKETS,
+    resource_types=(S3_BUCKET,),
     references=References(well_architected=("REL09-BP01",)),
 )
 def s3_force_destroy(resource: Resource, check: Check):

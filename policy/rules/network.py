@@ -23,11 +23,10 @@ from policy.framework import (
 )
 from policy.resource_types import (
     DEFAULT_SECURITY_GROUP,
-    IAM_POLICIES,
+    IAM_ROLE_POLICY,
     LOG_GROUP,
     SECURITY_GROUP,
     SECURITY_GROUP_INGRESS_RULE,
-    SECURITY_GROUP_RULE,
     SUBNET,
 )
 
@@ -44,7 +43,7 @@ ALLOWED_PORTS = Setting(
 # --------------------------------------------------------------------------- security groups
 
 def world_ingress(resource: Resource) -> list[tuple[str, str, int, int]]:
-    """Ingress permissions of a security group, rule or ingress rule open to the whole internet:
+    """Ingress permissions of a security group or ingress rule open to the whole internet:
     (label, protocol, from port, to port). CIDRs computed from other resources (a VPC's range)
     are unknown in a preview and never the literal world range, so they are skipped."""
     found = []
@@ -56,13 +55,6 @@ def world_ingress(resource: Resource) -> list[tuple[str, str, int, int]]:
                 found.append((f"ingress[{index}]", str(resource.require(f"ingress.{index}.protocol")),
                               resource.require(f"ingress.{index}.fromPort"),
                               resource.require(f"ingress.{index}.toPort")))
-    elif resource.type == SECURITY_GROUP_RULE:
-        if resource.require("type") != "ingress":
-            return []
-        cidrs = elements(resource.get("cidrBlocks")) + elements(resource.get("ipv6CidrBlocks"))
-        if any(cidr in WORLD for cidr in cidrs):
-            found.append(("rule", str(resource.require("protocol")), resource.require("fromPort"),
-                          resource.require("toPort")))
     elif resource.type == SECURITY_GROUP_INGRESS_RULE:
         if resource.get("cidrIpv4") in WORLD or resource.get("cidrIpv6") in WORLD:
             found.append(("rule", str(resource.require("ipProtocol")), resource.require("fromPort", 0),
@@ -83,7 +75,7 @@ def only_allowed_ports(protocol: str, from_port, to_port, allowed: list[int]) ->
     id="sg-no-world-ingress-except-web",
     description="Security groups open nothing to 0.0.0.0/0 or ::/0 except TCP 80 and 443.",
     severity=Severity.CRITICAL,
-    resource_types=(SECURITY_GROUP, SECURITY_GROUP_RULE, SECURITY_GROUP_INGRESS_RULE),
+    resource_types=(SECURITY_GROUP, SECURITY_GROUP_INGRESS_RULE),
     references=References(checkov=("CKV_AWS_24", "CKV_AWS_25"), aws=("EC2.18", "EC2.19")),
     settings=(ALLOWED_PORTS,),
 )
@@ -149,9 +141,9 @@ def _statements(document) -> list[dict]:
 
 @RULES.resource(
     id="iam-no-admin-wildcard",
-    description='IAM policies never allow every action ("*").',
+    description='IAM role policies never allow every action ("*").',
     severity=Severity.CRITICAL,
-    resource_types=IAM_POLICIES,
+    resource_types=(IAM_ROLE_POLICY,),
     references=References(checkov=("CKV_AWS_62", "CKV_AWS_63"), aws=("IAM.1",)),
 )
 def iam_wildcard(resource: Resource, check: Check):

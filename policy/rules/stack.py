@@ -45,35 +45,27 @@ from policy.resource_types import (
     CACHE_GLOBAL_REPLICATION_GROUP,
     CACHE_REPLICATION_GROUP,
     CLOUDFRONT_DISTRIBUTION,
-    EC2_INSTANCE,
     FLOW_LOG,
-    K8S_DEPLOYMENT,
-    K8S_HPA,
     LAUNCH_TEMPLATE,
-    LISTENERS,
-    LOAD_BALANCERS,
+    LISTENER,
+    LOAD_BALANCER,
     METRIC_ALARM,
     OPENSEARCH_DOMAIN,
     RDS_CLUSTER,
     RDS_CLUSTER_INSTANCE,
     RDS_INSTANCE,
-    S3_BUCKETS,
+    S3_BUCKET,
     S3_OWNERSHIP_CONTROLS,
     S3_ENCRYPTION,
-    S3_ENCRYPTION_V2,
     S3_LOGGING,
-    S3_LOGGING_V2,
     S3_POLICY,
     S3_PUBLIC_ACCESS_BLOCK,
     S3_VERSIONING,
-    S3_VERSIONING_V2,
     SECURITY_GROUP,
     SECURITY_GROUP_INGRESS_RULE,
-    SECURITY_GROUP_RULE,
     SQS_QUEUE,
     SQS_QUEUE_POLICY,
     SQS_REDRIVE_ALLOW_POLICY,
-    SQS_REDRIVE_POLICY,
     STATEFUL,
     VPC,
     WEB_ACL_ASSOCIATION,
@@ -119,7 +111,7 @@ def _linked(stack: Stack, target: Resource, types: Iterable[str], prop: str) -> 
     """Resources of `types` attached to `target` through `prop`: by dependency, or by a known name."""
     types = tuple(types)
     linked = stack.dependents(target, types, [prop])
-    name = target.get("bucket") if target.type in S3_BUCKETS else target.get("name")
+    name = target.get("bucket") if target.type == S3_BUCKET else target.get("name")
     if isinstance(name, str) and name:
         linked += [item for item in stack.of_type(*types) if item not in linked and item.get(prop) == name]
     return linked
@@ -150,10 +142,9 @@ def dead_letter_queues(stack: Stack) -> list[Resource]:
     """Queues another queue redrives to (by dependency or known ARN), or that accept redrives
     (their own redriveAllowPolicy or a RedriveAllowPolicy resource)."""
     queues = stack.of_type(SQS_QUEUE)
-    sources = queues + stack.of_type(SQS_REDRIVE_POLICY)
-    urns = {urn for item in sources for urn in item.property_dependencies.get("redrivePolicy", ())}
+    urns = {urn for item in queues for urn in item.property_dependencies.get("redrivePolicy", ())}
     arns = set()
-    for item in sources:
+    for item in queues:
         document = json_document(item.get("redrivePolicy"))
         if isinstance(document, dict) and isinstance(document.get("deadLetterTargetArn"), str):
             arns.add(document["deadLetterTargetArn"])
@@ -172,7 +163,7 @@ def dead_letter_queues(stack: Stack) -> list[Resource]:
     id="sqs-main-queue-has-dlq",
     description="Every SQS main queue redrives failed messages to a dead-letter queue.",
     severity=Severity.HIGH,
-    resource_types=(SQS_QUEUE, SQS_REDRIVE_POLICY),
+    resource_types=(SQS_QUEUE,),
     references=References(well_architected=("REL05-BP04",)),
 )
 def main_queue_dlq(stack: Stack, check: Check):
@@ -181,12 +172,10 @@ def main_queue_dlq(stack: Stack, check: Check):
     for queue in queues:
         if queue.urn in dlqs:
             continue
-        own = queue.get("redrivePolicy")
-        separate = stack.dependents(queue, [SQS_REDRIVE_POLICY], ["queueUrl"])
-        if not (queue.has("redrivePolicy") or separate):
+        if not queue.has("redrivePolicy"):
             yield _finding(queue, "no redrive policy: a poison message is retried until it expires, blocking workers")
             continue
-        document = json_document(own)
+        document = json_document(queue.get("redrivePolicy"))
         if isinstance(document, dict):
             receives = known_int(document.get("maxReceiveCount"))
             if not document.get("deadLetterTargetArn") or receives is None or receives < 1:
@@ -243,11 +232,11 @@ def queue_tls_only(stack: Stack, check: Check):
     id="s3-bucket-public-access-blocked",
     description="Every S3 bucket has its own public access block.",
     severity=Severity.CRITICAL,
-    resource_types=(*S3_BUCKETS, S3_PUBLIC_ACCESS_BLOCK),
+    resource_types=(S3_BUCKET, S3_PUBLIC_ACCESS_BLOCK),
     references=References(checkov=("CKV2_AWS_6",), aws=("S3.8",)),
 )
 def bucket_public_access(stack: Stack, check: Check):
-    for bucket in _each(stack.of_type(*S3_BUCKETS), "S3 bucket", check):
+    for bucket in _each(stack.of_type(S3_BUCKET), "S3 bucket", check):
         if not _linked(stack, bucket, [S3_PUBLIC_ACCESS_BLOCK], "bucket"):
             yield _finding(bucket, "no BucketPublicAccessBlock: a later policy or ACL can make it public")
 
@@ -256,14 +245,14 @@ def bucket_public_access(stack: Stack, check: Check):
     id="s3-bucket-encrypted",
     description="Every S3 bucket declares default server-side encryption.",
     severity=Severity.HIGH,
-    resource_types=(*S3_BUCKETS, S3_ENCRYPTION, S3_ENCRYPTION_V2),
+    resource_types=(S3_BUCKET, S3_ENCRYPTION),
     references=References(checkov=("CKV_AWS_19",), well_architected=("REL09-BP02",)),
 )
 def bucket_encrypted(stack: Stack, check: Check):
-    for bucket in _each(stack.of_type(*S3_BUCKETS), "S3 bucket", check):
+    for bucket in _each(stack.of_type(S3_BUCKET), "S3 bucket", check):
         if bucket.has("serverSideEncryptionConfiguration"):
             continue
-        if not _linked(stack, bucket, [S3_ENCRYPTION, S3_ENCRYPTION_V2], "bucket"):
+        if not _linked(stack, bucket, [S3_ENCRYPTION], "bucket"):
             yield _finding(bucket, "no BucketServerSideEncryptionConfiguration")
 
 
@@ -271,11 +260,11 @@ def bucket_encrypted(stack: Stack, check: Check):
     id="s3-bucket-tls-only",
     description="Every S3 bucket has a bucket policy denying requests without TLS.",
     severity=Severity.MEDIUM,
-    resource_types=(*S3_BUCKETS, S3_POLICY),
+    resource_types=(S3_BUCKET, S3_POLICY),
     references=References(aws=("S3.5",)),
 )
 def bucket_tls_only(stack: Stack, check: Check):
-    for bucket in _each(stack.of_type(*S3_BUCKETS), "S3 bucket", check):
+    for bucket in _each(stack.of_type(S3_BUCKET), "S3 bucket", check):
         documents = [json_document(policy.get("policy")) for policy in _linked(stack, bucket, [S3_POLICY], "bucket")]
         if bucket.has("policy"):
             documents.append(json_document(bucket.get("policy")))
@@ -288,9 +277,9 @@ def bucket_tls_only(stack: Stack, check: Check):
 def log_buckets(stack: Stack) -> set[str]:
     """Buckets that only receive logs (load balancer, S3 server access or CloudFront logs)."""
     urns: set[str] = set()
-    for item in stack.of_type(*LOAD_BALANCERS):
+    for item in stack.of_type(LOAD_BALANCER):
         urns.update(item.property_dependencies.get("accessLogs", ()))
-    for item in stack.of_type(S3_LOGGING, S3_LOGGING_V2):
+    for item in stack.of_type(S3_LOGGING):
         urns.update(item.property_dependencies.get("targetBucket", ()))
     for item in stack.of_type(CLOUDFRONT_DISTRIBUTION):
         urns.update(item.property_dependencies.get("loggingConfig", ()))
@@ -301,19 +290,19 @@ def log_buckets(stack: Stack) -> set[str]:
     id="s3-bucket-versioned",
     description="Every S3 bucket holding data (not only logs) has versioning enabled.",
     severity=Severity.MEDIUM,
-    resource_types=(*S3_BUCKETS, S3_VERSIONING, S3_VERSIONING_V2),
+    resource_types=(S3_BUCKET, S3_VERSIONING),
     references=References(checkov=("CKV_AWS_21",), aws=("S3.14",), well_architected=("REL09-BP01",)),
     settings=(Setting(name="exemptNamePatterns", schema={"type": "array", "items": {"type": "string"}},
                       default=["*log*"], description="Logical names of log-only buckets exempt from versioning."),),
 )
 def bucket_versioned(stack: Stack, check: Check):
     logs = log_buckets(stack)
-    for bucket in _each(stack.of_type(*S3_BUCKETS), "S3 bucket", check):
+    for bucket in _each(stack.of_type(S3_BUCKET), "S3 bucket", check):
         if bucket.urn in logs or matches_any(bucket.name, check.config["exemptNamePatterns"]):
             continue
         if truthy(bucket.get("versioning.enabled", False)) is True:
             continue
-        configurations = _linked(stack, bucket, [S3_VERSIONING, S3_VERSIONING_V2], "bucket")
+        configurations = _linked(stack, bucket, [S3_VERSIONING], "bucket")
         if not configurations:
             yield _finding(bucket, "no BucketVersioning: an overwrite or delete cannot be undone")
 
@@ -370,15 +359,15 @@ def _redirects_to_https(listener: Resource) -> bool:
     description=("Load balancers with a certificate redirect every HTTP listener to HTTPS; a stack with "
                  "qnom:domain serves HTTPS."),
     severity=Severity.HIGH,
-    resource_types=(*LOAD_BALANCERS, *LISTENERS),
+    resource_types=(LOAD_BALANCER, LISTENER),
     references=References(checkov=("CKV2_AWS_20",), aws=("ELB.1",)),
 )
 def http_redirects(stack: Stack, check: Check):
     evaluated = False
-    for balancer in _each(stack.of_type(*LOAD_BALANCERS), "load balancer", check):
+    for balancer in _each(stack.of_type(LOAD_BALANCER), "load balancer", check):
         if balancer.get("loadBalancerType", "application") != "application":
             continue
-        listeners = stack.dependents(balancer, LISTENERS, ["loadBalancerArn"])
+        listeners = stack.dependents(balancer, [LISTENER], ["loadBalancerArn"])
         https = [item for item in listeners if item.get("protocol") == "HTTPS"]
         if not https and not check.context.domain:
             continue  # no certificate to redirect to: dev without a domain forwards HTTP, and says so
@@ -400,13 +389,13 @@ def _internet_facing(balancer: Resource) -> bool:
     id="sg-world-web-only-on-internet-alb",
     description="Ports open to 0.0.0.0/0 or ::/0 belong only to the security groups of internet-facing load balancers.",
     severity=Severity.CRITICAL,
-    resource_types=(SECURITY_GROUP, SECURITY_GROUP_RULE, SECURITY_GROUP_INGRESS_RULE, *LOAD_BALANCERS),
+    resource_types=(SECURITY_GROUP, SECURITY_GROUP_INGRESS_RULE, LOAD_BALANCER),
     references=References(aws=("EC2.18",)),
 )
 def world_only_on_alb(stack: Stack, check: Check):
-    allowed_groups = {urn for balancer in stack.of_type(*LOAD_BALANCERS) if _internet_facing(balancer)
+    allowed_groups = {urn for balancer in stack.of_type(LOAD_BALANCER) if _internet_facing(balancer)
                       for urn in balancer.property_dependencies.get("securityGroups", ())}
-    groups = stack.of_type(SECURITY_GROUP, SECURITY_GROUP_RULE, SECURITY_GROUP_INGRESS_RULE)
+    groups = stack.of_type(SECURITY_GROUP, SECURITY_GROUP_INGRESS_RULE)
     for resource in _each(groups, "security group or rule", check):
         try:
             opens = world_ingress(resource)
@@ -426,14 +415,14 @@ def world_only_on_alb(stack: Stack, check: Check):
     description=("From the phase that promises API rate limiting (2+), every internet-facing load balancer "
                  "has a WAF web ACL."),
     severity=Severity.HIGH,
-    resource_types=(*LOAD_BALANCERS, WEB_ACL_ASSOCIATION),
+    resource_types=(LOAD_BALANCER, WEB_ACL_ASSOCIATION),
     references=References(checkov=("CKV2_AWS_28",), aws=("ELB.16",), well_architected=("REL05-BP02",)),
 )
 def waf_on_alb(stack: Stack, check: Check):
     phase = _phase(check)
     if phase.api.rate_limit_per_5min is None:
         check.not_applicable(f"phase {phase.number} ({phase.name}) has no API rate limiting")
-    for balancer in _each(stack.of_type(*LOAD_BALANCERS), "load balancer", check):
+    for balancer in _each(stack.of_type(LOAD_BALANCER), "load balancer", check):
         if balancer.get("loadBalancerType", "application") != "application" or not _internet_facing(balancer):
             continue
         if not stack.dependents(balancer, [WEB_ACL_ASSOCIATION], ["resourceArn"]):
@@ -444,7 +433,7 @@ def waf_on_alb(stack: Stack, check: Check):
 
 def _instance_types(stack: Stack) -> Iterable[tuple[Resource, str, str, object]]:
     """(resource, property, service, value) of every instance type or class in the stack."""
-    paths = ((LAUNCH_TEMPLATE, "instanceType", "ec2"), (EC2_INSTANCE, "instanceType", "ec2"),
+    paths = ((LAUNCH_TEMPLATE, "instanceType", "ec2"),
              (RDS_INSTANCE, "instanceClass", "rds"), (RDS_CLUSTER_INSTANCE, "instanceClass", "rds"),
              (CACHE_REPLICATION_GROUP, "nodeType", "elasticache"),
              (CACHE_GLOBAL_REPLICATION_GROUP, "cacheNodeType", "elasticache"),
@@ -465,7 +454,7 @@ def _instance_types(stack: Stack) -> Iterable[tuple[Resource, str, str, object]]
     description=("Instance types and classes (EC2, RDS, ElastiCache, OpenSearch) belong to the families "
                  "the phase catalog uses."),
     severity=Severity.MEDIUM,
-    resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE, ASG, RDS_INSTANCE, RDS_CLUSTER_INSTANCE, CACHE_REPLICATION_GROUP,
+    resource_types=(LAUNCH_TEMPLATE, ASG, RDS_INSTANCE, RDS_CLUSTER_INSTANCE, CACHE_REPLICATION_GROUP,
                     CACHE_GLOBAL_REPLICATION_GROUP, OPENSEARCH_DOMAIN),
     references=References(),
     settings=(Setting(name="extraFamilies", schema={"type": "array", "items": {"type": "string"}}, default=[],
@@ -563,27 +552,15 @@ def _capacity_caches_and_search(stack: Stack, phase, headroom: float):
                            f"{masters} master nodes exceed phase {phase.number}'s {search.dedicated_master_count}")
 
 
-def _capacity_kubernetes(stack: Stack, phase, headroom: float):
-    limit = phase.kubernetes.hpa.max_replicas if phase.kubernetes else 0
-    for resource, path in ((item, "spec.replicas") for item in stack.of_type(K8S_DEPLOYMENT)):
-        replicas = known_int(resource.get(path))
-        if replicas is not None and replicas > _over(limit, headroom):
-            yield _finding(resource, f"{path} {replicas} exceeds phase {phase.number}'s {limit} replicas")
-    for resource in stack.of_type(K8S_HPA):
-        replicas = known_int(resource.get("spec.maxReplicas"))
-        if replicas is not None and replicas > _over(limit, headroom):
-            yield _finding(resource, f"spec.maxReplicas {replicas} exceeds phase {phase.number}'s {limit}")
-
-
 SIZED_TYPES = (ASG, ASG_SCHEDULE, RDS_INSTANCE, RDS_CLUSTER, RDS_CLUSTER_INSTANCE, CACHE_REPLICATION_GROUP,
-                           OPENSEARCH_DOMAIN, K8S_DEPLOYMENT, K8S_HPA)
+               OPENSEARCH_DOMAIN)
 
 
 @RULES.stack(
     id="capacity-within-phase-ceilings",
     description=("Group sizes and replica counts stay within the phase catalog: API groups <= the region's max "
                  "(primary: the explicit surge max), workers <= their max, read replicas, cache nodes, "
-                 "search nodes, Aurora size, pod replicas."),
+                 "search nodes, Aurora size."),
     severity=Severity.HIGH,
     resource_types=SIZED_TYPES,
     references=References(),
@@ -597,7 +574,6 @@ def capacity_ceilings(stack: Stack, check: Check):
     yield from _capacity_groups(stack, phase, headroom)
     yield from _capacity_databases(stack, phase, headroom)
     yield from _capacity_caches_and_search(stack, phase, headroom)
-    yield from _capacity_kubernetes(stack, phase, headroom)
 
 
 # --------------------------------------------------------------------------- the phase's promises
