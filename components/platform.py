@@ -31,10 +31,10 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components import defaults
-from components.dns import Dns, DnsArgs, DnsRegion
-from components.edge import ApiOrigin, Edge, EdgeArgs
-from components.cache import DatastoreMembership
-from components.database import AuroraSecondary
+from components.edge.dns import Dns, DnsArgs, DnsRegion
+from components.edge.edge import ApiOrigin, Edge, EdgeArgs
+from components.data.cache import DatastoreMembership
+from components.data.database import AuroraSecondary
 from components.region import PrimaryRegionArgs, Region, SecondaryRegionArgs, provider_name
 from components.stack_outputs import STACK_OUTPUTS
 from phases.settings import StackSettings

@@ -8,7 +8,7 @@ consuming it (phase 2 on), `ObjectStorage`, the `Database`, the `Cache` and (pha
 `Search`, which admit only the API and worker security groups.
 
 Every region also holds its `AppConfig` (`{region}-app-config`): the SSM parameters the API and
-worker boot scripts read (contract in `components/app_config.py`): the primary's writer, the
+worker boot scripts read (contract in `components/compute/app_config.py`): the primary's writer, the
 region's own read endpoints and serving cache, and the primary's queue and bucket. The data
 tier is built before the app tiers (they need its endpoints and secrets, and their groups wait
 for the configuration); the data stores admit the app tiers' security groups through deferred
@@ -46,17 +46,18 @@ from typing import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from components import app_config, defaults
-from components.api_tier import ApiTier, ApiTierArgs
-from components.app_config import AppAccess, AppConfig, AppConfigArgs, SharedData
-from components.cache import Cache, DatastoreMembership, MemberCacheArgs, StandaloneCacheArgs
-from components.database import DB_NAME, AuroraSecondary, Database, FollowerDatabaseArgs, WriterDatabaseArgs
-from components.network import Network, NetworkArgs, subnet_cidrs
-from components.object_storage import ObjectStorage, ObjectStorageArgs
-from components.peering import AccepterPeeringArgs, Peering, RequesterPeeringArgs
-from components.queue import Queue, QueueArgs
-from components.search import Search, SearchArgs
-from components.workers import Workers, WorkersArgs
+from components import defaults
+from components.compute import app_config
+from components.compute.api_tier import ApiTier, ApiTierArgs
+from components.compute.app_config import AppAccess, AppConfig, AppConfigArgs, SharedData
+from components.data.cache import Cache, DatastoreMembership, MemberCacheArgs, StandaloneCacheArgs
+from components.data.database import DB_NAME, AuroraSecondary, Database, FollowerDatabaseArgs, WriterDatabaseArgs
+from components.network.network import Network, NetworkArgs, subnet_cidrs
+from components.data.object_storage import ObjectStorage, ObjectStorageArgs
+from components.network.peering import AccepterPeeringArgs, Peering, RequesterPeeringArgs
+from components.data.queue import Queue, QueueArgs
+from components.data.search import Search, SearchArgs
+from components.compute.workers import Workers, WorkersArgs
 from phases.models import RegionSpec
 from phases.settings import StackSettings
 

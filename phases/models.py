@@ -483,7 +483,7 @@ class Phase(Model):
             )
         if secondaries and self.regions[0].db_read_replicas < 1:
             # Secondary regions replicate from the primary region's first replica (a cascaded
-            # replica), never from the primary instance itself: see components/database.py.
+            # replica), never from the primary instance itself: see components/data/database.py.
             problems.append(
                 f"regions[0].db_read_replicas ({self.regions[0].db_read_replicas}) must be >= 1 when there are "
                 "secondary regions: their cross-region replicas follow the primary region's first replica"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import app_config
+from components.compute import app_config
 from phases.catalog import load_phase
 from tests.support import build
 

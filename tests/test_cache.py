@@ -109,7 +109,7 @@ COMPONENT_PROGRAM = textwrap.dedent('''
     import pulumi
     import pulumi_aws as aws
 
-    from components.cache import Cache, StandaloneCacheArgs
+    from components.data.cache import Cache, StandaloneCacheArgs
     from phases.catalog import load_phase
     from phases.environment import PROFILES
 
@@ -164,7 +164,7 @@ MEMBER_PROGRAM = textwrap.dedent('''
     import pulumi
     import pulumi_aws as aws
 
-    from components.cache import Cache, DatastoreMembership, MemberCacheArgs
+    from components.data.cache import Cache, DatastoreMembership, MemberCacheArgs
     from phases.catalog import load_phase
     from phases.environment import PROFILES
 
@@ -250,7 +250,7 @@ def placement() -> dict:
     ("member", {}, "missing 1 required keyword-only argument: 'datastore'"),
 ])
 def test_standalone_and_member_cannot_be_mixed(mode, fields, message):
-    from components.cache import DatastoreMembership, MemberCacheArgs, StandaloneCacheArgs
+    from components.data.cache import DatastoreMembership, MemberCacheArgs, StandaloneCacheArgs
 
     if mode == "member" and fields:
         fields = {**fields, "datastore": DatastoreMembership("ldgnf-qnom-prod-cache", "token")}

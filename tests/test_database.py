@@ -246,7 +246,7 @@ COMPONENT_PROGRAM = textwrap.dedent('''
     import pulumi
     import pulumi_aws as aws
 
-    from components.database import Database, FollowerDatabaseArgs, WriterDatabaseArgs
+    from components.data.database import Database, FollowerDatabaseArgs, WriterDatabaseArgs
     from phases.catalog import load_phase
     from phases.environment import PROFILES
 
@@ -390,7 +390,7 @@ CROSS_REGION_PROGRAM = textwrap.dedent('''
     import pulumi
     import pulumi_aws as aws
 
-    from components.database import Database, FollowerDatabaseArgs, WriterDatabaseArgs
+    from components.data.database import Database, FollowerDatabaseArgs, WriterDatabaseArgs
     from phases.catalog import load_phase
     from phases.environment import PROFILES
 
@@ -488,7 +488,7 @@ FOLLOWS = {"replica_source_arn": "arn:aws:rds:us-east-1:123456789012:db:us-east-
      "missing 1 required keyword-only argument: 'replica_source_arn'"),
 ])
 def test_writer_and_follower_cannot_be_mixed(mode, fields, message):
-    from components.database import FollowerDatabaseArgs, WriterDatabaseArgs
+    from components.data.database import FollowerDatabaseArgs, WriterDatabaseArgs
 
     args_type = {"writer": WriterDatabaseArgs, "follower": FollowerDatabaseArgs}[mode]
     with pytest.raises(TypeError, match=message):
@@ -500,7 +500,7 @@ def test_writer_and_follower_cannot_be_mixed(mode, fields, message):
     (3, True, "aurora_global needs spec.aurora and cutover"),
 ])
 def test_only_a_promoted_cluster_leads_a_global_database(phase, cutover, message):
-    from components.database import WriterDatabaseArgs
+    from components.data.database import WriterDatabaseArgs
 
     with pytest.raises(ValueError, match=message):
         WriterDatabaseArgs(**placement(phase), cutover=cutover, aurora_global=True)
@@ -509,7 +509,7 @@ def test_only_a_promoted_cluster_leads_a_global_database(phase, cutover, message
 
 
 def test_a_secondary_cluster_needs_the_phases_aurora_block():
-    from components.database import AuroraSecondary, FollowerDatabaseArgs
+    from components.data.database import AuroraSecondary, FollowerDatabaseArgs
 
     secondary = AuroraSecondary(global_cluster_id="qnom-prod-db", engine_version="16.4")
     with pytest.raises(ValueError, match="aurora_secondary needs spec.aurora"):

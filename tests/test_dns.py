@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from components.dns import regional_origin_name, route53_interval
+from components.edge.dns import regional_origin_name, route53_interval
 from phases.settings import SettingsError, settings_from_config
 from qnom.engine import run_program
 from qnom.mocks import _hosted_zone
@@ -19,8 +19,8 @@ PROGRAM = """
     import pulumi
     import pulumi_aws as aws
 
-    from components.dns import Dns, DnsArgs, DnsRegion
-    from components.edge import ApiOrigin, Edge, EdgeArgs
+    from components.edge.dns import Dns, DnsArgs, DnsRegion
+    from components.edge.edge import ApiOrigin, Edge, EdgeArgs
     from phases.settings import read_pulumi_config, settings_from_config
 
     ALB_ZONES = {"us-east-1": "Z35SXDOTRQ7X7K", "us-west-2": "Z1H1FL5HABSF5", "eu-west-1": "Z32O12XQLNTSW2"}

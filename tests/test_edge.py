@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from components.edge import EdgeArgs, _check
+from components.edge.edge import EdgeArgs, _check
 from phases.catalog import load_phase
 from phases.environment import PROFILES
 from qnom.engine import run_program
@@ -19,7 +19,7 @@ PROGRAM = """
     import pulumi
     import pulumi_aws as aws
 
-    from components.edge import ApiOrigin, Edge, EdgeArgs
+    from components.edge.edge import ApiOrigin, Edge, EdgeArgs
     from phases.settings import read_pulumi_config, settings_from_config
 
     settings = settings_from_config(read_pulumi_config(), stack=pulumi.get_stack())
@@ -317,6 +317,6 @@ def test_invalid_arguments_are_refused(changes, message):
 
 
 def test_failover_needs_a_secondary_origin():
-    from components.edge import ApiOrigin
+    from components.edge.edge import ApiOrigin
     with pytest.raises(ValueError, match=r"cdn.origin_failover needs a secondary region's origin, got 1"):
         _check(_args(api_origins=[ApiOrigin("us-east-1", "alb")]))

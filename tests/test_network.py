@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from components.network import subnet_cidrs
+from components.network.network import subnet_cidrs
 from tests.support import build
 
 SUBNET = "aws:ec2/subnet:Subnet"

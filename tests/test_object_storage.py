@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.object_storage import LOG_PREFIX, ObjectStorageArgs
+from components.data.object_storage import LOG_PREFIX, ObjectStorageArgs
 from components.policy_documents import access_log_bucket_policy, bucket_tls_only_policy
 from phases.environment import PROFILES
 from tests.support import build

@@ -194,7 +194,7 @@ def test_phase_4_keeps_the_phase_3_peering_exactly(settings):
 PROGRAM = textwrap.dedent('''
     import pulumi
 
-    from components.peering import AccepterPeeringArgs, Peering, RequesterPeeringArgs
+    from components.network.peering import AccepterPeeringArgs, Peering, RequesterPeeringArgs
 
     mode = pulumi.Config("test").require("mode")
     if mode == "requester":
@@ -260,7 +260,7 @@ def test_accepter_side_in_isolation(program):
      "unexpected keyword argument 'vpc_id'"),
 ])
 def test_the_two_sides_cannot_be_mixed(mode, fields, message):
-    from components.peering import AccepterPeeringArgs, RequesterPeeringArgs
+    from components.network.peering import AccepterPeeringArgs, RequesterPeeringArgs
 
     side = {"requester": RequesterPeeringArgs, "accepter": AccepterPeeringArgs}[mode]
     with pytest.raises(TypeError, match=message):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from components.cache import Cache, DatastoreMembership
-from components.database import AuroraSecondary, Database
-from components.peering import Peering
+from components.data.cache import Cache, DatastoreMembership
+from components.data.database import AuroraSecondary, Database
+from components.network.peering import Peering
 from components.region import PrimaryRegionArgs, Region, SecondaryRegionArgs
 from phases.settings import PLAN_DATE_KEY
 from qnom.engine import run_program

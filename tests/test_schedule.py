@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pydantic
 import pytest
 
-from components import schedule as traffic
+from components.compute import schedule as traffic
 from phases.catalog import load_phase
 from phases.models import Capacity, TrafficSchedule
 

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from components.policy_documents import domain_access_policy, log_delivery_policy
-from components.search import SearchArgs
+from components.data.search import SearchArgs
 from phases.catalog import load_phase
 from phases.environment import PROFILES
 from qnom.engine import run_program
@@ -102,7 +102,7 @@ COMPONENT_PROGRAM = textwrap.dedent('''
     import pulumi
     import pulumi_aws as aws
 
-    from components.search import Search, SearchArgs
+    from components.data.search import Search, SearchArgs
     from phases.catalog import load_phase
     from phases.environment import PROFILES
 

@@ -31,8 +31,8 @@ ASG = "aws:autoscaling/group:Group"
 PROGRAM = textwrap.dedent('''
     import pulumi
 
-    from components.app_config import AppAccess
-    from components.workers import Workers, WorkersArgs
+    from components.compute.app_config import AppAccess
+    from components.compute.workers import Workers, WorkersArgs
     from phases.catalog import load_phase
 
     config = pulumi.Config("qnom")
@@ -212,9 +212,9 @@ def test_invalid_worker_settings_are_refused(changes, message):
 def test_api_and_workers_share_one_launch_template_and_group_builder():
     import inspect
 
-    from components import api_tier, workers
+    from components.compute import api_tier, workers
 
-    # Neither tier declares a template or a group of its own: components/instance_group.py does.
+    # Neither tier declares a template or a group of its own: components/compute/instance_group.py does.
     for module in (api_tier, workers):
         source = inspect.getsource(module)
         assert "aws.ec2.LaunchTemplate(" not in source and "aws.autoscaling.Group(" not in source

@@ -11,7 +11,7 @@ Creates, under the component:
   bridge-network container and needs the instance role), no public IP, encrypted gp3 root
   volume, detailed monitoring, user data from `templates/worker-user-data.sh.tpl` (it reads
   the same configuration as the API at every start, the queue URL included);
-- the Auto Scaling group (it and the template through `components/instance_group.py`) over
+- the Auto Scaling group (it and the template through `components/compute/instance_group.py`) over
   the private subnets with a mixed instances policy (several instance types, an on-demand
   base, then the catalog's spot share, capacity-optimized spot pools, capacity rebalancing)
   and rolling instance refresh, created only after `boot_after` (the NAT routes, the
@@ -20,7 +20,7 @@ Creates, under the component:
   in-service workers) at the catalog's `messages_per_worker`.
 
 The queue itself belongs to the data tier: its ARN and name come in as inputs, its URL reaches
-the workers through the app configuration (`components/app_config.py`).
+the workers through the app configuration (`components/compute/app_config.py`).
 """
 
 from __future__ import annotations
@@ -32,17 +32,18 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults, userdata
+from components import defaults
+from components.compute import userdata
 from components import policy_documents as documents
-from components.app_config import AppAccess
-from components.instance_group import (
+from components.compute.app_config import AppAccess
+from components.compute.instance_group import (
     GroupArgs,
     LaunchTemplateArgs,
     MixedInstances,
     create_group,
     create_launch_template,
 )
-from components.instance_role import app_access_policies, create_instance_role
+from components.compute.instance_role import app_access_policies, create_instance_role
 from phases import models
 
 # The nested argument types of a metric-math target tracking policy.

@@ -14,9 +14,10 @@ from typing import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults, userdata
+from components import defaults
+from components.compute import userdata
 from components import policy_documents as documents
-from components.app_config import OBJECT_PREFIX, AppAccess
+from components.compute.app_config import OBJECT_PREFIX, AppAccess
 
 
 def app_access_policies(access: AppAccess, region: str, account_id: str,

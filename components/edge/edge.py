@@ -25,15 +25,15 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policy_documents as documents
-from components.buckets import create_private_bucket
+from components.data.buckets import create_private_bucket
 from components.defaults import (
     ABORT_INCOMPLETE_UPLOAD_DAYS,
     HSTS_MAX_AGE_SECONDS,
     ORIGIN_TLS_PROTOCOLS,
     VIEWER_MINIMUM_TLS,
 )
-from components.dns import origin_name, regional_origin_name
-from components.waf import rate_limited_web_acl
+from components.edge.dns import origin_name, regional_origin_name
+from components.edge.waf import rate_limited_web_acl
 from phases.environment import EnvironmentProfile
 from phases.models import Cdn
 

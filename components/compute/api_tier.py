@@ -19,7 +19,7 @@ Creates, under the component:
   API runs in a bridge-network container and needs the instance role), no public IP,
   encrypted gp3 root volume, detailed monitoring, user data from
   `templates/api-user-data.sh.tpl` (it reads the configuration at every start);
-- the Auto Scaling group (it and the template through `components/instance_group.py`) over
+- the Auto Scaling group (it and the template through `components/compute/instance_group.py`) over
   the private subnets of every AZ, with rolling instance refresh, created only after
   `boot_after` (the NAT routes, the configuration) and the role's policies;
 - with `spec.scaling`: CPU step policies (+ their alarms) and request-count target tracking
@@ -38,14 +38,15 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components import defaults, userdata
+from components import defaults
+from components.compute import userdata
 from components import policy_documents as documents
-from components import schedule as traffic
-from components.app_config import AppAccess
-from components.buckets import create_private_bucket
-from components.instance_group import GroupArgs, LaunchTemplateArgs, create_group, create_launch_template
-from components.instance_role import app_access_policies, create_instance_role
-from components.waf import rate_limited_web_acl
+from components.compute import schedule as traffic
+from components.compute.app_config import AppAccess
+from components.data.buckets import create_private_bucket
+from components.compute.instance_group import GroupArgs, LaunchTemplateArgs, create_group, create_launch_template
+from components.compute.instance_role import app_access_policies, create_instance_role
+from components.edge.waf import rate_limited_web_acl
 from phases import models
 from phases.environment import EnvironmentProfile
 
@@ -348,7 +349,7 @@ class ApiTier(pulumi.ComponentResource):
     def _create_group(self) -> aws.autoscaling.Group:
         args = self._args
         # On a seasonal window's day the group is declared with the window's bounds (see
-        # components/schedule.py), so an update that day does not undo the surge.
+        # components/compute/schedule.py), so an update that day does not undo the surge.
         size = traffic.group_size(args.capacity, args.schedule, args.plan_date)
         return create_group(self._name, GroupArgs(
             min_size=size.min, max_size=size.max, desired_capacity=size.desired,

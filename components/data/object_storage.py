@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from components import defaults
 from components import policy_documents as documents
-from components.buckets import create_private_bucket
+from components.data.buckets import create_private_bucket
 from phases.environment import EnvironmentProfile
 
 LOG_PREFIX = "s3-access/objects/"
