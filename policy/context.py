@@ -23,7 +23,7 @@ from phases.catalog import PHASE_NUMBERS, load_phase
 from phases.environment import PROFILES, EnvironmentProfile
 from phases.models import Phase
 from phases.settings import NAMESPACE, SettingsError, StackSettings, read_pulumi_config, settings_from_config
-from policy.framework import UNKNOWN, Resource, Stack, provider_default_tags
+from policy.views import UNKNOWN, Resource, Stack, provider_default_tags
 
 
 @dataclass(frozen=True)

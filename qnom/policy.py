@@ -38,7 +38,8 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown
 
 from phases.settings import SettingsError, StackSettings, settings_from_config
 from policy.context import FixedContext, PolicyContext
-from policy.framework import Rule, urn_name, urn_types
+from policy.framework import Rule
+from policy.views import urn_name, urn_types
 from policy.pack import PACK_NAME, build_policies, default_enforcement
 from policy.rules import BY_ID, RULES
 from qnom.engine import UNKNOWN, ProgramRun, RecordedResource, run_program

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pulumi_policy import PolicyProviderResource
 
-from policy import framework
+from policy import views
 from policy.context import StackConfigContext
-from policy.framework import Resource
 from policy.rules import BY_ID, RULES, compute, data, edge, network, stack
+from policy.views import Resource
 from qnom.engine import PROJECT_DIR
 
 POLICY_DIR = PROJECT_DIR / "policy"
@@ -125,7 +126,7 @@ def test_rule_metadata(rule):
 
 
 AWS_TYPES = sorted({token for rule in RULES for token in rule.resource_types if token.startswith("aws:")}
-                   - {framework.ANY_AWS_TYPE})
+                   - {views.ANY_AWS_TYPE})
 
 
 @pytest.mark.parametrize("token", AWS_TYPES)
@@ -135,7 +136,7 @@ def test_every_type_token_exists_in_pulumi_aws(token):
 
 @pytest.mark.parametrize("module", RULE_MODULES, ids=[module.__name__ for module in RULE_MODULES])
 def test_every_property_a_rule_reads_exists_in_the_installed_package(module):
-    types = {token for rule in module.RULES for token in rule.resource_types if token != framework.ANY_AWS_TYPE}
+    types = {token for rule in module.RULES for token in rule.resource_types if token != views.ANY_AWS_TYPE}
     assert types and len(read_paths(module)) >= 9
     unknown = sorted(path for path in read_paths(module) if not any(path_exists(token, path) for token in types))
     assert unknown == []
@@ -158,7 +159,7 @@ def test_property_checker_catches_a_misspelt_name():
     ("kubernetes:apps/v1:Deployment", False, False),
 ])
 def test_tag_support_is_read_from_pulumi_aws(token, taggable, default_tags):
-    assert framework.tag_support(token) == framework.TagSupport(taggable, default_tags)
+    assert views.tag_support(token) == views.TagSupport(taggable, default_tags)
 
 
 def test_policy_project_file():
@@ -175,7 +176,7 @@ def test_policy_project_file():
 def test_stack_config_gives_environment_phase_and_overrides():
     source = StackConfigContext({"qnom:phase": "3", "qnom:environment": "prod",
                                  "qnom:overrides": json.dumps({"database": {"multi_az": False}})}, stack="prod")
-    context = source.for_stack(framework.Stack(()))
+    context = source.for_stack(views.Stack(()))
     assert (context.environment, context.phase.number, context.source) == ("prod", 3, "stack config")
     assert context.phase.database.multi_az is True and context.effective.database.multi_az is False
 
@@ -184,7 +185,7 @@ def test_without_stack_config_the_provider_tags_stand_in():
     source = StackConfigContext({}, stack="dev")
     tags = {"environment": "dev", "phase": "growth"}
     resource = Resource(type="aws:ec2/vpc:Vpc", name="vpc", urn="urn:pulumi:dev::qnom::aws:ec2/vpc:Vpc::vpc", props={},
-                        provider=framework.PolicyProviderResource(
+                        provider=PolicyProviderResource(
                             "pulumi:providers:aws", {"defaultTags": json.dumps({"tags": tags})}, "urn:p", "aws"))
     context = source.for_resource(resource)
     assert (context.environment, context.phase.number, context.source) == ("dev", 2, "provider tags")

@@ -9,7 +9,8 @@ import json
 
 from pulumi_policy import Severity
 
-from policy.framework import Check, References, Registry, Resource, Setting, elements, lookup, truthy
+from policy.framework import Check, References, Registry, Setting
+from policy.views import Resource, elements, lookup, truthy
 from policy.resource_types import ASG, LAUNCH_TEMPLATE, LISTENER, LOAD_BALANCER, WEB_ACL
 
 RULES = Registry()

@@ -13,18 +13,8 @@ import re
 
 from pulumi_policy import Severity
 
-from policy.framework import (
-    UNKNOWN,
-    Check,
-    References,
-    Registry,
-    Resource,
-    Setting,
-    Stack,
-    elements,
-    lookup,
-    truthy,
-)
+from policy.framework import Check, References, Registry, Setting
+from policy.views import UNKNOWN, Resource, Stack, elements, lookup, truthy
 from policy.resource_types import (
     CACHE_REPLICATION_GROUP,
     KMS_KEY,

@@ -7,7 +7,8 @@ import re
 
 from pulumi_policy import Severity
 
-from policy.framework import Check, References, Registry, Resource, elements, lookup, truthy
+from policy.framework import Check, References, Registry
+from policy.views import Resource, elements, lookup, truthy
 from policy.resource_types import CLOUDFRONT_DISTRIBUTION
 
 RULES = Registry()

@@ -7,20 +7,8 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from policy.framework import (
-    ANY_AWS_TYPE,
-    UNKNOWN,
-    Check,
-    References,
-    Registry,
-    Resource,
-    Setting,
-    elements,
-    json_document,
-    listify,
-    tag_support,
-    truthy,
-)
+from policy.framework import Check, References, Registry, Setting
+from policy.views import ANY_AWS_TYPE, UNKNOWN, Resource, elements, json_document, listify, tag_support, truthy
 from policy.resource_types import (
     DEFAULT_SECURITY_GROUP,
     IAM_ROLE_POLICY,

@@ -24,21 +24,8 @@ from pulumi_policy import Severity
 from pulumi_policy.proxy import UnknownValueError
 
 from policy.context import allowed_families, api_ceiling, family, known_int, region_spec
-from policy.framework import (
-    UNKNOWN,
-    Check,
-    References,
-    Registry,
-    Resource,
-    Setting,
-    Stack,
-    elements,
-    json_document,
-    listify,
-    lookup,
-    matches_any,
-    truthy,
-)
+from policy.framework import Check, References, Registry, Setting
+from policy.views import UNKNOWN, Resource, Stack, elements, json_document, listify, lookup, matches_any, truthy
 from policy.resource_types import (
     ASG,
     ASG_SCHEDULE,
