@@ -85,3 +85,23 @@ def settings_for(environment: str = "prod", phase: int | str = 2, overrides: dic
                  plan_date: date | None = PLAN_DATE, **settings: Any):
     return settings_from_config(stack_config(environment, phase, overrides, plan_date, **settings),
                                 stack=environment)
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What `python -m qnom ...` gives back, run in-process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(capsys, *args: str) -> CliResult:
+    """Runs the CLI's `main` in this process (no interpreter start, and the session's run cache)."""
+    from qnom.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return CliResult(code, captured.out, captured.err)
+

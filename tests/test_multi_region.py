@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import copy
 import re
-import subprocess
-import sys
 import textwrap
 
 import pydantic
@@ -19,7 +17,7 @@ from phases.catalog import phase_document
 from phases.models import Phase
 from phases.settings import SettingsError
 from qnom.engine import PROJECT_DIR
-from tests.support import build, settings_for
+from tests.support import build, run_cli, settings_for
 
 INSTANCE = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -308,7 +306,7 @@ def test_retire_setting_is_validated(phase, overrides, value, message):
     assert any(problem.startswith(message) for problem in error.value.problems)
 
 
-def test_retire_setting_in_phase_3_exits_2_naming_the_key(tmp_path):
+def test_retire_setting_in_phase_3_exits_2_naming_the_key(tmp_path, capsys):
     stack_file = tmp_path / "Pulumi.retire.yaml"
     stack_file.write_text(textwrap.dedent("""\
         config:
@@ -316,10 +314,7 @@ def test_retire_setting_in_phase_3_exits_2_naming_the_key(tmp_path):
           qnom:environment: prod
           qnom:retireRegionalCaches: true
     """))
-    result = subprocess.run(
-        [sys.executable, "-m", "qnom", "plan", "--stack", "retire", "--stack-file", str(stack_file), "--json"],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120,
-    )
+    result = run_cli(capsys, "plan", "--stack", "retire", "--stack-file", str(stack_file), "--json")
     assert result.returncode == 2
     assert "qnom:retireRegionalCaches: true needs the global cache datastore" in result.stderr
     assert "allowed values: false" in result.stderr

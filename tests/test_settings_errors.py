@@ -8,13 +8,13 @@ import sys
 import textwrap
 from datetime import date
 
-import pytest
-
 import pydantic
+import pytest
 
 from phases.settings import SettingsError, StackSettings, settings_from_config
 from qnom import engine
 from qnom.engine import PROJECT_DIR
+from tests.support import CliResult, run_cli
 
 # (case id, stack file body, fragments every one of which must appear on stderr)
 BAD_STACK_FILES = [
@@ -65,19 +65,16 @@ BAD_STACK_FILES = [
 ]
 
 
-def _run_plan(tmp_path, body: str) -> subprocess.CompletedProcess:
+def _run_plan(tmp_path, capsys, body: str) -> CliResult:
     stack_file = tmp_path / "Pulumi.broken.yaml"
     stack_file.write_text(textwrap.dedent(f"config:\n  {body}\n"))
-    return subprocess.run(
-        [sys.executable, "-m", "qnom", "plan", "--stack", "broken", "--stack-file", str(stack_file), "--json"],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120,
-    )
+    return run_cli(capsys, "plan", "--stack", "broken", "--stack-file", str(stack_file), "--json")
 
 
 @pytest.mark.parametrize(("body", "fragments"), [case[1:] for case in BAD_STACK_FILES],
                          ids=[case[0] for case in BAD_STACK_FILES])
-def test_bad_stack_file_exits_2_with_clear_message(tmp_path, body, fragments):
-    result = _run_plan(tmp_path, body)
+def test_bad_stack_file_exits_2_with_clear_message(tmp_path, capsys, body, fragments):
+    result = _run_plan(tmp_path, capsys, body)
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     for fragment in fragments:
@@ -92,6 +89,7 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_missing_stack_file_exits_2(tmp_path):
+    # Through a fresh `python -m qnom`, the entry point itself: the other cases call the CLI in-process.
     result = subprocess.run(
         [sys.executable, "-m", "qnom", "plan", "--stack", "qa", "--stack-file", str(tmp_path / "none.yaml")],
         cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120,

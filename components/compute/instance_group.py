@@ -80,7 +80,7 @@ def create_launch_template(name: str, args: LaunchTemplateArgs, invoke: pulumi.I
     """The launch template `f"{name}-lt"`; `invoke` reads the AMI parameter through the group's provider."""
     # The parameter moves to each new AL2023 release; the next `pulumi up` then writes a
     # new template version and the instance refresh rolls the group onto the patched AMI.
-    ami = aws.ssm.get_parameter(name=defaults.AL2023_AMI_PARAMETER, opts=invoke)
+    ami = aws.ssm.get_parameter_output(name=defaults.AL2023_AMI_PARAMETER, opts=invoke)
     return aws.ec2.LaunchTemplate(f"{name}-lt", aws.ec2.LaunchTemplateArgs(
         image_id=ami.value,
         instance_type=args.instance_type,
