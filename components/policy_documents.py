@@ -223,8 +223,8 @@ def access_log_bucket_policy(log_bucket_arn: pulumi.Input[str], log_prefix: str,
     return policy
 
 
-def load_balancer_log_bucket_policy(bucket_arn: pulumi.Input[str], prefix: str, account_id: str,
-                                    writer_arn: str) -> dict:
+def load_balancer_log_bucket_policy(bucket_arn: pulumi.Input[str], prefix: str, account_id: pulumi.Input[str],
+                                    writer_arn: pulumi.Input[str]) -> dict:
     """TLS only, plus load balancer access log delivery by the region's Elastic Load Balancing
     account (`writer_arn`) under `prefix`."""
     return {
@@ -235,7 +235,7 @@ def load_balancer_log_bucket_policy(bucket_arn: pulumi.Input[str], prefix: str, 
                 "Effect": "Allow",
                 "Principal": {"AWS": writer_arn},
                 "Action": "s3:PutObject",
-                "Resource": _concat(bucket_arn, f"/{prefix}/AWSLogs/{account_id}/*"),
+                "Resource": _concat(bucket_arn, f"/{prefix}/AWSLogs/", account_id, "/*"),
             },
             deny_insecure_bucket_access(bucket_arn),
         ],

@@ -245,8 +245,8 @@ class ApiTier(pulumi.ComponentResource):
         ), self._child)
         # Every region the catalog allows predates August 2022, where log delivery writes as
         # the region's Elastic Load Balancing account rather than as a service principal.
-        writer = aws.elb.get_service_account(opts=self._invoke).arn
-        account_id = aws.get_caller_identity(opts=self._invoke).account_id
+        writer = aws.elb.get_service_account_output(opts=self._invoke).arn
+        account_id = aws.get_caller_identity_output(opts=self._invoke).account_id
         policy = aws.s3.BucketPolicy(f"{name}-alb-logs", aws.s3.BucketPolicyArgs(
             bucket=bucket.id,
             policy=documents.to_json(documents.load_balancer_log_bucket_policy(
@@ -327,7 +327,7 @@ class ApiTier(pulumi.ComponentResource):
 
     def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[aws.iam.RolePolicy]]:
         args = self._args
-        account_id = aws.get_caller_identity(opts=self._invoke).account_id
+        account_id = aws.get_caller_identity_output(opts=self._invoke).account_id
         policies = app_access_policies(args.access, args.region, account_id,
                                        own_secret_arns=(self.secret.arn,), own_key_arns=(self.secrets_key.arn,))
         return create_instance_role(

@@ -20,7 +20,7 @@ from components import policy_documents as documents
 from components.compute.app_config import OBJECT_PREFIX, AppAccess
 
 
-def app_access_policies(access: AppAccess, region: str, account_id: str,
+def app_access_policies(access: AppAccess, region: str, account_id: pulumi.Input[str],
                         own_secret_arns: tuple[pulumi.Input[str], ...] = (),
                         own_key_arns: tuple[pulumi.Input[str], ...] = ()) -> dict[str, pulumi.Output[str]]:
     """Inline policies (suffix -> JSON) granting exactly what `access` names, plus the group's own

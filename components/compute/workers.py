@@ -131,7 +131,7 @@ class Workers(pulumi.ComponentResource):
     def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[aws.iam.RolePolicy]]:
         args = self._args
         consume = documents.to_json(documents.consume_queue_policy(args.queue_arn, args.queue_kms_key_arn))
-        account_id = aws.get_caller_identity(opts=self._invoke).account_id
+        account_id = aws.get_caller_identity_output(opts=self._invoke).account_id
         access = dataclasses.replace(args.access, send_queue_arn=None)
         return create_instance_role(
             self._name, "QNom queue workers: Session Manager, their own queue, the app's configuration and data",
