@@ -154,7 +154,7 @@ def test_load_balancer_settings_and_access_logs(environment, protected):
 
 
 def test_without_a_domain_one_http_listener_forwards_and_the_plan_says_so():
-    plan = build("prod", 2, domain=None)
+    plan = build("dev", 2)
     [listener] = plan.of_type(LISTENER)
     assert (listener.name, listener.inputs["port"], listener.inputs["protocol"]) == ("us-east-1-api-http", 80, "HTTP")
     assert listener.inputs["defaultActions"][0]["type"] == "forward"
@@ -274,9 +274,10 @@ def test_session_secret_is_generated_once_and_stored_in_every_region():
 
 # Security groups ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("domain, open_ports", [(None, [80]), ("api.qnom.io", [80, 443])])
-def test_only_the_load_balancer_is_open_to_the_internet(domain, open_ports):
-    plan = build("prod", 3, domain=domain)
+# Phase 3 in dev (no domain) and in prod (the prod stack's domain).
+@pytest.mark.parametrize("environment, open_ports", [("dev", [80]), ("prod", [80, 443])])
+def test_only_the_load_balancer_is_open_to_the_internet(environment, open_ports):
+    plan = build(environment, 3)
     groups = plan.of_type("aws:ec2/securityGroup:SecurityGroup")
     assert all(not g.inputs.get("ingress") for g in groups)  # no inline rules anywhere
     public = [r for r in plan.of_type(INGRESS) if r.inputs.get("cidrIpv4") == "0.0.0.0/0" or r.inputs.get("cidrIpv6")]

@@ -298,7 +298,7 @@ def test_plan_exits_1_with_aws_message_per_refused_request(monkeypatch, capsys):
     monkeypatch.setattr(awsrules, "_BY_TYPE", {"aws:ec2/vpc:Vpc": [crafted]})
     # A run made under the crafted rule must neither come from nor go into the suite's run cache.
     monkeypatch.setattr(engine, "_run_cache", None)
-    assert cli.main(["plan", "--stack", "dev", "--phase", "1", "--json"]) == 1
+    assert cli.main(["plan", "--stack", "dev", "--phase", "1", "--date", "2025-11-01", "--json"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
@@ -311,7 +311,7 @@ def test_plan_passes_when_aws_accepts_every_request(capsys):
 
     from qnom import cli
 
-    assert cli.main(["plan", "--stack", "dev", "--phase", "1", "--json"]) == 0
+    assert cli.main(["plan", "--stack", "dev", "--phase", "1", "--date", "2025-11-01", "--json"]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     assert all("replaceOnChanges" in r["options"] for r in json.loads(out)["resources"])
