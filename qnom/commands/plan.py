@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.console import Console
-
 from phases.settings import settings_from_config
 from qnom.commands import EXIT_OK, add_date_option, add_stack_options
 from qnom.plan import build_plan, load_config, to_json
@@ -44,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(to_json(documents if phases is not None else documents[0]))
         return EXIT_OK
+    from rich.console import Console
+
     from qnom.render import render
 
     for document in documents:

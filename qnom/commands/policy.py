@@ -7,8 +7,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
 from qnom.commands import EXIT_FAILURE, EXIT_OK, add_date_option, add_stack_options
 
 
@@ -30,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(to_json(report))
     else:
+        from rich.console import Console
+
         from qnom.render import render_policy
 
         render_policy(report, Console(width=160))
