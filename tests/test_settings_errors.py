@@ -3,8 +3,6 @@ and the allowed values, no traceback, and nothing registered."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from datetime import date
 
@@ -13,7 +11,6 @@ import pytest
 
 from phases.settings import SettingsError, StackSettings, settings_from_config
 from qnom import engine
-from qnom.engine import PROJECT_DIR
 from tests.support import CliResult, run_cli
 
 # (case id, stack file body, fragments every one of which must appear on stderr)
@@ -88,12 +85,8 @@ def test_every_problem_is_reported_at_once():
     assert len(error.value.problems) == 3
 
 
-def test_missing_stack_file_exits_2(tmp_path):
-    # Through a fresh `python -m qnom`, the entry point itself: the other cases call the CLI in-process.
-    result = subprocess.run(
-        [sys.executable, "-m", "qnom", "plan", "--stack", "qa", "--stack-file", str(tmp_path / "none.yaml")],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120,
-    )
+def test_missing_stack_file_exits_2(tmp_path, capsys):
+    result = run_cli(capsys, "plan", "--stack", "qa", "--stack-file", str(tmp_path / "none.yaml"))
     assert result.returncode == 2
     assert "stack file not found" in result.stderr
 
