@@ -324,3 +324,10 @@ def test_readme_lists_every_rule_with_its_references():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert rules_table() in readme
     assert rules_table().count("\n| `") == 84
+
+
+def test_readme_counts_the_rules_by_kind():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    counted = re.search(r"\((\d+) rules: (\d+) on single resources, (\d+) on the whole\s+stack\)", readme)
+    kinds = [rule.kind for rule in RULES]
+    assert counted and tuple(map(int, counted.groups())) == (len(RULES), kinds.count("resource"), kinds.count("stack"))
