@@ -63,6 +63,9 @@ class ProgramRun:
     violations: list[Any] = field(default_factory=list)
     """Requests AWS would refuse (`qnom.awsrules.Violation`), in registration order. Only a run
     made with `aws_rules=False` is returned with any: otherwise they raise."""
+    component_outputs: dict[str, list[str]] = field(default_factory=dict)
+    """Component URN -> the output names it registered (`register_outputs`) with a value: the
+    engine drops an output whose value is None, as the real engine does."""
 
     def region_of(self, resource: RecordedResource) -> str | None:
         """Region of the resource's AWS provider (a provider's own region for a provider)."""
@@ -115,6 +118,7 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
         self.violations: list[Any] = []
+        self.component_outputs: dict[str, list[str]] = {}
         self._registered: dict[str, RecordedResource] = {}
         self._check = awsrules.check
         self._plan_date = plan_date
@@ -126,6 +130,11 @@ class RecordingMonitor(MockMonitor):
         parent_type = parent.split("::")[2] if parent else STACK_TYPE
         qualified = type_ if parent_type == STACK_TYPE else f"{parent_type}${type_}"
         return "urn:pulumi:" + "::".join([get_stack(), get_project(), qualified, name])
+
+    def RegisterResourceOutputs(self, request):
+        with self._lock:
+            self.component_outputs[request.urn] = sorted(request.outputs.fields)
+        return super().RegisterResourceOutputs(request)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -250,7 +259,8 @@ def _run_on_fresh_context(stack: str, config: dict[str, Any], program: Path, out
         _sync_await(run_pulumi_func(program_body))
         resources = sorted(monitor.recorded, key=lambda resource: resource.urn)
         outcome["run"] = ProgramRun(stack=stack, resources=resources, outputs=outputs,
-                                    violations=list(monitor.violations))
+                                    violations=list(monitor.violations),
+                                    component_outputs=dict(sorted(monitor.component_outputs.items())))
     except BaseException as error:  # noqa: BLE001 handed back to the calling thread
         outcome["error"] = error
     finally:
