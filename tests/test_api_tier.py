@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import textwrap
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from phases.catalog import load_phase
 from phases.models import ApiTier, ScalingPolicies
 from phases.settings import CONFIG_KEYS, DEFAULT_API_IMAGE, SettingsError, settings_from_config
 from qnom import mocks
-from qnom.engine import PROJECT_DIR
+from qnom.engine import PROJECT_DIR, run_program
 from tests.support import Plan, build, settings_for, stack_config
 
 ASG = "aws:autoscaling/group:Group"
@@ -30,6 +31,52 @@ WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 PRIVATE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qnom/api:1.4.2"
+
+
+# The API tier alone, built from the stack's settings as `Region` builds it, for the tests of one
+# setting's effect on the tier (the image, the rate limit, the schedule's time zone and date): a
+# small program instead of a whole platform per setting.
+TIER_PROGRAM = textwrap.dedent('''
+    import pulumi
+
+    from components.compute.api_tier import ApiTier, ApiTierArgs
+    from components.compute.app_config import AppAccess
+    from phases.settings import read_pulumi_config, settings_from_config
+
+    settings = settings_from_config(read_pulumi_config(), stack=pulumi.get_stack())
+    primary = settings.phase.primary_region
+    ApiTier(f"{primary.name}-api", ApiTierArgs(
+        region=primary.name,
+        vpc_id="vpc-0123456789abcdef0",
+        vpc_cidr=primary.cidr,
+        public_subnet_ids=["subnet-public-a", "subnet-public-b", "subnet-public-c"],
+        private_subnet_ids=["subnet-private-a", "subnet-private-b", "subnet-private-c"],
+        spec=settings.phase.api,
+        capacity=primary.api,
+        profile=settings.profile,
+        image=settings.api_image,
+        session_secret="session-secret-value",
+        session_secret_name=f"{settings.project}/{settings.stack}/api/session-secret",
+        schedule=settings.phase.schedule,
+        plan_date=settings.plan_date,
+        access=AppAccess(config_path="/qnom/prod/app", secret_arns=[], secret_key_arns=[],
+                         bucket_arn="arn:aws:s3:::objects", bucket_key_arn="arn:aws:kms:us-east-1:123456789012:key/k",
+                         bucket_region=primary.name),
+        tags=settings.tags,
+    ))
+''')
+
+
+@pytest.fixture(scope="module")
+def tier_program(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("api-tier") / "tier_program.py"
+    path.write_text(TIER_PROGRAM)
+    return path
+
+
+def build_tier(program: Path, phase: int = 2, overrides: dict | None = None, **settings) -> Plan:
+    """The API tier of a prod stack with these settings, without the rest of the platform."""
+    return Plan(run_program("prod", stack_config("prod", phase, overrides, **settings), program=program))
 
 
 def user_data(plan: Plan, name: str = "us-east-1-api-lt") -> str:
@@ -193,7 +240,7 @@ def test_launch_template_is_locked_down():
     assert inputs["monitoring"] == {"enabled": True}
 
 
-def test_user_data_runs_the_configured_image_and_serves_health():
+def test_user_data_runs_the_configured_image_and_serves_health(tier_program):
     script = user_data(build("prod", 2))
     assert script.startswith("#!/bin/bash\n")
     assert f"docker pull '{DEFAULT_API_IMAGE}'" in script
@@ -207,7 +254,7 @@ def test_user_data_runs_the_configured_image_and_serves_health():
     for name in ("DB_USER", "DB_PASSWORD", "REDIS_AUTH_TOKEN", "SESSION_SECRET"):
         assert f"printf '{name}=%s\\n'" in script
     assert "retry dnf install -y docker jq" in script and "(( attempt >= 8 ))" in script
-    custom = user_data(build("prod", 2, apiImage="ghcr.io/qnom/api:2.0.1"))
+    custom = user_data(build_tier(tier_program, apiImage="ghcr.io/qnom/api:2.0.1"))
     assert "docker pull 'ghcr.io/qnom/api:2.0.1'" in custom and DEFAULT_API_IMAGE not in custom
 
 
@@ -250,8 +297,8 @@ def test_session_secret_is_encrypted_with_the_stacks_own_rotating_key():
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}
 
 
-def test_a_private_ecr_image_adds_a_pull_grant_for_its_repository_only():
-    plan = build("prod", 2, apiImage=PRIVATE_IMAGE)
+def test_a_private_ecr_image_adds_a_pull_grant_for_its_repository_only(tier_program):
+    plan = build_tier(tier_program, apiImage=PRIVATE_IMAGE)
     policy = json.loads(plan.named("us-east-1-api-instance-ecr", "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     pull = next(s for s in policy["Statement"] if s["Sid"] == "PullImage")
     assert pull["Resource"] == "arn:aws:ecr:us-east-1:123456789012:repository/qnom/api"
@@ -333,8 +380,8 @@ def test_waf_from_phase_2_with_the_phase_rate_limit(phase, regions):
         assert depends_on(association, "resourceArn") == [acl.name.removesuffix("-waf") + "-alb"]
 
 
-def test_rate_limit_is_a_phase_setting():
-    plan = build("prod", 2, overrides={"api": {"rate_limit_per_5min": 500}})
+def test_rate_limit_is_a_phase_setting(tier_program):
+    plan = build_tier(tier_program, overrides={"api": {"rate_limit_per_5min": 500}})
     [acl] = [acl for acl in plan.of_type(WEB_ACL) if acl.inputs["scope"] == "REGIONAL"]
     assert acl.inputs["rules"][0]["statement"]["rateBasedStatement"]["limit"] == 500
 
@@ -384,8 +431,9 @@ def test_suite_plans_are_built_as_of_the_support_date():
     assert start.inputs["startTime"] == "2025-11-28T05:00:00Z"
 
 
-def test_the_plan_date_setting_dates_the_windows():
-    names = {s.inputs["scheduledActionName"] for s in build("prod", 2, plan_date=date(2026, 1, 15)).of_type(SCHEDULE)}
+def test_the_plan_date_setting_dates_the_windows(tier_program):
+    plan = build_tier(tier_program, plan_date=date(2026, 1, 15))
+    names = {s.inputs["scheduledActionName"] for s in plan.of_type(SCHEDULE)}
     assert {"end-of-quarter-2026-q1-start", "black-friday-2026-start", "end-of-quarter-2026-q4-start"} <= names
     assert not any("2025" in name for name in names)
     assert "end-of-quarter-2027-q1-start" not in names  # 31 March 2027 is more than a year away
@@ -428,8 +476,8 @@ def test_plan_date_defaults_to_today_in_the_schedules_time_zone():
     assert settings_for("prod", 2, plan_date=date(2025, 11, 28)).plan_date == date(2025, 11, 28)
 
 
-def test_schedule_time_zone_is_a_setting():
-    plan = build("prod", 2, overrides={"schedule": {"timezone": "Europe/Berlin"}})
+def test_schedule_time_zone_is_a_setting(tier_program):
+    plan = build_tier(tier_program, overrides={"schedule": {"timezone": "Europe/Berlin"}})
     assert plan.named("us-east-1-api-off-hours", SCHEDULE).inputs["timeZone"] == "Europe/Berlin"
 
 
