@@ -21,6 +21,13 @@ from qnom.commands import plan, policy
 
 COMMANDS = (plan, policy)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+EXIT_CODES = """\
+exit codes:
+  0    success (policy: no mandatory rule failed)
+  1    a mandatory policy rule failed, AWS would refuse a request, or an internal error
+  2    invalid arguments, stack name, stack file, settings or policy config
+  130  interrupted
+"""
 EPILOG = """\
 examples:
   python -m qnom plan --stack dev                      the dev stack's plan (Pulumi.dev.yaml)
@@ -29,12 +36,7 @@ examples:
   python -m qnom policy --stack prod                   the policy pack against prod's plan
   python -m qnom policy --stack prod --policy-config pack-config.json
 
-exit codes:
-  0    success (policy: no mandatory rule failed)
-  1    a mandatory policy rule failed, AWS would refuse a request, or an internal error
-  2    invalid arguments, stack name, stack file, settings or policy config
-  130  interrupted
-
+""" + EXIT_CODES + """
 Run from the project root with the project's virtualenv (venv/bin/python -m qnom ...), or from
 anywhere as venv/bin/python path/to/project/qnom ...; `make plan` creates the virtualenv.
 """
@@ -53,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for command in COMMANDS:
         command.register(commands)
+    for subcommand in commands.choices.values():
+        subcommand.epilog, subcommand.formatter_class = EXIT_CODES, argparse.RawDescriptionHelpFormatter
     return parser
 
 

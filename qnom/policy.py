@@ -112,8 +112,9 @@ def parse_pack_config(raw: Any, source: str = "policy config") -> PackConfig:
 
 def _setting_problems(rule: Rule, given: Mapping[str, Any], source: str) -> list[str]:
     """Each given setting checked against the JSON Schema the pack declares for it (type, minimum,
-    maximum, items), as the Pulumi CLI checks `--policy-pack-config` against the pack's config schema
-    before any policy runs (Pulumi docs, "Configuring policy packs")."""
+    maximum, items), as the Pulumi engine checks `--policy-pack-config` against each policy's config
+    schema before any policy runs (pulumi/pulumi pkg/resource/analyzer/config.go,
+    validatePolicyPackConfig; Pulumi docs, "Configuring policy packs")."""
     problems = []
     for setting in rule.settings:
         if setting.name not in given:

@@ -156,6 +156,13 @@ def test_help_shows_examples_and_exit_codes(capsys):
     assert "  2    invalid arguments, stack name, stack file, settings or policy config" in out
 
 
+@pytest.mark.parametrize("command", ["plan", "policy"])
+def test_command_help_shows_exit_codes(capsys, command):
+    with pytest.raises(SystemExit):
+        run_cli(capsys, command, "--help")
+    assert "exit codes:\n  0    success (policy: no mandatory rule failed)\n" in capsys.readouterr().out
+
+
 def test_interrupt_is_not_a_traceback(capsys, monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt
