@@ -2,26 +2,30 @@
 # make bench: one prod phase-4 plan's wall time, the project's overhead over a bare registration
 # of the same resources, and the suite's wall time against the plan's.
 # Both create venv/ (the virtualenv Pulumi.yaml names) from the pinned requirements first.
+# make help: these targets, one line each (the `## ` comment after each target's name).
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test bench clean
+.PHONY: help plan test bench clean
 
 $(STAMP): requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
-plan: $(STAMP)
+help:  ## list the targets
+	@grep -E '^[a-z][a-z-]*:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 16
+
+plan: $(STAMP)  ## the dev stack's plan, offline (venv/bin/python -m qnom plan --stack dev)
 	$(PY) -m qnom plan --stack dev
 
-test: $(STAMP)
+test: $(STAMP)  ## the whole test suite
 	$(PY) -m pytest -n 2 -q
 
-bench: $(STAMP)
+bench: $(STAMP)  ## one prod phase-4 plan's wall time and the suite's against it
 	$(PY) scripts/bench.py
 
-clean:
+clean:  ## remove venv/ and pytest's cache
 	rm -rf $(VENV) .pytest_cache

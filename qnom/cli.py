@@ -1,7 +1,7 @@
 """`python -m qnom`: offline commands over the Pulumi program (no AWS, no Pulumi CLI).
 
-Exit codes: 0 success; 2 invalid settings or arguments (message on stderr, no traceback); 1
-anything else. `--date` plans as of a given day instead of today (e.g. Black Friday's surge).
+Exit codes: 0 success; 2 invalid settings, stack file, policy config or arguments (message on
+stderr, no traceback); 1 anything else; 130 interrupted. `--date` plans as of a given day instead of today (e.g. Black Friday's surge).
 `policy` also exits 1 when a mandatory rule of the policy pack fails. A program that makes a
 request AWS would refuse (`qnom.awsrules`) exits 1 with one line per refused request on stderr.
 Each command lives in its own module under `qnom/commands/`.
@@ -14,11 +14,32 @@ import sys
 import traceback
 
 from phases.settings import SettingsError
+from qnom import __version__
 from qnom.awsrules import AwsRuleViolation
 from qnom.commands import EXIT_FAILURE, EXIT_INVALID
 from qnom.commands import plan, policy
 
 COMMANDS = (plan, policy)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+EXIT_CODES = """\
+exit codes:
+  0    success (policy: no mandatory rule failed)
+  1    a mandatory policy rule failed, AWS would refuse a request, or an internal error
+  2    invalid arguments, stack name, stack file, settings or policy config
+  130  interrupted
+"""
+EPILOG = """\
+examples:
+  python -m qnom plan --stack dev                      the dev stack's plan (Pulumi.dev.yaml)
+  python -m qnom plan --stack prod --phase 3           prod promoted to phase 3
+  python -m qnom plan --stack prod --all-phases --json phases 1-4 as a JSON array
+  python -m qnom policy --stack prod                   the policy pack against prod's plan
+  python -m qnom policy --stack prod --policy-config pack-config.json
+
+""" + EXIT_CODES + """
+Run from the project root with the project's virtualenv (venv/bin/python -m qnom ...), or from
+anywhere as venv/bin/python path/to/project/qnom ...; `make plan` creates the virtualenv.
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,10 +49,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="qnom", description="Offline tools for the QNom Pulumi program.")
+    parser = _Parser(prog="qnom", description="Offline tools for the QNom Pulumi program.", epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for command in COMMANDS:
         command.register(commands)
+    for subcommand in commands.choices.values():
+        subcommand.epilog, subcommand.formatter_class = EXIT_CODES, argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -46,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         for violation in error.violations:
             print(f"qnom: AWS would refuse {violation.urn}: {violation.message} [{violation.rule}]", file=sys.stderr)
         return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("qnom: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception:  # noqa: BLE001 any other failure is exit 1 with its traceback
         traceback.print_exc()
         return EXIT_FAILURE

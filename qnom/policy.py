@@ -23,6 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft7Validator
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -64,12 +65,20 @@ class PackConfig:
         return EnforcementLevel.MANDATORY if level == EnforcementLevel.REMEDIATE else level
 
 
+class PolicyConfigError(SettingsError):
+    """An invalid pack config (`--policy-config`): one message per problem, headed as a policy config error."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(problems)
+        self.args = ("invalid policy config:\n" + "\n".join(f"  - {p}" for p in problems),)
+
+
 def parse_pack_config(raw: Any, source: str = "policy config") -> PackConfig:
     """Validates a pack config document; every problem is reported at once (exit code 2)."""
     if raw is None:
         return PackConfig()
     if not isinstance(raw, Mapping):
-        raise SettingsError([f"{source}: expected an object keyed by rule id (or \"all\")"])
+        raise PolicyConfigError([f"{source}: expected an object keyed by rule id (or \"all\")"])
     problems, levels, settings = [], {}, {}
     allowed_levels = ", ".join(LEVELS)
     for key, value in raw.items():
@@ -85,7 +94,7 @@ def parse_pack_config(raw: Any, source: str = "policy config") -> PackConfig:
             problems.append(f"{source}.{key}: got {value!r}; allowed values: an enforcement level or an object")
             continue
         if level is not None:
-            if level not in LEVELS:
+            if not isinstance(level, str) or level not in LEVELS:
                 problems.append(f"{source}.{key}.enforcementLevel: got {level!r}; allowed values: {allowed_levels}")
             else:
                 levels[key] = LEVELS[level]
@@ -95,20 +104,65 @@ def parse_pack_config(raw: Any, source: str = "policy config") -> PackConfig:
                 problems.append(f"{source}.{key}.{name}: unknown setting; allowed keys: "
                                 f"{', '.join(sorted(known | {'enforcementLevel'}))}")
             settings[key] = {name: item for name, item in properties.items() if name in known}
+            problems += _setting_problems(rule, settings[key], f"{source}.{key}") if rule else []
     if problems:
-        raise SettingsError(problems)
+        raise PolicyConfigError(problems)
     return PackConfig(levels=levels, settings=settings)
+
+
+def _setting_problems(rule: Rule, given: Mapping[str, Any], source: str) -> list[str]:
+    """Each given setting checked against the JSON Schema the pack declares for it (type, minimum,
+    maximum, items), as the Pulumi engine checks `--policy-pack-config` against each policy's config
+    schema before any policy runs (pulumi/pulumi pkg/resource/analyzer/config.go,
+    validatePolicyPackConfig; Pulumi docs, "Configuring policy packs")."""
+    problems = []
+    for setting in rule.settings:
+        if setting.name not in given:
+            continue
+        validator = Draft7Validator(dict(setting.schema))
+        for error in sorted(validator.iter_errors(given[setting.name]), key=lambda item: list(item.absolute_path)):
+            where = "".join(f"[{part}]" for part in error.absolute_path)
+            problems.append(f"{source}.{setting.name}{where}: got {error.instance!r}; {_allowed_by(setting.schema)}")
+    return problems
+
+
+def _allowed_by(schema: Mapping[str, Any]) -> str:
+    """The values a setting's schema allows, in words: `allowed values: integer, 1 to 35, or null`."""
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    numeric = [kind for kind in types if kind in ("integer", "number")]
+    bounds = ""
+    if numeric and "minimum" in schema and "maximum" in schema:
+        bounds = f" from {schema['minimum']} to {schema['maximum']}"
+    elif numeric and "minimum" in schema:
+        bounds = f" of at least {schema['minimum']}"
+    elif numeric and "maximum" in schema:
+        bounds = f" of at most {schema['maximum']}"
+    words = []
+    for kind in types:
+        if kind == "array":
+            words.append(f"an array of {schema.get('items', {}).get('type', 'any')} values")
+        elif kind in ("integer", "number"):
+            words.append(f"{'an integer' if kind == 'integer' else 'a number'}{bounds}")
+        else:
+            words.append(kind)
+    return "allowed values: " + " or ".join(words)
 
 
 def read_pack_config(path: Path | None) -> PackConfig:
     if path is None:
         return PackConfig()
     if not path.is_file():
-        raise SettingsError([f"{path.name}: policy config not found at {path}"])
+        raise PolicyConfigError([f"{path.name}: policy config not found at {path}"])
     try:
         return parse_pack_config(json.loads(path.read_text(encoding="utf-8")), path.name)
     except json.JSONDecodeError as error:
-        raise SettingsError([f"{path.name}: not valid JSON ({error.msg})"]) from None
+        raise PolicyConfigError([f"{path.name}: not valid JSON at line {error.lineno}, column {error.colno} "
+                                 f"({error.msg})"]) from None
+    except UnicodeDecodeError as error:
+        raise PolicyConfigError([f"{path.name}: not UTF-8 text (byte {error.start}: {error.reason})"]) from None
+    except OSError as error:
+        raise PolicyConfigError([f"{path.name}: cannot read {path} ({error.strerror or error})"]) from None
 
 
 # --------------------------------------------------------------------------- the engine's view of the plan

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from phases.settings import settings_from_config
-from qnom.commands import EXIT_OK, add_date_option, add_stack_options
+from qnom.commands import EXIT_OK, add_date_option, add_stack_options, resolve_stack
 from qnom.plan import build_plan, load_config, to_json
 
 
@@ -33,6 +33,7 @@ def _phases(args: argparse.Namespace) -> list[str | None] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_stack(args)
     phases = _phases(args)
     # Several phases in one process pay the imports once; every phase's settings are checked
     # before the first program runs, so a bad phase in the list prints nothing.

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from qnom.commands import EXIT_FAILURE, EXIT_OK, add_date_option, add_stack_options
+from qnom.commands import EXIT_FAILURE, EXIT_OK, add_date_option, add_stack_options, resolve_stack
 
 
 def register(commands) -> None:
@@ -22,6 +22,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_stack(args)
     from qnom.policy import check_stack, to_json
 
     report = check_stack(args.stack, args.stack_file, args.phase, args.policy_config, args.date)
