@@ -188,10 +188,13 @@ def _spot_mix(spec: models.Workers, spot_only: bool) -> MixedInstances:
     """The phase's on-demand base and spot share, or spot alone.
 
     Spot alone is an on-demand base of 0 and 0% on demand above it: EC2 Auto Scaling then
-    launches only spot instances and never falls back to on demand (Amazon EC2 Auto Scaling
-    User Guide, "Understand instance distribution strategies": OnDemandBaseCapacity and
-    OnDemandPercentageAboveBaseCapacity, 0-100). The group's several instance types and
-    capacity-optimized pools are what keep it running through interruptions.
+    launches only spot instances and never falls back to on demand (Amazon EC2 Auto Scaling API
+    Reference, InstancesDistribution: OnDemandPercentageAboveBaseCapacity is the on-demand share
+    above OnDemandBaseCapacity, 20 meaning 20% on demand and 80% spot). The provider validates
+    the share as 0-100 and the base as >= 0, and sends a 0 rather than dropping it
+    (terraform-provider-aws internal/service/autoscaling/group.go, expandInstancesDistribution).
+    The group's several instance types and capacity-optimized pools keep it running through
+    interruptions.
     """
     if spot_only:
         return MixedInstances(instance_types=spec.instance_types, on_demand_base=0, spot_percent=100)
