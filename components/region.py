@@ -373,6 +373,7 @@ class Region(pulumi.ComponentResource):
             image=settings.api_image,
             access=self._app_access(send_to_queue=False),
             boot_after=self._boot_after(),
+            spot_only=settings.profile.spot_only,
             tags=settings.tags,
         ), self._child)
 

@@ -1,7 +1,10 @@
-"""What differs between the dev and prod environments, in one place.
+"""What differs between the dev, staging and prod environments, in one place.
 
 Components read these switches instead of testing the environment name, so a reader
-sees every dev/prod difference here.
+sees every difference between the environments here. Staging sits between the two: prod's
+topology (one NAT gateway per AZ from phase 2, dedicated search masters) so a promotion can be
+rehearsed on it, dev's disposability (nothing protected, shorter backups and logs), and the
+seed's spot policy for it (Cost Optimization: `staging: { percentage: 100, fallback: 'none' }`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pydantic import Field
 
 from phases.models import Model
 
-EnvironmentName = Literal["dev", "prod"]
+EnvironmentName = Literal["dev", "staging", "prod"]
 
 
 class EnvironmentProfile(Model):
@@ -26,6 +29,10 @@ class EnvironmentProfile(Model):
     recovery_window_days: int = Field(
         ge=7, le=30, description="Days a scheduled deletion of a KMS key or a secret waits: the last chance to cancel it.")
     search_dedicated_masters: bool = Field(description="Dedicated master nodes for the search domain.")
+    nat_per_az: bool = Field(description="One NAT gateway per AZ from phase 2 (phase 1 always shares one).")
+    spot_only: bool = Field(
+        description="Groups that can run on spot (the workers) run on spot alone: no on-demand base, no "
+                    "on-demand share above it. The API group has no spot mix and stays on demand.")
 
 
 PROFILES: dict[str, EnvironmentProfile] = {
@@ -39,6 +46,28 @@ PROFILES: dict[str, EnvironmentProfile] = {
         force_destroy_buckets=True,
         recovery_window_days=7,
         search_dedicated_masters=False,
+        nat_per_az=False,
+        spot_only=False,
+    ),
+    "staging": EnvironmentProfile(
+        name="staging",
+        # Torn down and rebuilt at will, like dev: no protect, no deletion protection, no
+        # final snapshot to collect, buckets emptied by `pulumi destroy`.
+        protect_stateful=False,
+        deletion_protection=False,
+        final_snapshot=False,
+        backup_retention_days=3,
+        # CloudWatch Logs accepts only its listed retention values (PutRetentionPolicy,
+        # retentionInDays: 1, 3, 5, 7, 14, 30, 60, 90, ...): 30 is one of them.
+        log_retention_days=30,
+        force_destroy_buckets=True,
+        recovery_window_days=7,
+        search_dedicated_masters=True,
+        nat_per_az=True,
+        # Seed, Cost Optimization: staging 100% spot with no fallback. Interruptions cost
+        # nothing but queued work waiting; the API group serves requests from one instance
+        # type with no spot mix (instance_group.py), so it stays on demand.
+        spot_only=True,
     ),
     "prod": EnvironmentProfile(
         name="prod",
@@ -50,14 +79,17 @@ PROFILES: dict[str, EnvironmentProfile] = {
         force_destroy_buckets=False,
         recovery_window_days=30,
         search_dedicated_masters=True,
+        nat_per_az=True,
+        spot_only=False,
     ),
 }
 
 
 def nat_gateways_per_az(environment: EnvironmentName, phase_number: int) -> bool:
-    """One NAT gateway per AZ only in prod from phase 2.
+    """One NAT gateway per AZ from phase 2 in the environments whose profile asks for it (staging, prod).
 
     Dev and phase 1 share one NAT gateway: three would cost about $100/month before
-    traffic, half of phase 1's ~$200 budget. Prod from phase 2 pays for AZ independence.
+    traffic, half of phase 1's ~$200 budget. Prod from phase 2 pays for AZ independence,
+    and staging copies prod's topology so a promotion rehearsed there changes what prod's would.
     """
-    return environment == "prod" and phase_number >= 2
+    return PROFILES[environment].nat_per_az and phase_number >= 2

@@ -164,7 +164,8 @@ class StackSettings(BaseModel):
     phase: Phase = Field(description="Growth phase: 1-4 or launch, growth, scale, global.")
     """The phase's catalog with the overrides applied (the key names the phase)."""
     environment: Annotated[EnvironmentName, Choice] = Field(
-        description="Environment profile: dev or prod (prod protects stateful resources).")
+        description="Environment profile: dev, staging or prod (prod protects stateful resources; staging runs "
+                    "prod's topology unprotected, its workers all on spot).")
     domain: Annotated[str, PlainValidator(_domain)] | None = Field(
         None, description="Public domain of the API (e.g. api.example.com). Unset: no DNS, no certificates.")
     database_cutover: Flag = Field(

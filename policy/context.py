@@ -29,7 +29,7 @@ from policy.views import UNKNOWN, Resource, Stack, provider_default_tags
 @dataclass(frozen=True)
 class PolicyContext:
     environment: str | None = None
-    """dev or prod; None when neither the config nor the provider tags say."""
+    """dev, staging or prod; None when neither the config nor the provider tags say."""
     phase: Phase | None = None
     """The catalog phase without overrides: promises and ceilings."""
     effective: Phase | None = None
@@ -55,7 +55,9 @@ class PolicyContext:
 
     @property
     def prod(self) -> bool:
-        """Prod rules apply unless the stack is known to be dev (an unknown stack gets the strict rules)."""
+        """Prod's topology rules apply unless the stack is known to be dev (an unknown stack gets the strict
+        rules). Staging keeps prod's topology, so they apply to it; what staging turns off on purpose
+        (protection, final snapshots) the rules read from `profile`."""
         return self.environment != "dev"
 
     @property

@@ -1,7 +1,9 @@
 """The pack as the Pulumi CLI sees it: its name, its policies and their enforcement.
 
-Enforcement: mandatory for prod, advisory for dev. A stack whose environment the pack cannot
-tell gets mandatory (the strict side). Any rule's level and settings can be changed through
+Enforcement: mandatory for prod and staging, advisory for dev. Staging is where a change is
+rehearsed before prod, so what would stop prod's deployment stops staging's first; what staging
+leaves off on purpose (protection, final snapshots) its profile makes not applicable instead. A
+stack whose environment the pack cannot tell gets mandatory (the strict side). Any rule's level and settings can be changed through
 the pack's config (`--policy-pack-config`, or the offline runner's `--policy-config`), e.g.
 `{"required-tags": "advisory", "log-group-retention": {"minimumDays": 30}}`.
 """
@@ -19,8 +21,16 @@ DESCRIPTION = ("QNom platform guardrails: encryption, no public exposure, backup
                "cost ceilings.")
 
 
+ENFORCEMENT: dict[str, EnforcementLevel] = {
+    "dev": EnforcementLevel.ADVISORY,
+    "staging": EnforcementLevel.MANDATORY,
+    "prod": EnforcementLevel.MANDATORY,
+}
+"""Default enforcement per environment profile (every profile is listed: tests check it)."""
+
+
 def default_enforcement(environment: str | None) -> EnforcementLevel:
-    return EnforcementLevel.ADVISORY if environment == "dev" else EnforcementLevel.MANDATORY
+    return ENFORCEMENT.get(environment or "", EnforcementLevel.MANDATORY)
 
 
 def build_policies(context: ContextSource, enforcement: EnforcementLevel) -> list:

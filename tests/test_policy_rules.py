@@ -390,6 +390,35 @@ def test_rules_that_do_not_apply(rule_id, resource_type, props, kwargs):
     assert check_resource(rule_id, resource_type, props, **kwargs) == NA
 
 
+STAGING = {"environment": "staging", "phase": 2}
+
+
+# Staging is unprotected on purpose (its profile), but keeps prod's topology: the protection
+# rules do not apply to it, the topology rules do.
+@pytest.mark.parametrize(("rule_id", "resource_type", "props", "applies"), [
+    ("rds-deletion-protection-prod", RDS_INSTANCE, with_(RDS_PRIMARY, deletionProtection=False), False),
+    ("rds-final-snapshot-prod", RDS_INSTANCE, with_(RDS_PRIMARY, skipFinalSnapshot=True), False),
+    ("aurora-deletion-protection-prod", RDS_CLUSTER, with_(AURORA, deletionProtection=False), False),
+    ("aurora-final-snapshot-prod", RDS_CLUSTER, with_(AURORA, skipFinalSnapshot=True), False),
+    ("alb-deletion-protection-prod", LB, with_(ALB, enableDeletionProtection=False), False),
+    ("s3-no-force-destroy-prod", S3_BUCKET, {"forceDestroy": True}, False),
+    ("secret-recovery-window-prod", SECRET, {"recoveryWindowInDays": 0}, False),
+    ("asg-min-two-in-prod", ASG, with_(GROUP, minSize=1), True),
+    ("opensearch-dedicated-masters-prod", OPENSEARCH_DOMAIN,
+     with_(DOMAIN, clusterConfig={"instanceType": "r6g.large.search", "instanceCount": 3,
+                                  "dedicatedMasterEnabled": False}), True),
+])
+def test_staging_skips_the_protection_rules_and_keeps_the_topology_rules(rule_id, resource_type, props, applies):
+    result = check_resource(rule_id, resource_type, props, **STAGING)
+    assert (result != NA and len(result) == 1) if applies else result == NA
+    assert check_resource(rule_id, resource_type, props) != NA  # prod: the same resource is judged
+
+
+def test_staging_resources_need_no_protect():
+    unprotected = [stack_resource(RDS_INSTANCE, "db-primary", RDS_PRIMARY), stack_resource(SQS_QUEUE, "jobs")]
+    assert check_stack("stateful-resources-protected", unprotected, **STAGING) == NA
+
+
 def test_dev_keeps_one_day_of_backups_prod_seven():
     one_day = with_(RDS_PRIMARY, backupRetentionPeriod=1)
     assert check_resource("rds-backup-retention", RDS_INSTANCE, one_day, environment="dev", phase=1) == []
@@ -815,7 +844,8 @@ def test_every_stack_rule_has_cases():
 # --------------------------------------------------------------------------- enforcement and context
 
 @pytest.mark.parametrize(("environment", "level"), [
-    ("prod", EnforcementLevel.MANDATORY), ("dev", EnforcementLevel.ADVISORY), (None, EnforcementLevel.MANDATORY)])
+    ("prod", EnforcementLevel.MANDATORY), ("staging", EnforcementLevel.MANDATORY), ("dev", EnforcementLevel.ADVISORY),
+    (None, EnforcementLevel.MANDATORY)])
 def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))

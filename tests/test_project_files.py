@@ -36,6 +36,9 @@ DECLARATION_KEYS = {"type", "items", "description", "secret", "default", "value"
 PYTHON_RUNTIME_OPTIONS = {"toolchain", "virtualenv", "typechecker"}
 MINIMAL_NEW_STACK = {"qnom:phase": "1", "qnom:environment": "dev"}
 """What the README's "First deployment" says a new stack must set; everything else has a default."""
+STACK_FILES = {"dev": "Pulumi.dev.yaml", "prod": "Pulumi.prod.yaml", "staging": "Pulumi.staging.yaml",
+               "eu": "examples/Pulumi.eu.yaml"}
+"""The committed stack files by stack name: the project's own and the examples."""
 
 
 class CliError(Exception):
@@ -252,10 +255,10 @@ def test_only_the_required_settings_lack_a_default(project):
 
 
 @pytest.mark.parametrize(("stack", "config"), [
-    ("dev", None), ("prod", None), ("fresh", MINIMAL_NEW_STACK),
+    ("dev", None), ("prod", None), ("staging", None), ("eu", None), ("fresh", MINIMAL_NEW_STACK),
 ])
 def test_the_cli_accepts_each_stack_and_the_program_its_values(project, stack, config):
-    config = config if config is not None else _load(f"Pulumi.{stack}.yaml")["config"]
+    config = config if config is not None else _load(STACK_FILES[stack])["config"]
     merged = cli_merge(project, stack, config)
     assert merged["qnom:overrides"] == json.dumps(config.get("qnom:overrides", {}))
     settings = settings_from_config(merged, stack=stack)
@@ -263,15 +266,24 @@ def test_the_cli_accepts_each_stack_and_the_program_its_values(project, stack, c
     assert settings.database_cutover is False and settings.retire_regional_caches is False
 
 
-@pytest.mark.parametrize(("stack", "phase", "environment"), [("dev", "1", "dev"), ("prod", "2", "prod")])
-def test_committed_stack_files(stack, phase, environment):
-    config = _load(f"Pulumi.{stack}.yaml")["config"]
-    assert (config["aws:region"], config["qnom:phase"], config["qnom:environment"]) == ("us-east-1", phase, environment)
+@pytest.mark.parametrize(("stack", "region", "phase", "environment"), [
+    ("dev", "us-east-1", "1", "dev"), ("prod", "us-east-1", "2", "prod"), ("staging", "us-east-1", "2", "staging"),
+    ("eu", "eu-west-1", "1", "dev"),
+])
+def test_committed_stack_files(stack, region, phase, environment):
+    config = _load(STACK_FILES[stack])["config"]
+    assert (config["aws:region"], config["qnom:phase"], config["qnom:environment"]) == (region, phase, environment)
+
+
+def test_every_stack_file_is_checked():
+    found = {path.relative_to(PROJECT_DIR).as_posix()
+             for path in [*PROJECT_DIR.glob("Pulumi.*.yaml"), *PROJECT_DIR.glob("examples/Pulumi.*.yaml")]}
+    assert found == set(STACK_FILES.values())
 
 
 def test_stack_files_hold_values_only():
-    for stack in ("dev", "prod"):
-        document = _load(f"Pulumi.{stack}.yaml")
+    for name in STACK_FILES.values():
+        document = _load(name)
         assert set(document) <= {"config", "secretsprovider", "encryptionsalt", "encryptedkey", "environment"}
 
 

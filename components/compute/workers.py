@@ -13,7 +13,8 @@ Creates, under the component:
   the same configuration as the API at every start, the queue URL included);
 - the Auto Scaling group (it and the template through `components/compute/instance_group.py`) over
   the private subnets with a mixed instances policy (several instance types, an on-demand
-  base, then the catalog's spot share, capacity-optimized spot pools, capacity rebalancing)
+  base, then the catalog's spot share, or spot alone when the environment profile says so;
+  capacity-optimized spot pools, capacity rebalancing)
   and rolling instance refresh, created only after `boot_after` (the NAT routes, the
   configuration) and the role's policies;
 - a target tracking policy holding the backlog per worker (visible messages divided by
@@ -84,6 +85,9 @@ class WorkersArgs:
     boot_after: Sequence[pulumi.Resource] = ()
     """What must exist before an instance boots: the private subnets' way to the internet
     (`Network.internet_egress`) and the app configuration's parameters. Default: nothing."""
+    spot_only: bool = False
+    """Run on spot alone, ignoring the phase's on-demand base and share (the environment profile's
+    `spot_only`); default False: the phase's `on_demand_base` and `spot_percent`."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for instances and volumes, which the provider's default tags do not reach."""
 
@@ -155,8 +159,7 @@ class Workers(pulumi.ComponentResource):
             subnet_ids=args.private_subnet_ids,
             refresh_min_healthy_percent=spec.instance_refresh_min_healthy_percent,
             health_check_type="EC2",
-            mixed_instances=MixedInstances(instance_types=spec.instance_types, on_demand_base=spec.on_demand_base,
-                                           spot_percent=spec.spot_percent),
+            mixed_instances=_spot_mix(spec, args.spot_only),
             boot_after=[*args.boot_after, *self.role_policies], tags=args.tags,
         ), self.launch_template, self._child)
 
@@ -179,6 +182,24 @@ class Workers(pulumi.ComponentResource):
                 ]),
             ),
         ), self._child)
+
+
+def _spot_mix(spec: models.Workers, spot_only: bool) -> MixedInstances:
+    """The phase's on-demand base and spot share, or spot alone.
+
+    Spot alone is an on-demand base of 0 and 0% on demand above it: EC2 Auto Scaling then
+    launches only spot instances and never falls back to on demand (Amazon EC2 Auto Scaling API
+    Reference, InstancesDistribution: OnDemandPercentageAboveBaseCapacity is the on-demand share
+    above OnDemandBaseCapacity, 20 meaning 20% on demand and 80% spot). The provider validates
+    the share as 0-100 and the base as >= 0, and sends a 0 rather than dropping it
+    (terraform-provider-aws internal/service/autoscaling/group.go, expandInstancesDistribution).
+    The group's several instance types and capacity-optimized pools keep it running through
+    interruptions.
+    """
+    if spot_only:
+        return MixedInstances(instance_types=spec.instance_types, on_demand_base=0, spot_percent=100)
+    return MixedInstances(instance_types=spec.instance_types, on_demand_base=spec.on_demand_base,
+                          spot_percent=spec.spot_percent)
 
 
 def _metric(query_id: str, namespace: str, metric_name: str, dimension: str, value: pulumi.Input[str],

@@ -230,8 +230,9 @@ def alb_access_logs(resource: Resource, check: Check):
     references=References(checkov=("CKV_AWS_150",), aws=("ELB.6",)),
 )
 def alb_deletion_protection(resource: Resource, check: Check):
-    if not check.context.prod:
-        check.not_applicable("dev profile")
+    # The profile's switch, not the environment's name: staging is unprotected like dev.
+    if not check.context.profile.deletion_protection:
+        check.not_applicable(f"{check.context.environment} profile: deletion protection off on purpose")
     if truthy(resource.require("enableDeletionProtection", False)) is not True:
         yield "enableDeletionProtection is not true"
 

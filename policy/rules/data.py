@@ -71,6 +71,13 @@ def _prod(check: Check) -> None:
         check.not_applicable("dev profile: deletion protection and final snapshots are off on purpose")
 
 
+def _profile_requires(check: Check, required: bool, what: str) -> None:
+    """Not applicable when the stack's environment profile turns `what` off on purpose (dev, staging):
+    the rule follows the profile's switch, not the environment's name."""
+    if not required:
+        check.not_applicable(f"{check.context.environment} profile: {what} off on purpose")
+
+
 def _minimum_backup_days(check: Check) -> int:
     configured = check.config.get("minimumDays")
     return int(configured) if configured else check.context.profile.backup_retention_days
@@ -136,7 +143,7 @@ def rds_backup_retention(resource: Resource, check: Check):
     references=References(checkov=("CKV_AWS_293",), aws=("RDS.8",)),
 )
 def rds_deletion_protection(resource: Resource, check: Check):
-    _prod(check)
+    _profile_requires(check, check.context.profile.deletion_protection, "deletion protection")
     _primary(resource, check)
     yield from _flag(resource, "deletionProtection",
                      "deletionProtection is not true: one API call deletes the database")
@@ -150,7 +157,7 @@ def rds_deletion_protection(resource: Resource, check: Check):
     references=References(well_architected=("REL09-BP01",)),
 )
 def rds_final_snapshot(resource: Resource, check: Check):
-    _prod(check)
+    _profile_requires(check, check.context.profile.final_snapshot, "final snapshots")
     _primary(resource, check)
     if truthy(resource.require("skipFinalSnapshot", False)) is True:
         yield "skipFinalSnapshot is true: deleting the instance loses its data"
@@ -385,7 +392,7 @@ def aurora_storage_encrypted(resource: Resource, check: Check):
     references=References(checkov=("CKV_AWS_139",), aws=("RDS.7",)),
 )
 def aurora_deletion_protection(resource: Resource, check: Check):
-    _prod(check)
+    _profile_requires(check, check.context.profile.deletion_protection, "deletion protection")
     yield from _flag(resource, "deletionProtection", "deletionProtection is not true")
 
 
@@ -412,7 +419,7 @@ def aurora_backup_retention(resource: Resource, check: Check):
     references=References(well_architected=("REL09-BP01",)),
 )
 def aurora_final_snapshot(resource: Resource, check: Check):
-    _prod(check)
+    _profile_requires(check, check.context.profile.final_snapshot, "final snapshots")
     _global_secondary_cluster(resource, check)
     if truthy(resource.require("skipFinalSnapshot", False)) is True:
         yield "skipFinalSnapshot is true: deleting the cluster loses its data"
@@ -601,7 +608,7 @@ def s3_versioning(resource: Resource, check: Check):
     references=References(well_architected=("REL09-BP01",)),
 )
 def s3_force_destroy(resource: Resource, check: Check):
-    _prod(check)
+    _profile_requires(check, not check.context.profile.force_destroy_buckets, "keeping objects on destroy")
     if truthy(resource.require("forceDestroy", False)) is True:
         yield "forceDestroy is true: pulumi destroy deletes every object without asking"
 
@@ -750,7 +757,7 @@ def secret_cmk(resource: Resource, check: Check):
     references=References(),
 )
 def secret_recovery_window(resource: Resource, check: Check):
-    _prod(check)
+    _profile_requires(check, check.context.profile.protect_stateful, "secret recovery windows")
     days = resource.require("recoveryWindowInDays", 30)
     if int(days) < 7:
         yield f"recoveryWindowInDays is {days}: a deleted secret cannot be restored"

@@ -118,8 +118,10 @@ def _linked(stack: Stack, target: Resource, types: Iterable[str], prop: str) -> 
                       description="More resource types to treat as stateful."),),
 )
 def stateful_protected(stack: Stack, check: Check):
-    if not check.context.prod:
-        check.not_applicable("dev profile: stateful resources are not protected, so dev can be torn down")
+    # The profile's switch, not the environment's name: staging is unprotected like dev.
+    if not check.context.profile.protect_stateful:
+        check.not_applicable(f"{check.context.environment} profile: stateful resources are not protected, "
+                             "so the stack can be torn down")
     for resource in _each(stack.of_type(*STATEFUL, *check.config["extraTypes"]), "stateful resource", check):
         if not resource.protect:
             yield _finding(resource, f"{resource.type} is not protected: a destroy or a replacement deletes its data")
