@@ -78,7 +78,7 @@ class StackOutputs:
 STACK_OUTPUTS = StackOutputs((
     # The stack's settings.
     StackOutput("phase", "phase_name", "string", "The phase's name: launch, growth, scale or global."),
-    StackOutput("environment", "environment", "string", "The environment profile: dev or prod."),
+    StackOutput("environment", "environment", "string", "The environment profile: dev, staging or prod."),
     StackOutput("regions", "region_names", "list(string)", "The phase's regions, the primary first."),
     # Every region, and the edge.
     StackOutput("vpcIds", "vpc_ids", "map(string)", "Each region's VPC id."),

@@ -32,7 +32,7 @@ def _day(text: str) -> date:
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
     """`--stack` and `--stack-file`, the same for every command."""
     parser.add_argument("--stack", required=True,
-                        help="stack name; reads Pulumi.<stack>.yaml at the project root (dev, prod)")
+                        help="stack name; reads Pulumi.<stack>.yaml at the project root (dev, staging, prod)")
     parser.add_argument("--stack-file", type=Path, help="read this stack file instead of Pulumi.<stack>.yaml")
 
 
