@@ -25,3 +25,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# make e2e STACK=name: deploys the throwaway stack `name` (dev, phase 1) to the AWS account of the
+# current credentials, checks /health through CloudFront and the load balancer, then destroys it
+# (also on failure or Ctrl-C). Costs money while it runs; never run by CI.
+.PHONY: e2e
+e2e: $(STAMP)
+	PY=$(PY) scripts/e2e.sh "$(STACK)"
