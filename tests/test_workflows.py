@@ -276,3 +276,15 @@ def test_shellcheck_finds_no_warning_in_the_run_steps(workflow_file, tmp_path):
             paths.append(str(path))
     result = subprocess.run(["shellcheck", "--severity=warning", *paths], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_the_readme_documents_every_environment_and_secret_the_workflows_use():
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    for path in WORKFLOWS.glob("*.yml"):
+        workflow = _load(path.name)
+        for job in workflow["jobs"].values():
+            for environment in _environments(job):
+                assert f"`{environment}`" in readme, (path.name, environment)
+        for secret in set(re.findall(r"secrets\.(\w+)", path.read_text(encoding="utf-8"))):
+            assert f"`{secret}`" in readme, (path.name, secret)
+    assert "pulumi up --plan plan.json" in readme and "--refresh\n--expect-no-changes" in readme
