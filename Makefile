@@ -29,3 +29,10 @@ bench: $(STAMP)  ## one prod phase-4 plan's wall time and the suite's against it
 
 clean:  ## remove venv/ and pytest's cache
 	rm -rf $(VENV) .pytest_cache
+
+# make e2e STACK=name: deploys the throwaway stack `name` (dev, phase 1) to the AWS account of the
+# current credentials, checks /health through CloudFront and the load balancer, then destroys it
+# (also on failure or Ctrl-C). Costs money while it runs; never run by CI.
+.PHONY: e2e
+e2e: $(STAMP)
+	PY=$(PY) scripts/e2e.sh "$(STACK)"

@@ -312,10 +312,13 @@ def test_deploy_workflow_updates_dev_on_main_and_prod_after_approval():
     workflow = _workflow("deploy.yml")
     assert workflow[True]["push"]["branches"] == ["main"]
     jobs = workflow["jobs"]
-    assert jobs["dev"]["environment"] == "dev" and "--policy-pack policy" in _runs(jobs["dev"])
-    assert jobs["prod"]["environment"] == "production" and "dev" in jobs["prod"]["needs"]
-    assert "python -m qnom policy --stack prod" in _runs(jobs["prod"])
-    assert workflow["concurrency"]["cancel-in-progress"] is False
+    assert jobs["deploy"]["environment"] == "dev" and "--policy-pack policy" in _runs(jobs["deploy"])
+    assert jobs["apply"]["environment"] == "production" and "--policy-pack policy" in _runs(jobs["apply"])
+    # Every stack's plan is checked offline first, then by the pack inside Pulumi.
+    for job_id in ("deploy", "preview"):
+        assert 'python -m qnom policy --stack "${{ matrix.stack }}"' in _runs(jobs[job_id])
+    assert "--policy-pack policy --save-plan plan.json" in _runs(jobs["preview"])
+    assert jobs["apply"]["concurrency"]["cancel-in-progress"] is False
 
 
 def test_readme_lists_every_rule_with_its_references():
