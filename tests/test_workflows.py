@@ -159,7 +159,9 @@ def _list_stacks(workflow: str, directory: Path, output: Path) -> dict[str, list
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (GitHub's runners have it)")
 def test_the_stack_list_reads_every_stack_file_and_its_profile(tmp_path):
     output = tmp_path / "github-output"
-    assert _list_stacks("deploy.yml", PROJECT_DIR, output) == {"all": ["dev", "prod"], "direct": ["dev"], "approved": ["prod"]}
+    # The committed stack files: staging deploys directly like dev, only the prod profile waits for approval.
+    assert _list_stacks("deploy.yml", PROJECT_DIR, output) == {
+        "all": ["dev", "prod", "staging"], "direct": ["dev", "staging"], "approved": ["prod"]}
     project = tmp_path / "project"
     project.mkdir()
     for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"):
