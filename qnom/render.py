@@ -125,8 +125,12 @@ def _database_rows(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
         serverless = cluster["inputs"].get("serverlessv2ScalingConfiguration") or {}
         acu = (f", Serverless v2 {serverless['minCapacity']}-{serverless['maxCapacity']} ACU"
                if serverless else "")
-        role = "replica cluster of the RDS instance" if cluster["inputs"].get("replicationSourceIdentifier") \
-            else "cluster"
+        if cluster["inputs"].get("replicationSourceIdentifier"):
+            role = "replica cluster of the RDS instance"
+        elif cluster["inputs"].get("globalClusterIdentifier"):
+            role = "cluster of the global database"
+        else:
+            role = "cluster"
         rows.append(("Aurora", f"{role}: {len(members)} instance(s) ({classes}){acu}"))
     return rows
 
