@@ -45,8 +45,9 @@ CACHE_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 CACHE_GLOBAL = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
 SEARCH_DOMAIN = "aws:opensearch/domain:Domain"
 SIZES = ("minSize", "desiredCapacity", "maxSize")
-# A scheduled action's sizes of -1 leave the group's value as it is (the provider's marker; an
-# omitted size would be sent as 0): the views say so instead of printing -1.
+# A scheduled action's size of -1 leaves the group's value as it is (Terraform's
+# aws_autoscaling_schedule and pulumi-aws autoscaling.Schedule docs, min_size/max_size/
+# desired_capacity: "Set to -1 if you don't want to change ... Defaults to 0"): the views say so.
 UNCHANGED_TEXT = "unchanged"
 CRON_DAYS = {"1-5": "Mon-Fri", "0,6": "Sat, Sun", "*": "every day"}
 
