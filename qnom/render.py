@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from components.compute.schedule import UNCHANGED, active_window, window_size
+from components.compute.schedule import UNCHANGED, active_window, upcoming_windows, window_size
 from phases.catalog import load_phase
 from policy.pack import PACK_NAME
 from policy.resource_types import STATEFUL
@@ -215,8 +215,6 @@ def _schedule_table(group_name: str, actions: list[dict[str, Any]], settings: St
     by_name = {a["inputs"]["scheduledActionName"]: a for a in actions}
     windows = []
     if settings is not None and settings.phase.schedule is not None:
-        from components.compute.schedule import upcoming_windows
-
         windows = upcoming_windows(settings.phase.schedule, settings.plan_date)
     seasonal = set()
     for window in windows:
@@ -241,7 +239,7 @@ def _schedule_table(group_name: str, actions: list[dict[str, Any]], settings: St
     return table
 
 
-def _window_note(document: dict[str, Any], settings: StackSettings | None) -> str | None:
+def _window_note(settings: StackSettings | None) -> str | None:
     """The seasonal window running on the plan's date, and the bounds the primary API group keeps all day."""
     if settings is None:
         return None
@@ -266,7 +264,7 @@ def render_summary(document: dict[str, Any], console: Console, settings: StackSe
         f"regions [cyan]{', '.join(document['regions'])}[/cyan]{date_text}"
     )
     console.print(_sizing(phase["number"]))
-    note = _window_note(document, settings)
+    note = _window_note(settings)
     if note:
         console.print(f"[bold yellow]{escape(note)}[/bold yellow]")
     by_urn = _groups_by_urn(document["resources"])
