@@ -127,7 +127,8 @@ def test_scrub_marks_wire_encodings(wire, plain):
     assert scrub(wire) == plain
 
 
-def test_human_view_lists_components_and_counts(capsys):
+def test_human_view_lists_components_and_counts(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")  # the view follows the terminal's width; rows read whole at 160
     assert main(["plan", "--stack", "dev", "--date", PLAN_DATE.isoformat()]) == 0
     output = capsys.readouterr().out
     assert "stack dev  environment dev  phase 1 (launch)" in output
