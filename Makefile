@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Two workers (the machines have 2 cores); work stealing keeps both busy while one waits for a
+# program run the other is building (tests/run_cache.py), where a fixed split left one idle.
+PYTEST_ARGS := -n 2 --dist worksteal -q
 
 .PHONY: help plan test bench clean
 
@@ -22,10 +25,10 @@ plan: $(STAMP)  ## the dev stack's plan, offline (venv/bin/python -m qnom plan -
 	$(PY) -m qnom plan --stack dev
 
 test: $(STAMP)  ## the whole test suite
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## one prod phase-4 plan's wall time and the suite's against it
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py --pytest-args "$(PYTEST_ARGS)"
 
 clean:  ## remove venv/ and pytest's cache
 	rm -rf $(VENV) .pytest_cache
