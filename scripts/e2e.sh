@@ -34,7 +34,10 @@ fi
 
 # The estimate is the phase catalog's budget for phase 1 (launch); a month is 730 hours, the
 # month AWS's pricing pages use for monthly prices.
-monthly=$("$PY" -c 'from phases.catalog import load_phase; print(load_phase(1).budget.monthly_usd)')
+# One read of the catalog: the budget and the health check path.
+read -r monthly health_path < <("$PY" -c 'from phases.catalog import load_phase
+launch = load_phase(1)
+print(launch.budget.monthly_usd, launch.api.health_check.path)')
 hourly=$(awk -v monthly="$monthly" 'BEGIN { printf "%.2f", monthly / 730 }')
 cat <<EOF
 e2e: stack $STACK, dev profile, phase 1 (launch), region $REGION.
@@ -96,7 +99,6 @@ pulumi config set --stack "$STACK" qnom:environment dev
 pulumi preview --stack "$STACK" --policy-pack policy --non-interactive --diff
 pulumi up --stack "$STACK" --policy-pack policy --yes --non-interactive --skip-preview
 
-health_path=$("$PY" -c 'from phases.catalog import load_phase; print(load_phase(1).api.health_check.path)')
 cdn=$(pulumi stack output --stack "$STACK" cdnDomainName)
 alb=$(pulumi stack output --stack "$STACK" albDnsName)
 # Without qnom:domain the load balancer listens on plain HTTP 80; CloudFront serves HTTPS.
