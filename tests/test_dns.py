@@ -4,7 +4,6 @@ reaches Dns through deferred outputs. Stub load balancers, explicit providers pe
 
 from __future__ import annotations
 
-import json
 import textwrap
 
 import pytest
@@ -67,7 +66,6 @@ CERTIFICATE = "aws:acm/certificate:Certificate"
 VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 ALB_ZONES = {"us-east-1": "Z35SXDOTRQ7X7K", "us-west-2": "Z1H1FL5HABSF5", "eu-west-1": "Z32O12XQLNTSW2"}
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
-_RUNS: dict[str, Plan] = {}
 
 
 @pytest.fixture(scope="module")
@@ -81,10 +79,7 @@ def program(tmp_path_factory):
 def dns(program):
     def build(phase: int, environment: str = "prod", **settings) -> Plan:
         config = stack_config(environment, phase, domain=DOMAIN, **settings)
-        key = json.dumps(config, sort_keys=True)
-        if key not in _RUNS:
-            _RUNS[key] = Plan(run_program(environment, config, program=program))
-        return _RUNS[key]
+        return Plan(run_program(environment, config, program=program))
     return build
 
 

@@ -4,7 +4,6 @@ stack config (the same settings the real program reads)."""
 
 from __future__ import annotations
 
-import json
 import textwrap
 
 import pytest
@@ -44,7 +43,6 @@ CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-stub"
 DOMAIN = "api.example.com"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
-_RUNS: dict[str, Plan] = {}
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +57,7 @@ def edge(program):
     def build(phase: int, environment: str = "prod", **settings) -> Plan:
         # No domain unless a test gives one (stack_config gives prod the prod stack's).
         config = stack_config(environment, phase, **{"domain": None, **settings})
-        key = json.dumps(config, sort_keys=True)
-        if key not in _RUNS:
-            _RUNS[key] = Plan(run_program(environment, config, program=program))
-        return _RUNS[key]
+        return Plan(run_program(environment, config, program=program))
     return build
 
 

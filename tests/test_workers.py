@@ -62,7 +62,6 @@ PROGRAM = textwrap.dedent('''
 ''').format(queue_arn=QUEUE_ARN, db_secret=DB_SECRET, cache_secret=CACHE_SECRET, db_key=DB_KEY,
          cache_key=CACHE_KEY, bucket=BUCKET, bucket_key=BUCKET_KEY)
 
-_runs: dict[tuple, Plan] = {}
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +72,7 @@ def program(tmp_path_factory) -> Path:
 
 
 def run(program: Path, phase: int = 2, **settings) -> Plan:
-    key = (phase, tuple(sorted(settings.items())))
-    if key not in _runs:
-        _runs[key] = Plan(run_program("prod", stack_config("prod", phase, **settings), program=program))
-    return _runs[key]
+    return Plan(run_program("prod", stack_config("prod", phase, **settings), program=program))
 
 
 @pytest.mark.parametrize("phase, sizes, base", [(2, (1, 1, 4), 1), (3, (2, 2, 10), 1), (4, (4, 4, 20), 2)])
