@@ -8,6 +8,12 @@ alias): each key's type, allowed values, default and description are written the
 file), so both refuse the same mistakes with the same messages: one line per problem, naming
 the key path and the allowed values.
 
+`aws:region` names the stack's primary region. The phase's regions follow it: the catalog's
+primary entry (its CIDR, sizes and role) takes that name and, when the phase already runs that
+region as a secondary, the two entries swap names, so an EU-primary stack keeps its primary's
+resources in every phase. `qnom:overrides` address regions by these names, and an override that
+moves the primary elsewhere is refused rather than silently contradicting `aws:region`.
+
 `qnom:planDate` is the program's clock: the day the seasonal scaling windows are dated from.
 Unset, it is today in the traffic schedule's time zone; offline plans set it to plan as of a
 given day (`qnom plan --date`).
@@ -29,9 +35,11 @@ from pulumi import RunError
 
 from phases.catalog import PHASE_FILES, PHASE_NUMBERS, deep_merge, phase_document
 from phases.environment import PROFILES, EnvironmentName, EnvironmentProfile, nat_gateways_per_az
-from phases.models import Phase
+from phases.models import AwsRegionName, Phase
 
 NAMESPACE = "qnom"
+AWS_REGION_KEY = "aws:region"
+"""The AWS provider's region key: the stack's primary region (the phase's regions follow it)."""
 DEFAULT_API_IMAGE = "public.ecr.aws/qnom/api:stable"
 # A registry reference and nothing else: the value is written into the instances' boot script.
 _IMAGE = re.compile(
@@ -219,11 +227,17 @@ class StackSettings(BaseModel):
         number = _phase_number(raw)
         if "overrides" not in info.data:  # reported on qnom:overrides already
             raise PydanticCustomError(_UNRESOLVED, "needs valid overrides")
-        merged = apply_overrides(phase_document(number), info.data["overrides"])
+        primary = (info.context or {}).get("primary_region")
+        merged = apply_overrides(follow_primary_region(phase_document(number), primary), info.data["overrides"])
         try:
-            return Phase.model_validate(merged)
+            phase = Phase.model_validate(merged)
         except pydantic.ValidationError as error:
             raise _override_problems(error, merged) from None
+        if primary is not None and phase.primary_region.name != primary:
+            raise _problem(f"these renames make {phase.primary_region.name} the primary region, but "
+                           f"{AWS_REGION_KEY} is {primary}; allowed values: the primary region's name is "
+                           f"{AWS_REGION_KEY} (change {AWS_REGION_KEY}, or drop the rename)", key="overrides.regions")
+        return phase
 
     @field_validator("database_cutover")
     @classmethod
@@ -347,12 +361,17 @@ def settings_from_config(
     Raises SettingsError listing every problem found; nothing is created before this returns.
     """
     values = _strip_namespace(config)
+    primary_region = config.get(AWS_REGION_KEY) or None
+    if primary_region is not None and primary_region not in get_args(AwsRegionName):
+        raise SettingsError([f"{AWS_REGION_KEY}: got {primary_region!r}; allowed values: "
+                             f"{', '.join(get_args(AwsRegionName))} (the stack's primary region)"])
     if phase_override is not None:
         values["phase"] = phase_override
     if plan_date is not None:
         values[_key("plan_date")] = plan_date
     try:
-        return StackSettings.model_validate(values, context={"project": project, "stack": stack})
+        return StackSettings.model_validate(values, context={"project": project, "stack": stack,
+                                                             "primary_region": primary_region})
     except pydantic.ValidationError as error:
         raise SettingsError(_describe_settings(error, values)) from None
 
@@ -381,6 +400,23 @@ def _describe_settings(error: pydantic.ValidationError, values: Mapping[str, Any
 def _allowed(key: str) -> tuple[str, ...]:
     field = next(field for name, field in StackSettings.model_fields.items() if (field.alias or name) == key)
     return get_args(field.annotation)
+
+
+def follow_primary_region(document: Mapping[str, Any], primary: str | None) -> dict[str, Any]:
+    """The phase document with its primary entry named `primary` (the stack's `aws:region`).
+
+    A phase that already runs `primary` as a secondary swaps the two entries' names, so every
+    role keeps its sizes and CIDR and the set of regions stays the phase's.
+    """
+    regions = [dict(region) for region in document["regions"]]
+    current = next(region for region in regions if region.get("role") == "primary")
+    if primary is None or current["name"] == primary:
+        return dict(document)
+    for region in regions:
+        if region["name"] == primary:
+            region["name"] = current["name"]
+    current["name"] = primary
+    return {**document, "regions": regions}
 
 
 def apply_overrides(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -464,7 +500,7 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 
 def read_pulumi_config() -> dict[str, Any]:
-    """Every `qnom:` key of the running stack, as the Pulumi engine passed them in.
+    """Every `qnom:` key of the running stack, and `aws:region`, as the Pulumi engine passed them in.
 
     Reads the whole bag rather than known keys one by one, so an unknown or misspelt key
     in a stack file is reported instead of ignored.
@@ -472,4 +508,4 @@ def read_pulumi_config() -> dict[str, Any]:
     from pulumi.runtime import config as runtime_config
 
     bag = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return {key: value for key, value in bag.items() if key.startswith(f"{NAMESPACE}:")}
+    return {key: value for key, value in bag.items() if key.startswith(f"{NAMESPACE}:") or key == AWS_REGION_KEY}

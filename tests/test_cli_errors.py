@@ -67,6 +67,25 @@ def test_unreadable_stack_file(tmp_path, capsys, monkeypatch):
     assert_clean_refusal(result, f"Pulumi.qa.yaml: cannot read {stack_file} (Permission denied)")
 
 
+def test_unknown_aws_region_is_refused(tmp_path, capsys):
+    stack_file = tmp_path / "Pulumi.qa.yaml"
+    stack_file.write_text("config:\n  aws:region: eu-west-9\n  qnom:phase: 1\n  qnom:environment: dev\n",
+                          encoding="utf-8")
+    result = run_cli(capsys, "plan", "--stack", "qa", "--stack-file", str(stack_file))
+    assert_clean_refusal(result, "aws:region: got 'eu-west-9'; allowed values: us-east-1, us-east-2,",
+                         "(the stack's primary region)")
+
+
+def test_an_override_contradicting_aws_region_is_refused(tmp_path, capsys):
+    """aws:region is never silently ignored: a rename of the primary that disagrees with it is refused."""
+    stack_file = tmp_path / "Pulumi.qa.yaml"
+    stack_file.write_text("config:\n  aws:region: eu-west-1\n  qnom:phase: 1\n  qnom:environment: dev\n"
+                          "  qnom:overrides:\n    regions:\n      eu-west-1: {name: eu-central-1}\n", encoding="utf-8")
+    result = run_cli(capsys, "plan", "--stack", "qa", "--stack-file", str(stack_file))
+    assert_clean_refusal(result, "qnom:overrides.regions: these renames make eu-central-1 the primary region, "
+                                 "but aws:region is eu-west-1")
+
+
 def test_key_without_namespace_names_the_likely_key(tmp_path, capsys):
     stack_file = tmp_path / "Pulumi.qa.yaml"
     stack_file.write_text("config:\n  qnom:phase: 1\n  qnom-domain: api.example.com\n", encoding="utf-8")

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from phases.environment import PROFILES, nat_gateways_per_az
+from phases.settings import settings_from_config
 from qnom.engine import PROJECT_DIR
 from tests.support import build, run_cli
 
@@ -113,3 +115,20 @@ def test_eu_example_plans_with_its_primary_in_eu_west_1(capsys):
     assert regional == {"eu-west-1"}
     # The CDN's distribution and buckets stay with the us-east-1 provider (CloudFront's own region).
     assert {r["region"] for r in document["resources"] if r["type"].startswith("aws:cloudfront/")} == {"us-east-1"}
+
+
+def test_the_eu_example_stays_eu_primary_when_promoted():
+    """Phase 3 already runs eu-west-1 as a secondary: the entries swap, so the primary keeps its CIDR and sizes."""
+    config = {**_load_example("Pulumi.eu.yaml"), "qnom:phase": "3"}
+    phase = settings_from_config(config, stack="eu").phase
+    catalog = settings_from_config({**config, "aws:region": "us-east-1"}, stack="eu").phase
+    assert [(region.name, region.role, region.cidr) for region in phase.regions] == [
+        ("eu-west-1", "primary", "10.10.0.0/16"), ("us-west-2", "secondary", "10.20.0.0/16"),
+        ("us-east-1", "secondary", "10.30.0.0/16")]
+    assert phase.primary_region.api == catalog.primary_region.api
+    assert (phase.primary_region.api.min, phase.primary_region.api.max) == (10, 20)
+
+
+def _load_example(name: str) -> dict:
+    return yaml.safe_load((PROJECT_DIR / "examples" / name).read_text(encoding="utf-8"))["config"]
+
