@@ -242,6 +242,10 @@ class EngineView:
 
 # --------------------------------------------------------------------------- running the pack
 
+UNKNOWN_PREFIX = "can't run during preview: "
+"""How the Pulumi engine words a check that read a value unknown in the preview (kept in the report)."""
+
+
 @dataclass(frozen=True)
 class Finding:
     rule: str
@@ -297,6 +301,15 @@ class PolicyReport:
     outcomes: list[Outcome] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     diagnostics: list[Finding] = field(default_factory=list)
+    allow_unknown: bool = False
+    """Whether a mandatory rule that cannot run in a preview (unknown values) still lets the stack pass."""
+
+    @property
+    def unknown_mandatory(self) -> list[Outcome]:
+        """Mandatory rules with a check that could not run because a value is unknown until deployment:
+        nothing proves they pass, so they fail the report unless `allow_unknown`."""
+        return [outcome for outcome in self.outcomes
+                if outcome.unknown and outcome.enforcement == EnforcementLevel.MANDATORY]
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -308,7 +321,7 @@ class PolicyReport:
 
     @property
     def passed(self) -> bool:
-        return not self.mandatory
+        return not self.mandatory and (self.allow_unknown or not self.unknown_mandatory)
 
     def failed_rules(self, enforcement: str | None = None) -> set[str]:
         return {item.rule for item in self.findings if enforcement is None or item.enforcement == enforcement}
@@ -333,12 +346,15 @@ class PolicyReport:
                 "mandatoryViolations": len(self.mandatory),
                 "advisoryViolations": len(self.advisory),
                 "unknownInPreview": len(self.diagnostics),
+                "mandatoryUnknown": len(self.unknown_mandatory),
+                "allowUnknown": self.allow_unknown,
                 "passed": self.passed,
             },
         }
 
 
-def evaluate(run: ProgramRun, settings: StackSettings, config: PackConfig | None = None) -> PolicyReport:
+def evaluate(run: ProgramRun, settings: StackSettings, config: PackConfig | None = None,
+             allow_unknown: bool = False) -> PolicyReport:
     """Runs every policy of the pack against a recorded program run."""
     config = config or PackConfig()
     context = PolicyContext.from_settings(settings, source="offline plan")
@@ -347,7 +363,7 @@ def evaluate(run: ProgramRun, settings: StackSettings, config: PackConfig | None
     view = EngineView(run)
     report = PolicyReport(stack=run.stack, environment=settings.environment,
                           phase={"number": settings.phase.number, "name": settings.phase.name},
-                          enforcement=default, context=context)
+                          enforcement=default, context=context, allow_unknown=allow_unknown)
     for rule, policy in zip(RULES, policies):
         outcome = Outcome(rule=rule, enforcement=config.level(rule, default))
         report.outcomes.append(outcome)
@@ -383,7 +399,7 @@ def _run(policy, args, outcome: Outcome, report: PolicyReport, record: RecordedR
         outcome.unknown += 1
         report.diagnostics.append(Finding(
             rule=outcome.rule.id, enforcement=EnforcementLevel.ADVISORY.value,
-            severity=outcome.rule.severity.value, message=f"can't run during preview: {error.message}",
+            severity=outcome.rule.severity.value, message=f"{UNKNOWN_PREFIX}{error.message}",
             urn=record.urn if record else None, name=record.name if record else None,
             type=record.type if record else None))
     except _NotApplicableError as reason:
@@ -405,13 +421,14 @@ def report_names(record: RecordedResource | None) -> Callable[[str | None], tupl
 
 
 def check_stack(stack: str, stack_file: Path | None = None, phase: str | int | None = None,
-                policy_config: Path | None = None, plan_date: date | None = None) -> PolicyReport:
+                policy_config: Path | None = None, plan_date: date | None = None,
+                allow_unknown: bool = False) -> PolicyReport:
     """Validates the settings, builds the plan offline (as of `plan_date`, default the stack's
     own) and runs the pack (SettingsError: exit 2)."""
     config = load_config(stack, stack_file, phase, plan_date)
     pack_config = read_pack_config(policy_config)
     settings = settings_from_config(config, stack=stack)
-    return evaluate(run_program(stack, config), settings, pack_config)
+    return evaluate(run_program(stack, config), settings, pack_config, allow_unknown)
 
 
 def to_json(report: PolicyReport) -> str:

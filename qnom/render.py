@@ -316,33 +316,57 @@ def render(document: dict[str, Any], console: Console, settings: StackSettings |
         console.print("outputs: " + escape(", ".join(f"{k}={v}" for k, v in sorted(document["outputs"].items()))))
 
 
-def render_policy(report: PolicyReport, console: Console) -> None:
-    """The human view of a policy report: every rule the pack ran with its result, then the violations."""
+def render_policy(report: PolicyReport, console: Console, failed_only: bool = False) -> None:
+    """The human view of a policy report, what needs attention first: the violations (mandatory,
+    then advisory), the checks that could not run in the preview, then (unless `failed_only`) every
+    rule with its result, and last the counts and the verdict."""
     phase = report.phase
+    from qnom.policy import UNKNOWN_PREFIX
+
     console.print(
         f"[bold]qnom policy[/bold]  pack [cyan]{PACK_NAME}[/cyan]  stack [cyan]{escape(report.stack)}[/cyan]  "
         f"environment [cyan]{report.environment}[/cyan]  phase [cyan]{phase['number']} ({phase['name']})[/cyan]  "
         f"default enforcement [cyan]{report.enforcement.value}[/cyan]"
     )
+    for finding in sorted(report.findings, key=lambda item: item.enforcement != EnforcementLevel.MANDATORY.value):
+        colour = "red" if finding.enforcement == EnforcementLevel.MANDATORY.value else "yellow"
+        where = f"{finding.name} ({finding.type})" if finding.name else "stack"
+        console.print(f"[{colour}]{finding.enforcement}[/{colour}] {finding.rule}  {escape(where)}: "
+                      f"{escape(finding.message)}")
+    levels = {outcome.rule.id: outcome.enforcement.value for outcome in report.outcomes}
+    for finding in report.diagnostics:
+        # A check the preview cannot decide: the rule's own level says whether it blocks (see the verdict).
+        console.print(f"[yellow]unknown in preview[/yellow] ({levels[finding.rule]}) {finding.rule}  "
+                      f"{escape(str(finding.name))}: {escape(finding.message.removeprefix(UNKNOWN_PREFIX))}")
+    if not failed_only:
+        _policy_rules_table(report, console)
+    counts = Counter(outcome.status for outcome in report.outcomes)
+    console.print(f"{len(report.outcomes)} rules: " + ", ".join(
+        f"{counts[status]} {status}" for status in _STATUSES if counts[status]))
+    verdict = "[green]passed[/green]" if report.passed else "[red]failed[/red]"
+    unknown = len(report.unknown_mandatory)
+    note = ""
+    if unknown:
+        note = (f"; {unknown} mandatory rule(s) could not run in the preview"
+                + (" (allowed by --allow-unknown)" if report.allow_unknown else
+                   ": nothing shows they pass (rerun with --allow-unknown to accept)"))
+    console.print(f"[bold]{verdict}[/bold]: {len(report.mandatory)} mandatory and {len(report.advisory)} advisory "
+                  f"violation(s){note}")
+
+
+_STATUSES = ("failed", "unknown in preview", "passed", "not applicable", "disabled")
+"""A rule's results, in the order the counts line lists them."""
+
+
+def _policy_rules_table(report: PolicyReport, console: Console) -> None:
+    """Every rule the pack ran with its level and result, failures first."""
     table = Table(title=f"{len(report.outcomes)} rules", title_justify="left")
     for column in ("rule", "kind", "level", "severity", "checked", "result"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     styles = {"failed": "red", "passed": "green", "unknown in preview": "yellow"}
-    for outcome in report.outcomes:
+    for outcome in sorted(report.outcomes, key=lambda item: _STATUSES.index(item.status)):
         style = styles.get(outcome.status, "dim")
         result = outcome.status + (f" ({outcome.violations})" if outcome.violations else "")
         table.add_row(outcome.rule.id, outcome.rule.kind, outcome.enforcement.value, outcome.rule.severity.value,
                       str(outcome.checked), f"[{style}]{escape(result)}[/{style}]")
     console.print(table)
-    for finding in report.findings:
-        colour = "red" if finding.enforcement == EnforcementLevel.MANDATORY.value else "yellow"
-        where = f"{finding.name} ({finding.type})" if finding.name else "stack"
-        console.print(f"[{colour}]{finding.enforcement}[/{colour}] {finding.rule}  {escape(where)}: "
-                      f"{escape(finding.message)}")
-    for finding in report.diagnostics:
-        console.print(f"[dim]advisory {finding.rule}  {escape(str(finding.name))}: {escape(finding.message)}[/dim]")
-    kinds = [outcome.rule.kind for outcome in report.outcomes]
-    verdict = "[green]passed[/green]" if report.passed else "[red]failed[/red]"
-    console.print(f"[bold]{verdict}[/bold]: {len(report.mandatory)} mandatory and {len(report.advisory)} advisory "
-                  f"violation(s); {kinds.count('resource')} resource and {kinds.count('stack')} stack rules; "
-                  f"{len(report.diagnostics)} check(s) could not run during preview (unknown values)")

@@ -1,5 +1,6 @@
 """`qnom policy`: the CrossGuard pack against a stack's offline plan. Exit 0 when no mandatory rule
-fails, 1 when one does (2 on invalid settings, through the CLI)."""
+fails, 1 when one does or cannot be decided in the preview (values unknown until deployment) and
+`--allow-unknown` is not given; 2 on invalid settings, through the CLI."""
 
 from __future__ import annotations
 
@@ -17,7 +18,13 @@ def register(commands) -> None:
     policy.add_argument("--json", action="store_true", help="print the qnom.policy/v1 JSON report")
     add_date_option(policy)
     policy.add_argument("--policy-config", type=Path,
-                        help="pack config JSON (as for pulumi --policy-pack-config): per-rule levels and settings")
+                        help="pack config JSON (as for pulumi --policy-pack-config): per-rule levels and settings; "
+                             "policy/policy-config.example.json shows every setting")
+    policy.add_argument("--failed-only", action="store_true",
+                        help="show only the violations and the rules that could not run, then the counts")
+    policy.add_argument("--allow-unknown", action="store_true",
+                        help="pass although a mandatory rule could not run in the preview (a value unknown "
+                             "until deployment); without it such a rule fails the command")
     policy.set_defaults(handler=run)
 
 
@@ -25,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     resolve_stack(args)
     from qnom.policy import check_stack, to_json
 
-    report = check_stack(args.stack, args.stack_file, args.phase, args.policy_config, args.date)
+    report = check_stack(args.stack, args.stack_file, args.phase, args.policy_config, args.date, args.allow_unknown)
     if args.json:
         sys.stdout.write(to_json(report))
     else:
@@ -33,5 +40,6 @@ def run(args: argparse.Namespace) -> int:
 
         from qnom.render import render_policy
 
-        render_policy(report, Console(width=160))
+        # Rich sizes the view to the terminal (COLUMNS when stdout is not one), as `qnom plan` does.
+        render_policy(report, Console(), failed_only=args.failed_only)
     return EXIT_OK if report.passed else EXIT_FAILURE
