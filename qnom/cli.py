@@ -24,7 +24,8 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ct
 EXIT_CODES = """\
 exit codes:
   0    success (policy: no mandatory rule failed)
-  1    a mandatory policy rule failed, AWS would refuse a request, or an internal error
+  1    a mandatory policy rule failed (or could not run in the preview, without --allow-unknown),
+       AWS would refuse a request, or an internal error
   2    invalid arguments, stack name, stack file, settings or policy config
   130  interrupted
 """
@@ -34,7 +35,8 @@ examples:
   python -m qnom plan --stack prod --phase 3           prod promoted to phase 3
   python -m qnom plan --stack prod --all-phases --json phases 1-4 as a JSON array
   python -m qnom policy --stack prod                   the policy pack against prod's plan
-  python -m qnom policy --stack prod --policy-config pack-config.json
+  python -m qnom policy --stack prod --failed-only     only what fails, then the counts
+  python -m qnom policy --stack prod --policy-config policy/policy-config.example.json
 
 """ + EXIT_CODES + """
 Run from the project root with the project's virtualenv (venv/bin/python -m qnom ...), or from
