@@ -135,6 +135,7 @@ class Platform(pulumi.ComponentResource):
                 primary_vpc_id=self.primary.vpc_id,
                 db_replica_source_arn=self.primary.database.replica_arns[0],
                 db_master_secret_arn=self.primary.database.master_secret_arn,
+                db_master_secret_name=self.primary.database.master_secret_name,
                 aurora_secondary=aurora_secondary,
                 cache_datastore=cache_membership,
             ), child)

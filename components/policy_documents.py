@@ -60,27 +60,45 @@ def trust_policy(service: str) -> dict:
     }
 
 
-def read_secrets_policy(secret_arns: Sequence[pulumi.Input[str]], kms_key_arns: Sequence[pulumi.Input[str]],
-                        region: str) -> dict:
-    """IAM policy reading exactly these secrets of `region`, and decrypting them with their
-    customer-managed keys only when Secrets Manager in that region asks (kms:ViaService: AWS KMS
-    Developer Guide, "kms:ViaService"; Secrets Manager decrypts with the caller's permissions,
-    Secrets Manager User Guide, "Secret encryption and decryption")."""
-    statements: list[dict] = [{
-        "Sid": "ReadOwnSecrets",
-        "Effect": "Allow",
-        "Action": "secretsmanager:GetSecretValue",
-        "Resource": _sorted(secret_arns),
-    }]
-    if kms_key_arns:
-        statements.append({
-            "Sid": "DecryptOwnSecrets",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": _sorted(kms_key_arns, unique=True),
-            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
-        })
-    return {"Version": VERSION, "Statement": statements}
+def _region_keys(region: str, account_id: pulumi.Input[str]) -> pulumi.Input[str]:
+    """Every KMS key of the account in `region`. A new key's ARN is known only once AWS has created
+    it, so a grant that must be known in a preview names the keys this way and narrows them with
+    conditions (kms:ViaService and the service's encryption context)."""
+    return _concat(f"arn:aws:kms:{region}:", account_id, ":key/*")
+
+
+def secret_arn_pattern(secret_name: pulumi.Input[str], region: str, account_id: pulumi.Input[str]) -> pulumi.Input[str]:
+    """The ARN of the secret named `secret_name` in `region`, as a pattern: Secrets Manager appends
+    "-" and 6 random characters to the name, and AWS's own policy examples match them with
+    `-??????` (Secrets Manager User Guide, "Permissions policy examples": "Wildcard characters" /
+    "Secret ARN"). A secret's replica in another region has the same name and suffix."""
+    return _concat(f"arn:aws:secretsmanager:{region}:", account_id, ":secret:", secret_name, "-??????")
+
+
+def read_secrets_policy(secret_names: Sequence[pulumi.Input[str]], region: str,
+                        account_id: pulumi.Input[str]) -> dict:
+    """IAM policy reading exactly the secrets of `region` with these names, and decrypting them
+    only when Secrets Manager in that region asks for one of them.
+
+    Secrets Manager decrypts with the caller's permissions and names the secret in the encryption
+    context (`SecretARN`) of every KMS request it makes (Secrets Manager User Guide, "Secret
+    encryption and decryption", "Secrets Manager encryption context"), so the grant covers the
+    region's keys (`_region_keys`) limited by kms:ViaService and by
+    kms:EncryptionContext:SecretARN (AWS KMS Developer Guide, "kms:ViaService",
+    "kms:EncryptionContext:context-key"): decrypt these secrets' data keys, nothing else.
+    """
+    secrets = _sorted([secret_arn_pattern(name, region, account_id) for name in secret_names])
+    return {"Version": VERSION, "Statement": [
+        {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": secrets},
+        {"Sid": "DecryptOwnSecrets", "Effect": "Allow", "Action": "kms:Decrypt",
+         "Resource": _region_keys(region, account_id),
+         "Condition": {
+             "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"},
+             # The patterns end in `??????`: StringLike, each matching exactly one secret's ARN.
+             "StringLike": {"kms:EncryptionContext:SecretARN": secrets},
+         }},
+    ]}
 
 
 def read_config_policy(region: str, account_id: pulumi.Input[str], path: str) -> dict:
@@ -98,14 +116,22 @@ def read_config_policy(region: str, account_id: pulumi.Input[str], path: str) ->
     ]}
 
 
-def send_queue_policy(queue_arn: pulumi.Input[str]) -> dict:
+def sqs_queue_arn(queue_name: pulumi.Input[str], region: str, account_id: pulumi.Input[str]) -> pulumi.Input[str]:
+    """The ARN of the SQS queue named `queue_name` in `region` (Amazon SQS Developer Guide, "Amazon
+    SQS resource and operations": arn:aws:sqs:region:account_id:queue_name)."""
+    return _concat(f"arn:aws:sqs:{region}:", account_id, ":", queue_name)
+
+
+def send_queue_policy(queue_name: pulumi.Input[str], region: str, account_id: pulumi.Input[str]) -> dict:
     """IAM policy sending messages to one SQS queue (SQS-managed encryption needs no KMS grant)."""
     return {"Version": VERSION, "Statement": [
-        {"Sid": "SendJobs", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
+        {"Sid": "SendJobs", "Effect": "Allow", "Action": "sqs:SendMessage",
+         "Resource": sqs_queue_arn(queue_name, region, account_id)},
     ]}
 
 
-def consume_queue_policy(queue_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str] | None = None) -> dict:
+def consume_queue_policy(queue_name: pulumi.Input[str], region: str, account_id: pulumi.Input[str],
+                         kms_key_arn: pulumi.Input[str] | None = None) -> dict:
     """IAM policy receiving and deleting messages of one SQS queue (and decrypting them when
     the queue uses a customer-managed key; SQS-managed encryption needs no grant)."""
     statements: list[dict] = [{
@@ -113,7 +139,7 @@ def consume_queue_policy(queue_arn: pulumi.Input[str], kms_key_arn: pulumi.Input
         "Effect": "Allow",
         "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                    "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
-        "Resource": queue_arn,
+        "Resource": sqs_queue_arn(queue_name, region, account_id),
     }]
     if kms_key_arn is not None:
         statements.append({"Sid": "DecryptMessages", "Effect": "Allow", "Action": "kms:Decrypt",
@@ -121,23 +147,39 @@ def consume_queue_policy(queue_arn: pulumi.Input[str], kms_key_arn: pulumi.Input
     return {"Version": VERSION, "Statement": statements}
 
 
-def object_prefix_policy(bucket_arn: pulumi.Input[str], prefix: str, kms_key_arn: pulumi.Input[str],
-                         bucket_region: str) -> dict:
+def s3_bucket_arn(bucket_name: pulumi.Input[str]) -> pulumi.Input[str]:
+    """The ARN of the S3 bucket named `bucket_name` (bucket ARNs name no region and no account)."""
+    return _concat("arn:aws:s3:::", bucket_name)
+
+
+def object_prefix_policy(bucket_name: pulumi.Input[str], prefix: str, bucket_region: str,
+                         account_id: pulumi.Input[str], bucket_keys: bool) -> dict:
     """IAM policy reading, writing and listing one prefix of an SSE-KMS bucket.
 
     Uploads need kms:GenerateDataKey and downloads kms:Decrypt on the bucket's key (Amazon S3 User
     Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", permissions), allowed only
-    through S3 in the bucket's region; listing is limited to the prefix with the s3:prefix key.
+    through S3 in the bucket's region and only for this bucket's data: S3 puts
+    `aws:s3:arn` in the encryption context of every KMS request, the bucket's ARN when the bucket
+    uses S3 Bucket Keys (`bucket_keys`), else the object's ARN (same guide, "Encryption context";
+    "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys"), so the grant covers the region's
+    keys (`_region_keys`) narrowed by kms:EncryptionContext:aws:s3:arn to exactly that. Listing is
+    limited to the prefix with the s3:prefix key.
     """
+    bucket = s3_bucket_arn(bucket_name)
+    objects = _concat(bucket, f"/{prefix}*")
+    via_s3 = {"kms:ViaService": f"s3.{bucket_region}.amazonaws.com"}
+    if bucket_keys:
+        condition = {"StringEquals": {**via_s3, "kms:EncryptionContext:aws:s3:arn": bucket}}
+    else:
+        condition = {"StringEquals": via_s3, "StringLike": {"kms:EncryptionContext:aws:s3:arn": objects}}
     return {"Version": VERSION, "Statement": [
         {"Sid": "ObjectsUnderPrefix", "Effect": "Allow",
          "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-         "Resource": _concat(bucket_arn, f"/{prefix}*")},
-        {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Resource": objects},
+        {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket,
          "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}},
         {"Sid": "ObjectKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-         "Resource": kms_key_arn,
-         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{bucket_region}.amazonaws.com"}}},
+         "Resource": _region_keys(bucket_region, account_id), "Condition": condition},
     ]}
 
 
@@ -158,14 +200,16 @@ def ecr_pull_policy(repository_arn: pulumi.Input[str]) -> dict:
     }
 
 
-def flow_log_delivery_policy(log_group_arn: pulumi.Input[str]) -> dict:
-    """IAM policy of the VPC flow log role: writing into one log group's streams."""
+def flow_log_delivery_policy(log_group_name: pulumi.Input[str], region: str, account_id: pulumi.Input[str]) -> dict:
+    """IAM policy of the VPC flow log role: writing into one log group's streams, named by the
+    group's name (CloudWatch Logs User Guide, "CloudWatch Logs resources and operations":
+    arn:aws:logs:region:account-id:log-group:log_group_name:*)."""
     return {
         "Version": VERSION,
         "Statement": [{
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            "Resource": _concat(log_group_arn, ":*"),
+            "Resource": _concat(f"arn:aws:logs:{region}:", account_id, ":log-group:", log_group_name, ":*"),
         }],
     }
 

@@ -53,7 +53,7 @@ from components.compute.app_config import AppAccess, AppConfig, AppConfigArgs, S
 from components.data.cache import Cache, DatastoreMembership, MemberCacheArgs, StandaloneCacheArgs
 from components.data.database import DB_NAME, AuroraSecondary, Database, FollowerDatabaseArgs, WriterDatabaseArgs
 from components.network.network import Network, NetworkArgs, subnet_cidrs
-from components.data.object_storage import ObjectStorage, ObjectStorageArgs
+from components.data.object_storage import BUCKET_KEYS, ObjectStorage, ObjectStorageArgs
 from components.network.peering import AccepterPeeringArgs, Peering, RequesterPeeringArgs
 from components.data.queue import Queue, QueueArgs
 from components.data.search import Search, SearchArgs
@@ -109,6 +109,8 @@ class SecondaryRegionArgs(_RegionArgs):
     """ARN of the primary region's first read replica, which the region's replicas follow. Required."""
     db_master_secret_arn: pulumi.Input[str]
     """The primary region's master secret of the writer, replicated here. Required."""
+    db_master_secret_name: pulumi.Input[str]
+    """Its name, which the replica here shares (the app roles' grants name it). Required."""
     aurora_secondary: AuroraSecondary | None = None
     """After the cut-over: the Aurora global database to join and its primary cluster's actual engine
     version. Default None: no secondary cluster."""
@@ -211,10 +213,8 @@ class Region(pulumi.ComponentResource):
             region=args.spec.name,
             db_writer_endpoint=self.database.writer_endpoint,
             bucket_name=self.storage.bucket_name,
-            bucket_arn=self.storage.bucket_arn,
-            bucket_key_arn=self.storage.kms_key_arn,
             queue_url=self.queue.queue_url if self.queue else None,
-            queue_arn=self.queue.queue_arn if self.queue else None,
+            queue_name=self.queue.queue_name if self.queue else None,
             cache_writer_endpoint=self.cache.primary_endpoint if args.settings.cache_global_datastore else None,
         )
         return resolve_clients
@@ -289,17 +289,16 @@ class Region(pulumi.ComponentResource):
         ), self._child)
 
     def _app_access(self, send_to_queue: bool) -> AppAccess:
-        """What the region's app roles may reach: the secrets the configuration names, the bucket, the queue."""
+        """What the region's app roles may reach: the secrets the configuration names, the bucket, the
+        queue, by name (known in a preview, unlike their ARNs)."""
         database, cache, shared = self.database, self.serving_cache, self.shared_data
-        secrets = [arn for arn in (database.master_secret_arn, cache.auth_secret_arn) if arn is not None]
         return AppAccess(
             config_path=self.app_config.path,
-            secret_arns=secrets,
-            secret_key_arns=[database.kms_key_arn, cache.kms_key_arn],
-            bucket_arn=shared.bucket_arn,
-            bucket_key_arn=shared.bucket_key_arn,
-            bucket_region=shared.region,
-            send_queue_arn=shared.queue_arn if send_to_queue else None,
+            secret_names=[database.master_secret_name, cache.auth_secret_name],
+            bucket_name=shared.bucket_name,
+            primary_region=shared.region,
+            bucket_keys=BUCKET_KEYS,
+            send_queue_name=shared.queue_name if send_to_queue else None,
         )
 
     def _boot_after(self) -> list[pulumi.Resource]:
@@ -368,7 +367,6 @@ class Region(pulumi.ComponentResource):
             vpc_cidr=spec.cidr,
             private_subnet_ids=self.network.private_subnet_ids,
             spec=settings.phase.workers,
-            queue_arn=self.queue.queue_arn,
             queue_name=self.queue.queue_name,
             image=settings.api_image,
             access=self._app_access(send_to_queue=False),
@@ -444,6 +442,7 @@ class Region(pulumi.ComponentResource):
             **self._database_placement(),
             replica_source_arn=args.db_replica_source_arn,
             source_master_secret_arn=args.db_master_secret_arn,
+            source_master_secret_name=args.db_master_secret_name,
             aurora_secondary=args.aurora_secondary,
         ), self._child)
         if not args.settings.retire_regional_caches:

@@ -2,8 +2,9 @@
 
 Runs as a preview would: resources echo their inputs and everything AWS computes at
 create time (ids, ARNs, endpoints) stays unknown, so the plan shows what a real
-`pulumi preview` would know. Provider functions (AZs, AMI parameters, the account id)
-answer with fixed, realistic values.
+`pulumi preview` would know. Physical names the provider fills in before the preview
+(auto-naming, `AUTO_NAMED`) come back known, as they do in a preview. Provider functions
+(AZs, AMI parameters, the account id) answer with fixed, realistic values.
 """
 
 from __future__ import annotations
@@ -16,10 +17,42 @@ ACCOUNT_ID = "123456789012"
 AMI_ID = "ami-0abcdef1234567890"
 ZONE_SUFFIXES = ("a", "b", "c", "d")
 DEFAULT_REGION = "us-east-1"
+AUTO_NAME_SUFFIX_LENGTH = 7
+
+AUTO_NAMED = {
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:sqs/queue:Queue": "name",
+    "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:secretsmanager/secret:Secret": "name",
+}
+"""Resource type -> its physical-name input, for the types whose names the policy documents read.
+
+Pulumi auto-names a resource whose name input is left out: the provider's Check fills it with the
+logical name, "-" and 7 random lowercase hex characters, before the preview, so the name is known in
+a preview while the ARN AWS makes of it is not (pulumi-aws provider/autonaming.go gives every input
+`name` `tfbridge.AutoName`; provider/resources.go gives aws_s3_bucket's `bucket` the same, lowercased
+and at most 63 characters; pulumi-terraform-bridge pkg/tfbridge/names.go `AutoNameTransform`:
+`Randlen: 7`, `resource.NewUniqueHex`; Pulumi docs, "Resource names", Autonaming). The mocks use a
+suffix derived from the resource's type and name, so a plan is the same on every run."""
 
 
 def mock_id(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:17]
+
+
+def auto_name(resource_type: str, name: str) -> str:
+    """The physical name the provider gives an auto-named resource (`AUTO_NAMED`), with the
+    mocks' fixed suffix."""
+    physical = f"{name}-{mock_id('autoname', resource_type, name)[:AUTO_NAME_SUFFIX_LENGTH]}"
+    return physical.lower() if resource_type == "aws:s3/bucket:Bucket" else physical
+
+
+def _auto_name(resource_type: str, name: str, inputs: dict) -> dict:
+    prop = AUTO_NAMED.get(resource_type)
+    # A name or a name prefix the program sets is the provider's to keep.
+    if prop is None or inputs.get(prop) or inputs.get(f"{prop}Prefix"):
+        return {}
+    return {prop: auto_name(resource_type, name)}
 
 
 class AwsMocks(Mocks):
@@ -33,7 +66,7 @@ class AwsMocks(Mocks):
             # A provider's id is known in a real preview too; invokes through it need it.
             return mock_id(args.typ, args.name), dict(args.inputs)
         # An empty id is unknown in a preview, like every output the inputs do not give.
-        return "", dict(args.inputs)
+        return "", {**_auto_name(args.typ, args.name, args.inputs), **args.inputs}
 
     def call(self, args: MockCallArgs) -> dict:
         region = args.args.get("region") or self._region_of(args.provider)

@@ -328,8 +328,9 @@ class ApiTier(pulumi.ComponentResource):
     def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[aws.iam.RolePolicy]]:
         args = self._args
         account_id = aws.get_caller_identity_output(opts=self._invoke).account_id
-        policies = app_access_policies(args.access, args.region, account_id,
-                                       own_secret_arns=(self.secret.arn,), own_key_arns=(self.secrets_key.arn,))
+        # The session secret by its name (fixed, so known in a preview); its key is granted through
+        # Secrets Manager for this secret only, like the others'.
+        policies = app_access_policies(args.access, args.region, account_id, own_secret_names=(self.secret.name,))
         return create_instance_role(
             self._name, "QNom API instances: Session Manager, the app's configuration, secrets and data",
             args.image, policies, self._child)

@@ -98,22 +98,28 @@ def read_host_count(replica_count: int) -> int:
 
 @dataclass(frozen=True)
 class AppAccess:
-    """What an app instance role is granted besides its own queue: built by the `Region`."""
+    """What an app instance role is granted besides its own queue: built by the `Region`.
+
+    Everything is named by name, not by ARN: the physical names are known in a preview
+    (auto-naming), the ARNs AWS makes of them are not, and the role's policies are built from
+    these names so that they are known in a preview too."""
 
     config_path: str
     """The Parameter Store path of the app configuration (`config_path()`)."""
-    secret_arns: Sequence[pulumi.Input[str]]
-    """Secrets the instances read at boot: the database master secret and the cache AUTH secret."""
-    secret_key_arns: Sequence[pulumi.Input[str]]
-    """The KMS keys of those secrets (decrypt only through Secrets Manager in the region)."""
-    bucket_arn: pulumi.Input[str]
+    secret_names: Sequence[pulumi.Input[str]]
+    """Names of the secrets the instances read at boot, in the instances' region: the database master
+    secret (a secondary region's replica of the primary's has the same name) and the cache AUTH
+    secret. Their keys are granted through Secrets Manager for these secrets only."""
+    bucket_name: pulumi.Input[str]
     """The object bucket (the primary region's), limited to `OBJECT_PREFIX`."""
-    bucket_key_arn: pulumi.Input[str]
-    """The object bucket's KMS key (SSE-KMS)."""
-    bucket_region: str
-    """Region of the object bucket: the KMS grant is limited to S3 there."""
-    send_queue_arn: pulumi.Input[str] | None = None
-    """The job queue the API sends to; default None (no queue in the phase, or workers)."""
+    primary_region: str
+    """The primary region, which holds the object bucket and the job queue: the KMS grant is limited
+    to S3 there."""
+    bucket_keys: bool
+    """The object bucket uses S3 Bucket Keys (`ObjectStorage`'s `BUCKET_KEYS`): the KMS encryption
+    context is then the bucket's ARN instead of the object's."""
+    send_queue_name: pulumi.Input[str] | None = None
+    """Name of the job queue the API sends to; default None (no queue in the phase, or workers)."""
 
 
 @dataclass(frozen=True)
@@ -207,14 +213,10 @@ class SharedData:
     """The primary region's `Database.writer_endpoint`."""
     bucket_name: pulumi.Input[str]
     """The primary region's object bucket."""
-    bucket_arn: pulumi.Input[str]
-    """Its ARN."""
-    bucket_key_arn: pulumi.Input[str]
-    """Its KMS key."""
     queue_url: pulumi.Input[str] | None = None
     """The primary region's job queue; default None: the phase has none."""
-    queue_arn: pulumi.Input[str] | None = None
-    """Its ARN; default None."""
+    queue_name: pulumi.Input[str] | None = None
+    """Its name (the IAM grants name it by name); default None."""
     cache_writer_endpoint: pulumi.Input[str] | None = None
     """The primary region's cache primary endpoint when it leads a global datastore, whose members in
     the other regions are read-only; default None: every region writes to its own cache."""

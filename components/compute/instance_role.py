@@ -21,20 +21,17 @@ from components.compute.app_config import OBJECT_PREFIX, AppAccess
 
 
 def app_access_policies(access: AppAccess, region: str, account_id: pulumi.Input[str],
-                        own_secret_arns: tuple[pulumi.Input[str], ...] = (),
-                        own_key_arns: tuple[pulumi.Input[str], ...] = ()) -> dict[str, pulumi.Output[str]]:
+                        own_secret_names: tuple[pulumi.Input[str], ...] = ()) -> dict[str, pulumi.Output[str]]:
     """Inline policies (suffix -> JSON) granting exactly what `access` names, plus the group's own
-    secrets (the API's session secret) and their keys."""
-    secrets = [*own_secret_arns, *access.secret_arns]
-    keys = [*own_key_arns, *access.secret_key_arns]
+    secrets of `region` (the API's session secret), by name: known in a preview."""
     policies = {
         "config": documents.read_config_policy(region, account_id, access.config_path),
-        "secrets": documents.read_secrets_policy(secrets, keys, region),
-        "objects": documents.object_prefix_policy(access.bucket_arn, OBJECT_PREFIX, access.bucket_key_arn,
-                                                  access.bucket_region),
+        "secrets": documents.read_secrets_policy([*own_secret_names, *access.secret_names], region, account_id),
+        "objects": documents.object_prefix_policy(access.bucket_name, OBJECT_PREFIX, access.primary_region,
+                                                  account_id, access.bucket_keys),
     }
-    if access.send_queue_arn is not None:
-        policies["send"] = documents.send_queue_policy(access.send_queue_arn)
+    if access.send_queue_name is not None:
+        policies["send"] = documents.send_queue_policy(access.send_queue_name, access.primary_region, account_id)
     return {suffix: documents.to_json(document) for suffix, document in policies.items()}
 
 

@@ -20,7 +20,7 @@ Creates, under the component:
 - a target tracking policy holding the backlog per worker (visible messages divided by
   in-service workers) at the catalog's `messages_per_worker`.
 
-The queue itself belongs to the data tier: its ARN and name come in as inputs, its URL reaches
+The queue itself belongs to the data tier: its name comes in as an input, its URL reaches
 the workers through the app configuration (`components/compute/app_config.py`).
 """
 
@@ -69,15 +69,14 @@ class WorkersArgs:
     """Subnets of the instances, one per AZ."""
     spec: models.Workers
     """The phase's worker settings: instance types, capacity, spot share, messages per worker."""
-    queue_arn: pulumi.Input[str]
-    """ARN of the SQS queue the workers consume (IAM grant)."""
     queue_name: pulumi.Input[str]
-    """Name of the queue: the dimension of its CloudWatch metrics."""
+    """Name of the SQS queue the workers consume, in `region`: the IAM grant (by name, so known in a
+    preview) and the dimension of its CloudWatch metrics."""
     image: str
     """Container image the workers run (`qnom:apiImage`: the API's image in worker mode)."""
     access: AppAccess
     """The app configuration path and the data the workers may reach (secrets, bucket); the same
-    configuration as the API's. Its `send_queue_arn` is not granted: workers consume."""
+    configuration as the API's. Its `send_queue_name` is not granted: workers consume."""
     command: Sequence[str] = ("worker",)
     """Arguments given to the image; default: `worker`."""
     queue_kms_key_arn: pulumi.Input[str] | None = None
@@ -134,9 +133,10 @@ class Workers(pulumi.ComponentResource):
 
     def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[aws.iam.RolePolicy]]:
         args = self._args
-        consume = documents.to_json(documents.consume_queue_policy(args.queue_arn, args.queue_kms_key_arn))
         account_id = aws.get_caller_identity_output(opts=self._invoke).account_id
-        access = dataclasses.replace(args.access, send_queue_arn=None)
+        consume = documents.to_json(documents.consume_queue_policy(args.queue_name, args.region, account_id,
+                                                                   args.queue_kms_key_arn))
+        access = dataclasses.replace(args.access, send_queue_name=None)
         return create_instance_role(
             self._name, "QNom queue workers: Session Manager, their own queue, the app's configuration and data",
             args.image, {"queue": consume, **app_access_policies(access, args.region, account_id)}, self._child)

@@ -113,6 +113,7 @@ class Cache(pulumi.ComponentResource):
     port: int
     auth_token: pulumi.Output[str]
     auth_secret_arn: pulumi.Output[str]
+    auth_secret_name: pulumi.Output[str]
     replication_group_id: pulumi.Output[str]
     replication_group_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
@@ -154,6 +155,8 @@ class Cache(pulumi.ComponentResource):
         self.port = defaults.REDIS_PORT
         self.auth_token = pulumi.Output.secret(self._auth_token)
         self.auth_secret_arn = self._auth_secret.arn
+        # Auto-named, so known in a preview where the ARN is not.
+        self.auth_secret_name = self._auth_secret.name
         self.replication_group_id = self._group.id
         self.replication_group_arn = self._group.arn
         self.security_group_id = self._security_group.id
@@ -165,6 +168,7 @@ class Cache(pulumi.ComponentResource):
             "port": self.port,
             "auth_token": self.auth_token,
             "auth_secret_arn": self.auth_secret_arn,
+            "auth_secret_name": self.auth_secret_name,
             "replication_group_id": self.replication_group_id,
             "replication_group_arn": self.replication_group_arn,
             "security_group_id": self.security_group_id,

@@ -186,6 +186,9 @@ class FollowerDatabaseArgs(_DatabaseSetArgs):
     source_master_secret_arn: pulumi.Input[str]
     """ARN of the primary region's master secret of the writer, whose replica in this region holds
     the credentials. Required."""
+    source_master_secret_name: pulumi.Input[str]
+    """Name of that secret, which its replica in this region shares (the apps' IAM grants name it).
+    Required."""
     aurora_secondary: AuroraSecondary | None = None
     """The global database the region joins with a secondary cluster. Default None: no cluster."""
 
@@ -206,6 +209,7 @@ class Database(pulumi.ComponentResource):
     replica_arns: list[pulumi.Output[str]]
     read_endpoints: pulumi.Output[list[str]]
     master_secret_arn: pulumi.Output[str]
+    master_secret_name: pulumi.Output[str]
     rds_master_secret_arn: pulumi.Output[str] | None
     primary_arn: pulumi.Output[str] | None
     security_group_id: pulumi.Output[str]
@@ -253,6 +257,7 @@ class Database(pulumi.ComponentResource):
             "replica_arns": self.replica_arns,
             "read_endpoints": self.read_endpoints,
             "master_secret_arn": self.master_secret_arn,
+            "master_secret_name": self.master_secret_name,
             "rds_master_secret_arn": self.rds_master_secret_arn,
             "primary_arn": self.primary_arn,
             "security_group_id": self.security_group_id,
@@ -300,6 +305,8 @@ class Database(pulumi.ComponentResource):
         self.rds_master_secret_arn = master_secret.arn
         self.aurora_master_secret_arn = cluster_secret.arn if cluster_secret else None
         self.master_secret_arn = cluster_secret.arn if cluster_secret else master_secret.arn
+        # Auto-named, so known in a preview where the ARN is not.
+        self.master_secret_name = cluster_secret.name if cluster_secret else master_secret.name
         # Until the cut-over the RDS instance takes every write; afterwards the Aurora cluster.
         self.writer_endpoint = self._cluster.endpoint if promoted else primary.address
         self._reads_from_cluster = promoted
@@ -332,6 +339,7 @@ class Database(pulumi.ComponentResource):
         secret_arn = pulumi.Output.from_input(args.source_master_secret_arn).apply(lambda arn: _in_region(arn, region))
         self.endpoint = self.primary_arn = self.rds_master_secret_arn = None
         self.master_secret_arn = secret_arn
+        self.master_secret_name = args.source_master_secret_name
         # A secondary cluster reads with the primary cluster's credentials, replicated here the same way.
         self.aurora_master_secret_arn = secret_arn if self._cluster else None
         # A secondary region takes no writes at all.

@@ -24,6 +24,10 @@ from components.data.buckets import create_private_bucket
 from phases.environment import EnvironmentProfile
 
 LOG_PREFIX = "s3-access/objects/"
+BUCKET_KEYS = True
+"""The object bucket encrypts with an S3 Bucket Key: one data key per bucket instead of one KMS call
+per object. It also makes the bucket's ARN (not the object's) the KMS encryption context, which the
+app roles' KMS grant matches (`policy_documents.object_prefix_policy`)."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,7 @@ class ObjectStorage(pulumi.ComponentResource):
         self._objects = self._create_bucket("objects", aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
             apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
                 sse_algorithm="aws:kms", kms_master_key_id=self._key.arn),
-            # One data key per bucket instead of one KMS call per object.
-            bucket_key_enabled=True,
+            bucket_key_enabled=BUCKET_KEYS,
         ))
         self._create_object_lifecycle()
         self._create_log_lifecycle()

@@ -198,9 +198,12 @@ class Network(pulumi.ComponentResource):
         role = aws.iam.Role(f"{self._name}-flow-logs", aws.iam.RoleArgs(
             assume_role_policy=documents.to_json(documents.trust_policy("vpc-flow-logs.amazonaws.com")),
         ), self._child)
+        # The group by its auto-generated name, known in a preview (its ARN is not).
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         aws.iam.RolePolicy(f"{self._name}-flow-logs", aws.iam.RolePolicyArgs(
             role=role.id,
-            policy=documents.to_json(documents.flow_log_delivery_policy(log_group.arn)),
+            policy=documents.to_json(documents.flow_log_delivery_policy(log_group.name, self._args.region,
+                                                                        account_id)),
         ), self._child)
         flow_log = aws.ec2.FlowLog(f"{self._name}-flow-log", aws.ec2.FlowLogArgs(
             vpc_id=self.vpc.id,
