@@ -28,6 +28,8 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SCHEDULE = "aws:autoscaling/schedule:Schedule"
 LISTENER = "aws:lb/listener:Listener"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+SECRET = "aws:secretsmanager/secret:Secret"
+QUEUE = "aws:sqs/queue:Queue"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 PRIVATE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qnom/api:1.4.2"
@@ -59,9 +61,8 @@ TIER_PROGRAM = textwrap.dedent('''
         session_secret_name=f"{settings.project}/{settings.stack}/api/session-secret",
         schedule=settings.phase.schedule,
         plan_date=settings.plan_date,
-        access=AppAccess(config_path="/qnom/prod/app", secret_arns=[], secret_key_arns=[],
-                         bucket_arn="arn:aws:s3:::objects", bucket_key_arn="arn:aws:kms:us-east-1:123456789012:key/k",
-                         bucket_region=primary.name),
+        access=AppAccess(config_path="/qnom/prod/app", secret_names=[], bucket_name="objects",
+                         primary_region=primary.name, bucket_keys=True),
         tags=settings.tags,
     ))
 ''')
@@ -266,13 +267,24 @@ def test_instance_role_has_ssm_core_and_its_own_secrets_only():
     inline = {r.name: r for r in plan.children_of(tier) if r.type == "aws:iam/rolePolicy:RolePolicy"}
     assert sorted(inline) == ["us-east-1-api-instance-config", "us-east-1-api-instance-objects",
                               "us-east-1-api-instance-secrets", "us-east-1-api-instance-send"]
-    # Exactly the session, database and cache secrets and their keys; the bucket and its key; the queue.
+    # Exactly the session, database and cache secrets (by name); the bucket; the queue.
     assert sorted(depends_on(inline["us-east-1-api-instance-secrets"], "policy")) == [
-        "us-east-1-api-secrets-key", "us-east-1-api-session-secret", "us-east-1-cache-auth-token",
-        "us-east-1-cache-key", "us-east-1-db-key", "us-east-1-db-master"]
-    assert sorted(depends_on(inline["us-east-1-api-instance-objects"], "policy")) == [
-        "us-east-1-storage-key", "us-east-1-storage-objects"]
+        "us-east-1-api-session-secret", "us-east-1-cache-auth-token", "us-east-1-db-master"]
+    secrets = [f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-??????" for name in (
+        "qnom/prod/api/session-secret", mocks.auto_name(SECRET, "us-east-1-cache-auth-token"),
+        mocks.auto_name(SECRET, "us-east-1-db-master"))]
+    assert json.loads(inline["us-east-1-api-instance-secrets"].inputs["policy"])["Statement"] == [
+        {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secrets},
+        {"Sid": "DecryptOwnSecrets", "Effect": "Allow", "Action": "kms:Decrypt",
+         "Resource": "arn:aws:kms:us-east-1:123456789012:key/*",
+         "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"},
+                       "StringLike": {"kms:EncryptionContext:SecretARN": secrets}}},
+    ]
+    assert depends_on(inline["us-east-1-api-instance-objects"], "policy") == ["us-east-1-storage-objects"]
     assert depends_on(inline["us-east-1-api-instance-send"], "policy") == ["us-east-1-queue-main"]
+    assert json.loads(inline["us-east-1-api-instance-send"].inputs["policy"])["Statement"] == [
+        {"Sid": "SendJobs", "Effect": "Allow", "Action": "sqs:SendMessage",
+         "Resource": "arn:aws:sqs:us-east-1:123456789012:" + mocks.auto_name(QUEUE, "us-east-1-queue-main")}]
     config = json.loads(inline["us-east-1-api-instance-config"].inputs["policy"])
     assert config["Statement"] == [
         {"Sid": "ReadConfigPath", "Effect": "Allow", "Action": "ssm:GetParametersByPath",
@@ -291,10 +303,13 @@ def test_session_secret_is_encrypted_with_the_stacks_own_rotating_key():
     assert key.inputs["enableKeyRotation"] is True and key.options["protect"] is True
     secret = plan.named("us-east-1-api-session-secret", "aws:secretsmanager/secret:Secret")
     assert secret.dependencies["kmsKeyId"] == [key.urn]
-    read, decrypt = policy_documents.read_secrets_policy(["arn:secret"], ["arn:key", "arn:key"], "us-west-2")["Statement"]
-    assert read["Action"] == "secretsmanager:GetSecretValue" and read["Resource"] == ["arn:secret"]
-    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == ["arn:key"]
-    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}
+    read, decrypt = policy_documents.read_secrets_policy(["qnom/prod/api/session-secret"], "us-west-2",
+                                                         "123456789012")["Statement"]
+    pattern = "arn:aws:secretsmanager:us-west-2:123456789012:secret:qnom/prod/api/session-secret-??????"
+    assert read["Action"] == "secretsmanager:GetSecretValue" and read["Resource"] == [pattern]
+    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == "arn:aws:kms:us-west-2:123456789012:key/*"
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"},
+                                    "StringLike": {"kms:EncryptionContext:SecretARN": [pattern]}}
 
 
 def test_a_private_ecr_image_adds_a_pull_grant_for_its_repository_only(tier_program):

@@ -405,8 +405,10 @@ CROSS_REGION_PROGRAM = textwrap.dedent('''
         client_security_groups={"api": "sg-api-stub"},
         replica_source_arn="arn:aws:rds:us-east-1:123456789012:db:qnom-replica-0",
         source_master_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-db-AbCdEf",
+        source_master_secret_name="qnom-db",
     ), pulumi.ResourceOptions(providers={"aws": provider}))
     pulumi.export("masterSecretArn", database.master_secret_arn)
+    pulumi.export("masterSecretName", database.master_secret_name)
 ''')
 
 
@@ -450,6 +452,8 @@ def test_cross_region_set_is_replicas_only_following_the_source_arn(cross_region
 def test_cross_region_set_reads_its_regions_replica_of_the_master_secret(cross_region_run):
     assert cross_region_run.outputs["masterSecretArn"] == (
         "arn:aws:secretsmanager:us-west-2:123456789012:secret:qnom-db-AbCdEf")
+    # The replica has the primary's name, which the apps' grants name.
+    assert cross_region_run.outputs["masterSecretName"] == "qnom-db"
 
 
 def test_cross_region_set_admits_only_its_api(cross_region_run):
@@ -469,7 +473,8 @@ def placement(phase: int = 4) -> dict:
 
 
 FOLLOWS = {"replica_source_arn": "arn:aws:rds:us-east-1:123456789012:db:us-east-1-db-replica-0",
-           "source_master_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-db-AbCdEf"}
+           "source_master_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-db-AbCdEf",
+           "source_master_secret_name": "qnom-db"}
 
 
 @pytest.mark.parametrize(("mode", "fields", "message"), [
@@ -482,9 +487,14 @@ FOLLOWS = {"replica_source_arn": "arn:aws:rds:us-east-1:123456789012:db:us-east-
     ("follower", {**FOLLOWS, "secret_replicas": {}}, "unexpected keyword argument 'secret_replicas'"),
     ("follower", {**FOLLOWS, "aurora_global": True}, "unexpected keyword argument 'aurora_global'"),
     # What a follower follows is required: its source and the writer's secret.
-    ("follower", {"replica_source_arn": FOLLOWS["replica_source_arn"]},
+    ("follower", {"replica_source_arn": FOLLOWS["replica_source_arn"],
+                  "source_master_secret_name": FOLLOWS["source_master_secret_name"]},
      "missing 1 required keyword-only argument: 'source_master_secret_arn'"),
-    ("follower", {"source_master_secret_arn": FOLLOWS["source_master_secret_arn"]},
+    ("follower", {"replica_source_arn": FOLLOWS["replica_source_arn"],
+                  "source_master_secret_arn": FOLLOWS["source_master_secret_arn"]},
+     "missing 1 required keyword-only argument: 'source_master_secret_name'"),
+    ("follower", {"source_master_secret_arn": FOLLOWS["source_master_secret_arn"],
+                  "source_master_secret_name": FOLLOWS["source_master_secret_name"]},
      "missing 1 required keyword-only argument: 'replica_source_arn'"),
 ])
 def test_writer_and_follower_cannot_be_mixed(mode, fields, message):

@@ -7,6 +7,7 @@ before any resource is registered. Plans come from the cached `tests.support.bui
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from functools import cache
 
@@ -18,7 +19,7 @@ from phases.settings import SettingsError
 import policy.resource_types as resource_types
 from policy.rules import BY_ID, RULES
 from qnom.cli import main
-from qnom.engine import PROJECT_DIR
+from qnom.engine import PROJECT_DIR, UNKNOWN
 from qnom.policy import evaluate, parse_pack_config
 from tests.support import PLAN_DATE, PROD_DOMAIN, build, settings_for
 
@@ -124,13 +125,31 @@ def test_prod_regions_follow_the_phase():
 
 
 def test_unknown_values_become_preview_diagnostics():
-    result = report("prod", 2)
+    # Every IAM document of the program is known in a preview: a document built from an ARN AWS has
+    # not made yet stands in for one that is not.
+    plan = build("prod", 2, **DOMAINS["prod"])
+    run = dataclasses.replace(plan.run, resources=[
+        dataclasses.replace(r, inputs={**r.inputs, "policy": UNKNOWN}) if r.name == "us-east-1-network-flow-logs"
+        and r.type == "aws:iam/rolePolicy:RolePolicy" else r for r in plan.resources])
+    result = evaluate(run, settings_for("prod", 2, **DOMAINS["prod"]), parse_pack_config(None))
     diagnostics = {item.name: item for item in result.diagnostics if item.rule == "iam-no-admin-wildcard"}
-    flow_logs = diagnostics["us-east-1-network-flow-logs"]  # its document is built from the log group's ARN
+    assert list(diagnostics) == ["us-east-1-network-flow-logs"]
+    flow_logs = diagnostics["us-east-1-network-flow-logs"]
     assert flow_logs.enforcement == "advisory"
     assert flow_logs.message == "can't run during preview: string value at .policy can't be known during preview"
     assert statuses(result)["iam-no-admin-wildcard"] == "unknown in preview"
     assert "iam-no-admin-wildcard" not in result.failed_rules()
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_every_iam_document_is_checked_in_a_preview_of_phase_4(environment):
+    # The app instance roles' and the flow log roles' policies are built from names the preview
+    # knows (auto-naming), the region and the account id: the rule runs on every one of them.
+    result = report(environment, 4)
+    assert [item.name for item in result.diagnostics if item.rule == "iam-no-admin-wildcard"] == []
+    assert statuses(result)["iam-no-admin-wildcard"] == "passed"
+    [outcome] = [outcome for outcome in result.outcomes if outcome.rule.id == "iam-no-admin-wildcard"]
+    assert outcome.unknown == 0 and outcome.violations == 0
 
 
 def test_a_single_api_instance_in_prod_fails():

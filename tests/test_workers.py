@@ -20,12 +20,9 @@ from qnom.engine import run_program
 from tests.support import Plan, build, stack_config
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:qnom-jobs"
-DB_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-db-AbCdEf"
-CACHE_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-cache-GhIjKl"
-DB_KEY = "arn:aws:kms:us-east-1:123456789012:key/db"
-CACHE_KEY = "arn:aws:kms:us-east-1:123456789012:key/cache"
+DB_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-db-??????"
+CACHE_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-cache-??????"
 BUCKET = "arn:aws:s3:::qnom-objects"
-BUCKET_KEY = "arn:aws:kms:us-east-1:123456789012:key/objects"
 ASG = "aws:autoscaling/group:Group"
 
 PROGRAM = textwrap.dedent('''
@@ -43,24 +40,21 @@ PROGRAM = textwrap.dedent('''
         vpc_cidr="10.10.0.0/16",
         private_subnet_ids=["subnet-0a", "subnet-0b", "subnet-0c"],
         spec=phase.workers,
-        queue_arn="{queue_arn}",
         queue_name="qnom-jobs",
         image=config.get("apiImage") or "public.ecr.aws/qnom/api:stable",
         access=AppAccess(
             config_path="/qnom/prod/app",
-            secret_arns=["{db_secret}", "{cache_secret}"],
-            secret_key_arns=["{db_key}", "{cache_key}"],
-            bucket_arn="{bucket}",
-            bucket_key_arn="{bucket_key}",
-            bucket_region="us-east-1",
-            send_queue_arn="{queue_arn}",
+            secret_names=["qnom-db", "qnom-cache"],
+            bucket_name="qnom-objects",
+            primary_region="us-east-1",
+            bucket_keys=True,
+            send_queue_name="qnom-jobs",
         ),
-        tags={{"project": "qnom"}},
+        tags={"project": "qnom"},
     ))
     pulumi.export("asgName", workers.asg_name)
     pulumi.export("securityGroupId", workers.security_group_id)
-''').format(queue_arn=QUEUE_ARN, db_secret=DB_SECRET, cache_secret=CACHE_SECRET, db_key=DB_KEY,
-         cache_key=CACHE_KEY, bucket=BUCKET, bucket_key=BUCKET_KEY)
+''')
 
 
 
@@ -131,8 +125,10 @@ def test_workers_read_their_configuration_secrets_and_bucket_prefix_only(program
     assert statements("secrets") == [
         {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
          "Resource": [CACHE_SECRET, DB_SECRET]},
-        {"Sid": "DecryptOwnSecrets", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": [CACHE_KEY, DB_KEY],
-         "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}},
+        {"Sid": "DecryptOwnSecrets", "Effect": "Allow", "Action": "kms:Decrypt",
+         "Resource": "arn:aws:kms:us-east-1:123456789012:key/*",
+         "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"},
+                       "StringLike": {"kms:EncryptionContext:SecretARN": [CACHE_SECRET, DB_SECRET]}}},
     ]
     assert statements("config") == [
         {"Sid": "ReadConfigPath", "Effect": "Allow", "Action": "ssm:GetParametersByPath",
@@ -145,8 +141,10 @@ def test_workers_read_their_configuration_secrets_and_bucket_prefix_only(program
          "Resource": f"{BUCKET}/app/*"},
         {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET,
          "Condition": {"StringLike": {"s3:prefix": ["app/*"]}}},
-        {"Sid": "ObjectKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": BUCKET_KEY,
-         "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+        {"Sid": "ObjectKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": "arn:aws:kms:us-east-1:123456789012:key/*",
+         "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com",
+                                        "kms:EncryptionContext:aws:s3:arn": BUCKET}}},
     ]
 
 
