@@ -5,9 +5,12 @@ grants, the request-count policy after the listener)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.compute import app_config
+from qnom import mocks
 from phases.catalog import load_phase
 from tests.support import build
 
@@ -96,10 +99,16 @@ def test_secondary_regions_write_to_the_primary_and_read_locally(phase, region):
     writable = "us-east-1-cache-group" if phase == 4 else serving
     assert names(found["REDIS_HOST"].dependencies["insecureValue"]) == [writable]
     assert names(found["REDIS_READ_HOST"].dependencies["insecureValue"]) == [serving]
-    # The database secret is the region's copy of the primary's, readable with the region's key.
+    # The database secret is the region's copy of the primary's (same name), decrypted through Secrets
+    # Manager in the region, with the region's key.
     assert names(found["DB_SECRET_ID"].dependencies["insecureValue"]) == ["us-east-1-db-master"]
     secrets = plan.named(f"{region}-api-instance-secrets", "aws:iam/rolePolicy:RolePolicy")
-    assert {"us-east-1-db-master", f"{region}-db-key"} <= set(names(secrets.dependencies["policy"]))
+    assert "us-east-1-db-master" in names(secrets.dependencies["policy"])
+    read, decrypt = json.loads(secrets.inputs["policy"])["Statement"]
+    replica = (f"arn:aws:secretsmanager:{region}:123456789012:secret:"
+               f"{mocks.auto_name('aws:secretsmanager/secret:Secret', 'us-east-1-db-master')}-??????")
+    assert replica in read["Resource"] and replica in decrypt["Condition"]["StringLike"]["kms:EncryptionContext:SecretARN"]
+    assert decrypt["Resource"] == f"arn:aws:kms:{region}:123456789012:key/*"
     assert names(found["QUEUE_URL"].dependencies["insecureValue"]) == ["us-east-1-queue-main"]
     assert names(found["OBJECT_BUCKET"].dependencies["insecureValue"]) == ["us-east-1-storage-objects"]
     assert plan.region_of(found["DB_WRITE_HOST"]) == region

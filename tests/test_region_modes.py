@@ -54,7 +54,8 @@ MEMBERSHIP = DatastoreMembership(global_replication_group_id="ldgnf-qnom-prod-ca
 def secondary_fields() -> dict:
     return {"primary_data": object(), "primary_vpc_id": "vpc-0primary",
             "db_replica_source_arn": "arn:aws:rds:us-east-1:123456789012:db:us-east-1-db-replica-0",
-            "db_master_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-db-AbCdEf"}
+            "db_master_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:qnom-db-AbCdEf",
+            "db_master_secret_name": "qnom-db"}
 
 
 def test_primary_args_refuse_a_secondary_catalog_entry():
@@ -74,6 +75,7 @@ def test_secondary_args_refuse_the_primary_catalog_entry():
     ("primary_vpc_id", "'primary_vpc_id'"),
     ("db_replica_source_arn", "'db_replica_source_arn'"),
     ("db_master_secret_arn", "'db_master_secret_arn'"),
+    ("db_master_secret_name", "'db_master_secret_name'"),
     ("primary_data", "'primary_data'"),
 ])
 def test_a_secondary_region_needs_what_it_follows(missing, message):
