@@ -100,7 +100,7 @@ def read_host_count(replica_count: int) -> int:
 class AppAccess:
     """What an app instance role is granted besides its own queue: built by the `Region`.
 
-    Everything is named by name, not by ARN: the physical names are known in a preview
+    Everything is given by name, not by ARN: the physical names are known in a preview
     (auto-naming), the ARNs AWS makes of them are not, and the role's policies are built from
     these names so that they are known in a preview too."""
 
