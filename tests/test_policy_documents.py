@@ -127,13 +127,16 @@ def test_mocks_auto_name_what_the_provider_names_before_a_preview():
     assert outputs("aws:iam/role:Role", "role", {}) == {}
 
 
+def unknown_iam_documents(plan) -> list[tuple[str, str]]:
+    return [(r.name, key) for r in plan.resources for key in IAM_DOCUMENTS.get(r.type, ())
+            if key in r.inputs and UNKNOWN in json.dumps(r.inputs[key])]
+
+
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 @pytest.mark.parametrize("phase", [1, 2, 3, 4])
 def test_every_iam_document_is_known_in_a_preview(environment, phase):
     plan = build(environment, phase)
-    unknown = [(r.name, key) for r in plan.resources for key in IAM_DOCUMENTS.get(r.type, ())
-               if key in r.inputs and UNKNOWN in json.dumps(r.inputs[key])]
-    assert unknown == []
+    assert unknown_iam_documents(plan) == []
     # The app instance roles' grants name the auto-generated names of what they reach.
     secrets = json.loads(plan.named("us-east-1-api-instance-secrets", "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     assert secrets["Statement"][0]["Resource"] == [
@@ -167,3 +170,13 @@ def test_a_secondary_regions_roles_name_the_primarys_data_and_the_local_replica_
                                                  "kms:EncryptionContext:aws:s3:arn": bucket}}
     assert statements("send")[0]["Resource"] == (
         f"arn:aws:sqs:us-east-1:{ACCOUNT}:{mocks.auto_name('aws:sqs/queue:Queue', 'us-east-1-queue-main')}")
+
+
+@pytest.mark.parametrize("steps", [{"databaseCutover": True}, {"databaseCutover": True, "retireRegionalCaches": True}])
+def test_iam_documents_stay_known_through_the_phase_4_migration_steps(steps):
+    plan = build("prod", 4, **steps)
+    assert unknown_iam_documents(plan) == []
+    # After the cut-over the apps read the Aurora cluster's secret, replicated to every region.
+    secrets = json.loads(plan.named("us-west-2-api-instance-secrets", "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    aurora = mocks.auto_name("aws:secretsmanager/secret:Secret", "us-east-1-db-aurora-master")
+    assert f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:{aurora}-??????" in secrets["Statement"][0]["Resource"]
