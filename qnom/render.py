@@ -341,7 +341,8 @@ def render_policy(report: PolicyReport, console: Console, failed_only: bool = Fa
     if not failed_only:
         _policy_rules_table(report, console)
     counts = Counter(outcome.status for outcome in report.outcomes)
-    console.print(f"{len(report.outcomes)} rules: " + ", ".join(
+    kinds = Counter(outcome.rule.kind for outcome in report.outcomes)
+    console.print(f"{len(report.outcomes)} rules ({kinds['resource']} resource, {kinds['stack']} stack): " + ", ".join(
         f"{counts[status]} {status}" for status in _STATUSES if counts[status]))
     verdict = "[green]passed[/green]" if report.passed else "[red]failed[/red]"
     unknown = len(report.unknown_mandatory)
@@ -361,7 +362,8 @@ _STATUSES = ("failed", "unknown in preview", "passed", "not applicable", "disabl
 def _policy_rules_table(report: PolicyReport, console: Console) -> None:
     """Every rule the pack ran with its level and result, failures first."""
     table = Table(title=f"{len(report.outcomes)} rules", title_justify="left")
-    for column in ("rule", "kind", "level", "severity", "checked", "result"):
+    table.add_column("rule", no_wrap=True)  # ids stay whole: they are what a pack config names
+    for column in ("kind", "level", "severity", "checked", "result"):
         table.add_column(column, overflow="fold")
     styles = {"failed": "red", "passed": "green", "unknown in preview": "yellow"}
     for outcome in sorted(report.outcomes, key=lambda item: _STATUSES.index(item.status)):

@@ -60,7 +60,7 @@ def test_violations_come_first_then_unknowns_then_rules_then_counts():
     unknown = text.index("unknown in preview (mandatory) iam-no-admin-wildcard  us-east-1-api-instance-objects: "
                          "string value at .policy can't be known during preview")
     table = re.search(r"^3 rules *$", text, re.MULTILINE).start()
-    counts = text.index("3 rules: 1 failed, 1 unknown in preview, 1 passed")
+    counts = text.index("3 rules (3 resource, 0 stack): 1 failed, 1 unknown in preview, 1 passed")
     assert violation < unknown < table < counts
     assert "failed: 0 mandatory and 1 advisory violation(s); 1 mandatory rule(s) could not run in the preview: " \
            "nothing shows they pass (rerun with --allow-unknown to accept)" in text
@@ -70,7 +70,7 @@ def test_violations_come_first_then_unknowns_then_rules_then_counts():
 def test_failed_only_leaves_out_the_rules_table():
     text = _text(_report(unknown_level=ADVISORY), failed_only=True)
     assert not re.search(r"^3 rules *$", text, re.MULTILINE) and "rds-storage-encrypted" not in text
-    assert "no phase tag" in text and "3 rules: 1 failed, 1 unknown in preview, 1 passed" in text
+    assert "no phase tag" in text and "3 rules (3 resource, 0 stack): 1 failed, 1 unknown in preview, 1 passed" in text
 
 
 def test_dev_passes_its_own_policy_out_of_the_box(capsys):
