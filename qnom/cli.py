@@ -17,15 +17,16 @@ from phases.settings import SettingsError
 from qnom import __version__
 from qnom.awsrules import AwsRuleViolation
 from qnom.commands import EXIT_FAILURE, EXIT_INVALID
-from qnom.commands import plan, policy
+from qnom.commands import plan, policy, promote
 
-COMMANDS = (plan, policy)
+COMMANDS = (plan, policy, promote)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 EXIT_CODES = """\
 exit codes:
   0    success (policy: no mandatory rule failed)
   1    a mandatory policy rule failed, AWS would refuse a request, or an internal error
   2    invalid arguments, stack name, stack file, settings or policy config
+  3    promote refused: a data store would be replaced or deleted, or a phase skipped or gone down
   130  interrupted
 """
 EPILOG = """\
@@ -35,6 +36,7 @@ examples:
   python -m qnom plan --stack prod --all-phases --json phases 1-4 as a JSON array
   python -m qnom policy --stack prod                   the policy pack against prod's plan
   python -m qnom policy --stack prod --policy-config pack-config.json
+  python -m qnom promote --stack prod --to 3           what promoting prod to phase 3 changes
 
 """ + EXIT_CODES + """
 Run from the project root with the project's virtualenv (venv/bin/python -m qnom ...), or from

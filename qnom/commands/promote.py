@@ -1,0 +1,146 @@
+"""`qnom promote`: what moving a stack to another phase changes, and the guarded edit of its stack file.
+
+Plans the stack at its current phase and at `--to` in one process and prints the change grouped by
+component (added, changed with every input's old and new value, replaced, deleted: `qnom.diff`),
+the budget delta and the capacity delta (`qnom.capacity`). Refuses, exit 3, when a stateful resource
+would be replaced, deleted or moved (naming the resource and the input), or when the step skips a
+phase or goes down one without `--allow-skip` / `--allow-downgrade`. With `--yes` (and no refusal)
+it writes `qnom:phase` into the stack file, line by line so comments and key order stay, and prints
+the Pulumi commands to run next. `--json` prints the same as one document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from phases.settings import settings_from_config
+from qnom.capacity import capacity_delta
+from qnom.commands import EXIT_OK, add_date_option, add_stack_options, resolve_stack
+from qnom.diff import PlanDiff, diff_runs, refusals
+from qnom.engine import run_program
+from qnom.plan import load_config
+from qnom.stackfile import set_config_value
+
+EXIT_REFUSED = 3
+PHASE_KEY = "qnom:phase"
+SHOWN_VALUE = 70
+"""Characters of an input value the readable view shows (policies and scripts are long)."""
+
+
+def register(commands) -> None:
+    promote = commands.add_parser("promote", help="show what promoting a stack to another phase changes; "
+                                                  "refuse anything that would lose data")
+    add_stack_options(promote)
+    promote.add_argument("--to", required=True, help="target phase (1-4 or name)")
+    promote.add_argument("--yes", action="store_true",
+                         help="write qnom:phase into the stack file when nothing is refused")
+    promote.add_argument("--allow-skip", action="store_true", help="allow skipping a phase (1 -> 3)")
+    promote.add_argument("--allow-downgrade", action="store_true", help="allow going down a phase (3 -> 2)")
+    promote.add_argument("--json", action="store_true", help="print the promotion as one JSON document")
+    add_date_option(promote)
+    promote.set_defaults(handler=run)
+
+
+def promotion(args: argparse.Namespace) -> dict[str, Any]:
+    """The promotion document (docs/architecture.md's CLI contract: `stack`, `from`, `to`, `added`,
+    `changed`, `replaced`, `deleted`, `costDelta`, `capacityDelta`, `refused`)."""
+    current_config = load_config(args.stack, args.stack_file, None, args.date)
+    current = settings_from_config(current_config, stack=args.stack)
+    target = settings_from_config(load_config(args.stack, args.stack_file, args.to, args.date), stack=args.stack)
+    before = run_program(args.stack, current_config)
+    after = run_program(args.stack, load_config(args.stack, args.stack_file, target.phase.number, args.date))
+    diff = diff_runs(before, after)
+    refused = _phase_step_refusals(current.phase.number, target.phase.number, args)
+    refused += [{"urn": hazard.urn, "resource": hazard.name, "type": hazard.type, "reason": hazard.reason,
+                 "input": hazard.input, "detail": hazard.detail, "message": str(hazard)}
+                for hazard in refusals(before, after)]
+    old_budget, new_budget = current.phase.budget.monthly_usd, target.phase.budget.monthly_usd
+    return {
+        "stack": args.stack,
+        "from": current.phase.number,
+        "to": target.phase.number,
+        **diff.to_json(),
+        "costDelta": {"basis": "the phases' monthly budgets in the catalog (the seed's), USD",
+                      "from": old_budget, "to": new_budget, "delta": new_budget - old_budget},
+        "capacityDelta": capacity_delta(current.phase, target.phase),
+        "refused": refused,
+        "_diff": diff,
+    }
+
+
+def _phase_step_refusals(current: int, target: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    if target > current + 1 and not args.allow_skip:
+        return [{"reason": "skips", "message": f"phase {current} -> {target} skips phase {current + 1}; promote one "
+                                              f"phase at a time or pass --allow-skip"}]
+    if target < current and not args.allow_downgrade:
+        return [{"reason": "downgrade", "message": f"phase {current} -> {target} goes down; pass --allow-downgrade "
+                                                  f"(stateful resources are still never removed)"}]
+    return []
+
+
+def next_commands(stack: str) -> list[str]:
+    return [f"pulumi preview --stack {stack} --policy-pack policy --diff",
+            f"pulumi up --stack {stack} --policy-pack policy"]
+
+
+def run(args: argparse.Namespace) -> int:
+    resolve_stack(args)
+    document = promotion(args)
+    diff: PlanDiff = document.pop("_diff")
+    written = False
+    if args.yes and not document["refused"] and document["from"] != document["to"]:
+        set_config_value(args.stack_file, PHASE_KEY, str(document["to"]))
+        written = True
+    document["written"] = written
+    document["next"] = next_commands(args.stack) if written else []
+    if args.json:
+        sys.stdout.write(json.dumps(document, sort_keys=True, indent=2) + "\n")
+    else:
+        _print(document, diff, args)
+    return EXIT_REFUSED if document["refused"] else EXIT_OK
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    return text if len(text) <= SHOWN_VALUE else text[:SHOWN_VALUE - 3] + "..."
+
+
+def _print(document: dict[str, Any], diff: PlanDiff, args: argparse.Namespace) -> None:
+    out = sys.stdout.write
+    counts = ", ".join(f"{len(getattr(diff, kind))} {kind}" for kind in ("added", "changed", "replaced", "deleted"))
+    out(f"qnom promote {document['stack']}: phase {document['from']} -> {document['to']} ({counts})\n")
+    for component, kinds in diff.by_component().items():
+        out(f"\n{component}\n")
+        for kind, changes in kinds.items():
+            if kind in ("added", "deleted"):
+                # One line per kind: what a step adds or deletes has no inputs to compare.
+                out(f"  {kind:<8} {len(changes)}: {', '.join(change.name for change in changes)}\n")
+                continue
+            for change in changes:
+                out(f"  {kind:<8} {change.name} ({change.type})\n")
+                for reason in change.reasons:
+                    out(f"             forced by {_short(reason)}\n")
+                for name, values in change.inputs.items():
+                    old = _short(values["old"]) if "old" in values else "(absent)"
+                    new = _short(values["new"]) if "new" in values else "(absent)"
+                    out(f"             {name}: {old} -> {new}\n")
+    cost = document["costDelta"]
+    out(f"\nbudget: ${cost['from']:,}/month -> ${cost['to']:,}/month ({cost['delta']:+,})\n")
+    out("capacity:\n")
+    for region, changes in document["capacityDelta"].items():
+        for key, values in changes.items():
+            out(f"  {region} {key}: {values['from']} -> {values['to']}\n")
+    if document["refused"]:
+        out("\nrefused (exit 3):\n")
+        for refusal in document["refused"]:
+            out(f"  - {refusal['message']}\n")
+        return
+    if document["written"]:
+        out(f"\nwrote {PHASE_KEY}: \"{document['to']}\" to {args.stack_file.name}; next:\n")
+        for command in document["next"]:
+            out(f"  {command}\n")
+    elif document["from"] != document["to"]:
+        out(f"\nnothing written; rerun with --yes to set {PHASE_KEY} to {document['to']} in {args.stack_file.name}\n")
