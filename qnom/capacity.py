@@ -15,14 +15,14 @@ Pure functions over the phase catalog; creates nothing and runs no program. The 
   { target: 60 }`), so an instance at n requests a minute runs at 60% x n / 1000 CPU.
 - Traffic splits over the regions by the phase's `regions[].weight` (the seed's
   traffic_distribution); instances per region = ceil(its share of the peak per minute / 1000).
-- Database connections: every app instance at peak (API and the phase's workers at their maximum)
-  opens its pools at `DB_POOL_MAX` (components/compute/app_config.py), against the writer's
+- Database connections: every app instance at peak (each API group at the larger of what the load
+  needs and its minimum, the phase's workers at their maximum) opens its pools at `DB_POOL_MAX` (components/compute/app_config.py), against the writer's
   `max_connections`; the seed KPI `activeConnections` is 80% (target) and 95% (critical) of it.
 - Queue throughput: one queued job per `jobs_per_request` API requests (default 0.1, an
   assumption), against the seed's measured queue capacity of 10k messages a second ("Current
   Capacity": Queue 10k msg/s).
-- The binding KPI is the one with the highest load over its target at the recommended phase's
-  largest size: the API's CPU (at each region's maximum), the connections, or the queue.
+- The binding KPI is the one with the highest load over its target at peak: the API's CPU in the
+  busiest region with its group at its maximum, the connections, or the queue.
 """
 
 from __future__ import annotations
@@ -149,7 +149,9 @@ def estimate(users: int, *, requests_per_user: float = REQUESTS_PER_USER, peak_f
                    for region in phase.regions}
     workers = phase.workers.capacity.max if phase.workers else 0
     pool_max = pool_size(phase)[1]
-    connections = (sum(instances.values()) + workers) * pool_max * pools_per_host(phase, False)
+    # A group never runs below its minimum, and each instance's pools may fill up to DB_POOL_MAX.
+    running = sum(max(instances[region.name], region.api.min) for region in phase.regions)
+    connections = (running + workers) * pool_max * pools_per_host(phase, False)
     queue = peak_per_second * jobs_per_request if phase.queue else 0.0
     # The API's CPU in its busiest region once the group has reached its maximum.
     cpu = max(CPU_TARGET * peak_per_second * 60 * region.weight / weights / per_instance / region.api.max

@@ -17,9 +17,9 @@ from phases.settings import SettingsError
 from qnom import __version__
 from qnom.awsrules import AwsRuleViolation
 from qnom.commands import EXIT_FAILURE, EXIT_INVALID
-from qnom.commands import plan, policy, promote
+from qnom.commands import capacity, plan, policy, promote
 
-COMMANDS = (plan, policy, promote)
+COMMANDS = (plan, policy, promote, capacity)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 EXIT_CODES = """\
 exit codes:
@@ -37,6 +37,7 @@ examples:
   python -m qnom policy --stack prod                   the policy pack against prod's plan
   python -m qnom policy --stack prod --policy-config pack-config.json
   python -m qnom promote --stack prod --to 3           what promoting prod to phase 3 changes
+  python -m qnom capacity --users 50000 --stack prod   the phase 50,000 users need, against prod
 
 """ + EXIT_CODES + """
 Run from the project root with the project's virtualenv (venv/bin/python -m qnom ...), or from
