@@ -255,6 +255,7 @@ class Region(pulumi.ComponentResource):
             access=self._app_access(send_to_queue=True),
             boot_after=self._boot_after(),
             tags=settings.tags,
+            surge_size=settings.api_surge_size(spec),
         ), self._child)
 
     def _deferred_clients(self) -> tuple[dict[str, pulumi.Output[str]], dict]:

@@ -29,7 +29,7 @@ from pulumi import RunError
 
 from phases.catalog import PHASE_FILES, PHASE_NUMBERS, deep_merge, phase_document
 from phases.environment import PROFILES, EnvironmentName, EnvironmentProfile, nat_gateways_per_az
-from phases.models import Phase
+from phases.models import Phase, RegionSpec
 
 NAMESPACE = "qnom"
 DEFAULT_API_IMAGE = "public.ecr.aws/qnom/api:stable"
@@ -161,8 +161,14 @@ class StackSettings(BaseModel):
         default_factory=dict,
         description="Object deep-merged over the phase catalog and validated by the same model; "
                     "regions are addressed by name.")
+    surge: Flag = Field(
+        False,
+        description="Emergency scaling (the seed's playbook): API groups held at the phase's surge size with "
+                    "their scheduled actions suspended, the cache evicting any key, max_connections at least 500, "
+                    "a strict WAF rate limit. Default false. `qnom surge on|off` flips it; nothing is replaced.")
+    """True while the stack surges: `phase` is then the catalog's surged phase (`Phase.surged()`)."""
     phase: Phase = Field(description="Growth phase: 1-4 or launch, growth, scale, global.")
-    """The phase's catalog with the overrides applied (the key names the phase)."""
+    """The phase's catalog with the overrides applied (the key names the phase), surged while `surge` is on."""
     environment: Annotated[EnvironmentName, Choice] = Field(
         description="Environment profile: dev, staging or prod (prod protects stateful resources; staging runs "
                     "prod's topology unprotected, its workers all on spot).")
@@ -221,9 +227,10 @@ class StackSettings(BaseModel):
             raise PydanticCustomError(_UNRESOLVED, "needs valid overrides")
         merged = apply_overrides(phase_document(number), info.data["overrides"])
         try:
-            return Phase.model_validate(merged)
+            phase = Phase.model_validate(merged)
         except pydantic.ValidationError as error:
             raise _override_problems(error, merged) from None
+        return phase.surged() if info.data.get("surge") else phase
 
     @field_validator("database_cutover")
     @classmethod
@@ -286,6 +293,10 @@ class StackSettings(BaseModel):
         the source of a global database.
         """
         return self.database_cutover and self.phase.database.aurora is not None and self.phase.multi_region
+
+    def api_surge_size(self, region: RegionSpec) -> int | None:
+        """Instances the region's API group holds while the stack surges; None when it does not."""
+        return self.phase.surge_size(region) if self.surge else None
 
     @property
     def nat_per_az(self) -> bool:

@@ -17,16 +17,16 @@ from phases.settings import SettingsError
 from qnom import __version__
 from qnom.awsrules import AwsRuleViolation
 from qnom.commands import EXIT_FAILURE, EXIT_INVALID
-from qnom.commands import capacity, plan, policy, promote
+from qnom.commands import capacity, plan, policy, promote, surge
 
-COMMANDS = (plan, policy, promote, capacity)
+COMMANDS = (plan, policy, promote, capacity, surge)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 EXIT_CODES = """\
 exit codes:
   0    success (policy: no mandatory rule failed)
   1    a mandatory policy rule failed, AWS would refuse a request, or an internal error
   2    invalid arguments, stack name, stack file, settings or policy config
-  3    promote refused: a data store would be replaced or deleted, or a phase skipped or gone down
+  3    promote or surge refused: a data store would be replaced or deleted, or a phase skipped or gone down
   130  interrupted
 """
 EPILOG = """\
@@ -38,6 +38,7 @@ examples:
   python -m qnom policy --stack prod --policy-config pack-config.json
   python -m qnom promote --stack prod --to 3           what promoting prod to phase 3 changes
   python -m qnom capacity --users 50000 --stack prod   the phase 50,000 users need, against prod
+  python -m qnom surge on --stack prod                 the emergency playbook: qnom:surge on
 
 """ + EXIT_CODES + """
 Run from the project root with the project's virtualenv (venv/bin/python -m qnom ...), or from

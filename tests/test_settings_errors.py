@@ -165,4 +165,4 @@ def test_keys_are_read_by_their_qnom_names_only():
                              stack="prod")
     assert error.value.problems == ["qnom:database_cutover: unknown setting; allowed keys: apiImage, databaseCutover, "
                                     "domain, environment, hostedZone, openSearchServiceRole, overrides, phase, "
-                                    "planDate, retireRegionalCaches, routing"]
+                                    "planDate, retireRegionalCaches, routing, surge"]
