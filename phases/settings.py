@@ -179,6 +179,12 @@ class StackSettings(BaseModel):
         description="Phase 4 only: promote the Aurora replica cluster to the writer and add its Serverless v2 "
                     "readers. Default false: Aurora only replicates and the RDS instance stays the writer.")
     """True once the operator cuts the database over from RDS to Aurora (phase 4)."""
+    failover_region: Annotated[str, Choice] | None = Field(
+        None, alias="failoverRegion",
+        description="Region failover, phases 3-4 before the database cut-over: the named secondary region's first "
+                    "cross-region replica is promoted to the writer and the region's apps write to it. Unset "
+                    "(default): the primary region writes. For the loss of the primary region only: see the README.")
+    """The secondary region whose replica chain a failover promoted to the writer; None normally."""
     api_image: Annotated[str, PlainValidator(_api_image)] = Field(
         DEFAULT_API_IMAGE, alias="apiImage",
         description="Container image the API and worker instances run (registry/repository:tag or @sha256 digest).")
@@ -240,6 +246,23 @@ class StackSettings(BaseModel):
             raise _problem(f"true needs an Aurora migration (phase 4, database.aurora); phase {phase.number} "
                            f"({phase.name}) has none; allowed values: false")
         return cutover
+
+    @field_validator("failover_region")
+    @classmethod
+    def _failover_to_a_secondary(cls, region: str | None, info: ValidationInfo) -> str | None:
+        phase = info.data.get("phase")
+        if region is None or phase is None:
+            return region
+        secondaries = [spec.name for spec in phase.regions if spec.role == "secondary"]
+        if region not in secondaries:
+            raise _problem(f"got {region!r}; allowed values: a secondary region of phase {phase.number} "
+                           f"({', '.join(secondaries) or 'none: the phase has one region'}), or unset")
+        if info.data.get("database_cutover"):
+            # After the cut-over the writer is an Aurora global database, whose own managed failover
+            # (FailoverGlobalCluster) moves the writer with its storage-level replication.
+            raise _problem(f"got {region!r} with qnom:databaseCutover true; allowed values: unset (fail the Aurora "
+                           "global database over with `aws rds failover-global-cluster` instead)")
+        return region
 
     @field_validator("retire_regional_caches")
     @classmethod
