@@ -6,7 +6,9 @@ the budget delta and the capacity delta (`qnom.capacity`). Refuses, exit 3, when
 would be replaced, deleted or moved (naming the resource and the input), or when the step skips a
 phase or goes down one without `--allow-skip` / `--allow-downgrade`. With `--yes` (and no refusal)
 it writes `qnom:phase` into the stack file, line by line so comments and key order stay, and prints
-the Pulumi commands to run next. `--json` prints the same as one document.
+the Pulumi commands to run next. `--json` prints the same as one document. `--gradual` instead writes
+the seed's four-week plan (`qnom.gradual`) as one stack file per week, and plans each week and runs
+the policy pack on it (exit 1 when a week fails a mandatory rule).
 """
 
 from __future__ import annotations
@@ -16,16 +18,23 @@ import json
 import sys
 from typing import Any
 
+from pathlib import Path
+
+import yaml
+
+from phases.catalog import deep_merge
 from phases.settings import settings_from_config
 from qnom.capacity import capacity_delta
-from qnom.commands import EXIT_OK, add_date_option, add_stack_options, resolve_stack
+from qnom.commands import EXIT_FAILURE, EXIT_OK, add_date_option, add_stack_options, resolve_stack
 from qnom.diff import PlanDiff, diff_runs, refusals
 from qnom.engine import run_program
+from qnom.gradual import gradual_weeks
 from qnom.plan import load_config
-from qnom.stackfile import set_config_value
+from qnom.stackfile import read_stack_config, set_config_value
 
 EXIT_REFUSED = 3
 PHASE_KEY = "qnom:phase"
+OVERRIDES_KEY = "qnom:overrides"
 SHOWN_VALUE = 70
 """Characters of an input value the readable view shows (policies and scripts are long)."""
 
@@ -39,6 +48,11 @@ def register(commands) -> None:
                          help="write qnom:phase into the stack file when nothing is refused")
     promote.add_argument("--allow-skip", action="store_true", help="allow skipping a phase (1 -> 3)")
     promote.add_argument("--allow-downgrade", action="store_true", help="allow going down a phase (3 -> 2)")
+    promote.add_argument("--gradual", action="store_true",
+                         help="write the seed's 4-week gradual plan as one stack file per week (each planned and "
+                              "checked against the policy pack) instead of promoting at once")
+    promote.add_argument("--out", type=Path, help="folder of the --gradual weekly stack files (default: the stack "
+                                                  "file's folder)")
     promote.add_argument("--json", action="store_true", help="print the promotion as one JSON document")
     add_date_option(promote)
     promote.set_defaults(handler=run)
@@ -86,8 +100,63 @@ def next_commands(stack: str) -> list[str]:
             f"pulumi up --stack {stack} --policy-pack policy"]
 
 
+def gradual(args: argparse.Namespace) -> dict[str, Any]:
+    """The seed's gradual plan (`qnom.gradual`): one stack file per week, each planned and checked."""
+    from qnom.policy import check_stack
+
+    config = read_stack_config(args.stack_file)
+    current = settings_from_config(load_config(args.stack, args.stack_file, None, args.date), stack=args.stack)
+    target = settings_from_config(load_config(args.stack, args.stack_file, args.to, args.date), stack=args.stack)
+    refused = _phase_step_refusals(current.phase.number, target.phase.number, args)
+    if target.phase.number != current.phase.number + 1:
+        refused.append({"reason": "gradual", "message": "--gradual goes up exactly one phase"})
+    document: dict[str, Any] = {"stack": args.stack, "from": current.phase.number, "to": target.phase.number,
+                                "weeks": [], "refused": refused}
+    if refused:
+        return document
+    folder = args.out or args.stack_file.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for week in gradual_weeks(current.phase, target.phase):
+        path = folder / f"Pulumi.{args.stack}-week{week.number}.yaml"
+        values = {**config, PHASE_KEY: str(week.phase)}
+        overrides = deep_merge(config.get(OVERRIDES_KEY) or {}, week.overrides)
+        if overrides:
+            values[OVERRIDES_KEY] = overrides
+        header = (f"# Week {week.number} of 4 of the gradual plan for stack {args.stack}, phase {current.phase.number} "
+                  f"-> {target.phase.number} (seed: Gradual Scaling Playbook).\n# Database: {week.database}.\n"
+                  f"# pulumi up --stack {args.stack} --config-file {path.name} --policy-pack policy\n")
+        path.write_text(header + yaml.safe_dump({"config": values}, sort_keys=False), encoding="utf-8")
+        report = check_stack(args.stack, path, None, None, args.date)
+        document["weeks"].append({"week": week.number, "phase": week.phase, "file": str(path),
+                                  "overrides": week.overrides, "database": week.database,
+                                  "policyPassed": report.passed, "mandatoryViolations": len(report.mandatory)})
+    return document
+
+
+def _run_gradual(args: argparse.Namespace) -> int:
+    document = gradual(args)
+    if args.json:
+        sys.stdout.write(json.dumps(document, sort_keys=True, indent=2) + "\n")
+    else:
+        out = sys.stdout.write
+        out(f"qnom promote {args.stack} --gradual: phase {document['from']} -> {document['to']} over four weeks\n")
+        for week in document["weeks"]:
+            verdict = "policy passed" if week["policyPassed"] else f"{week['mandatoryViolations']} mandatory violation(s)"
+            out(f"  week {week['week']}: {week['file']} (phase {week['phase']}; {week['database']}): {verdict}\n")
+            for region, values in week["overrides"].get("regions", {}).items():
+                sizes = ", ".join(f"{key} {value}" for key, value in values.items())
+                out(f"    {region}: {sizes}\n")
+        for refusal in document["refused"]:
+            out(f"refused (exit 3): {refusal['message']}\n")
+    if document["refused"]:
+        return EXIT_REFUSED
+    return EXIT_OK if all(week["policyPassed"] for week in document["weeks"]) else EXIT_FAILURE
+
+
 def run(args: argparse.Namespace) -> int:
     resolve_stack(args)
+    if args.gradual:
+        return _run_gradual(args)
     document = promotion(args)
     diff: PlanDiff = document.pop("_diff")
     written = False
