@@ -172,6 +172,23 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_REFUSED if document["refused"] else EXIT_OK
 
 
+def _differing(old: Any, new: Any) -> tuple[Any, Any]:
+    """The parts of two values that differ: a list's changed items, a mapping's changed keys (for the view)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = [key for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+        pairs = {key: _differing(old[key], new[key]) if key in old and key in new else (old.get(key), new.get(key))
+                 for key in keys}
+        # A named entry (a parameter, a tag) keeps its name.
+        named = {key: old[key] for key in ("name", "key") if key in old and old[key] == new.get(key)}
+        return ({**named, **{key: pair[0] for key, pair in pairs.items() if key in old}},
+                {**named, **{key: pair[1] for key, pair in pairs.items() if key in new}})
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        changed = [index for index, (a, b) in enumerate(zip(old, new)) if a != b]
+        pairs = [_differing(old[index], new[index]) for index in changed]
+        return [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+    return old, new
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
     return text if len(text) <= SHOWN_VALUE else text[:SHOWN_VALUE - 3] + "..."
@@ -193,15 +210,18 @@ def _print(document: dict[str, Any], diff: PlanDiff, args: argparse.Namespace) -
                 for reason in change.reasons:
                     out(f"             forced by {_short(reason)}\n")
                 for name, values in change.inputs.items():
-                    old = _short(values["old"]) if "old" in values else "(absent)"
-                    new = _short(values["new"]) if "new" in values else "(absent)"
+                    if "old" in values and "new" in values:
+                        old, new = (_short(value) for value in _differing(values["old"], values["new"]))
+                    else:
+                        old = _short(values["old"]) if "old" in values else "(absent)"
+                        new = _short(values["new"]) if "new" in values else "(absent)"
                     out(f"             {name}: {old} -> {new}\n")
     cost = document["costDelta"]
     out(f"\nbudget: ${cost['from']:,}/month -> ${cost['to']:,}/month ({cost['delta']:+,})\n")
     out("capacity:\n")
     for region, changes in document["capacityDelta"].items():
         for key, values in changes.items():
-            out(f"  {region} {key}: {values['from']} -> {values['to']}\n")
+            out(f"  {region} {key}: {json.dumps(values['from'])} -> {json.dumps(values['to'])}\n")
     if document["refused"]:
         out("\nrefused (exit 3):\n")
         for refusal in document["refused"]:
