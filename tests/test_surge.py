@@ -1,8 +1,9 @@
 """Surge mode (`qnom:surge`, the seed's Emergency Scaling Playbook): what it raises, that switching it on
 and off replaces and deletes nothing, and `qnom surge on|off`.
 
-One full-platform variant: prod phase 3 with surge on, the smallest plan with a schedule, secondary
-regions and a WAF at once, which is what surge changes; every other plan here is one the suite builds.
+One full-platform variant: prod phase 2 with surge on, the smallest plan with a schedule, a WAF and a
+replicated cache, which is what surge changes (the secondary regions' sizes are the settings' test
+below); every other plan here is one the suite builds.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 
 @pytest.fixture(scope="module")
 def surging():
-    return build("prod", 3).run, build("prod", 3, surge=True).run
+    return build("prod", 2).run, build("prod", 2, surge=True).run
 
 
 def _rate_limit(acl) -> int:
@@ -39,30 +40,23 @@ def test_surge_on_and_off_replace_and_delete_nothing(surging):
         assert (diff.added, diff.replaced, diff.deleted) == ([], [], [])
         assert refusals(before, after) == []
     changed = {change.name for change in diff_runs(everyday, surge).changed}
-    assert changed == {"us-east-1-api-asg", "us-west-2-api-asg", "eu-west-1-api-asg", "us-east-1-cache-params",
-                       "us-west-2-cache-params", "eu-west-1-cache-params", "us-east-1-api-waf", "us-west-2-api-waf",
-                       "eu-west-1-api-waf", "edge-waf"}
+    assert changed == {"us-east-1-api-asg", "us-east-1-cache-params", "us-east-1-api-waf", "edge-waf"}
 
 
-def test_surge_holds_the_api_groups_at_the_surge_size(surging):
-    by_name = {r.name: r for r in surging[1].resources if r.type == ASG}
-    primary = by_name["us-east-1-api-asg"].inputs
-    # Phase 3's explicit surge max (Black Friday 10 x 5) in the primary, the group's max elsewhere.
-    assert (primary["minSize"], primary["desiredCapacity"], primary["maxSize"]) == (50, 50, 50)
+def test_surge_holds_the_api_group_at_the_surge_size(surging):
+    primary = next(r for r in surging[1].resources if r.name == "us-east-1-api-asg").inputs
+    # Phase 2's explicit surge max (the seed's Auto-Scaling Rules MaxSize 20).
+    assert (primary["minSize"], primary["desiredCapacity"], primary["maxSize"]) == (20, 20, 20)
     assert primary["suspendedProcesses"] == ["ScheduledActions"]
-    for region in ("us-west-2", "eu-west-1"):
-        group = by_name[f"{region}-api-asg"].inputs
-        assert (group["minSize"], group["maxSize"]) == (10, 10)
-        assert "suspendedProcesses" not in group  # no schedule to suspend
-    # Everyday: the phase's sizes and nothing suspended.
+    # Everyday: the phase's 4-6 and nothing suspended.
     everyday = next(r for r in surging[0].resources if r.name == "us-east-1-api-asg").inputs
-    assert (everyday["minSize"], everyday["maxSize"]) == (10, 20) and "suspendedProcesses" not in everyday
+    assert (everyday["minSize"], everyday["maxSize"]) == (4, 6) and "suspendedProcesses" not in everyday
 
 
 def test_surge_raises_the_cache_eviction_and_the_waf_limit(surging):
     everyday, surge = ({r.name: r for r in run.resources if r.type != "aws:wafv2/webAclAssociation:WebAclAssociation"}
                        for run in surging)
-    for region in ("us-east-1", "us-west-2", "eu-west-1"):
+    for region in ("us-east-1",):
         assert everyday[f"{region}-cache-params"].inputs["parameters"] == [
             {"name": "maxmemory-policy", "value": "volatile-lru"}]
         assert surge[f"{region}-cache-params"].inputs["parameters"] == [
@@ -100,7 +94,6 @@ def test_surge_must_be_a_boolean():
 def test_surge_on_and_off_edit_the_stack_file(capsys, tmp_path):
     stack_file = tmp_path / "Pulumi.prod.yaml"
     shutil.copy(PROJECT_DIR / "Pulumi.prod.yaml", stack_file)
-    stack_file.write_text(stack_file.read_text().replace('qnom:phase: "2"', 'qnom:phase: "3"'))
     original = stack_file.read_text()
     common = ("--stack", "prod", "--stack-file", str(stack_file), "--date", "2025-11-01")
     on = run_cli(capsys, "surge", "on", *common)
@@ -108,7 +101,7 @@ def test_surge_on_and_off_edit_the_stack_file(capsys, tmp_path):
     assert stack_file.read_text() == original + '  qnom:surge: "true"\n'
     assert ('aws cloudfront create-invalidation --distribution-id "$(pulumi stack output cdnDistributionId '
             '--stack prod)" --paths "/*"') in on.stdout
-    assert "us-east-1: API group held at 50 instances" in on.stdout
+    assert "us-east-1: API group held at 20 instances" in on.stdout
     off = run_cli(capsys, "surge", "off", *common, "--json")
     document = json.loads(off.stdout)
     assert (off.returncode, document["written"], document["replaced"], document["deleted"]) == (0, True, [], [])

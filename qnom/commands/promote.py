@@ -233,3 +233,5 @@ def _print(document: dict[str, Any], diff: PlanDiff, args: argparse.Namespace) -
             out(f"  {command}\n")
     elif document["from"] != document["to"]:
         out(f"\nnothing written; rerun with --yes to set {PHASE_KEY} to {document['to']} in {args.stack_file.name}\n")
+    else:
+        out(f"\n{args.stack_file.name} is already at phase {document['to']}: nothing to promote\n")
