@@ -127,7 +127,7 @@ class Platform(pulumi.ComponentResource):
         aurora_secondary = AuroraSecondary(
             global_cluster_id=aurora_global.id,
             engine_version=self.primary.database.aurora_engine_version) if aurora_global else None
-        for spec in phase.regions[1:]:
+        for index, spec in enumerate(phase.regions[1:]):
             self.regions[spec.name] = Region(spec.name, SecondaryRegionArgs(
                 spec=spec, settings=settings, session_secret=session_secret.result,
                 certificate_arn=certificate_of(spec.name),
@@ -138,6 +138,9 @@ class Platform(pulumi.ComponentResource):
                 db_master_secret_name=self.primary.database.master_secret_name,
                 aurora_secondary=aurora_secondary,
                 cache_datastore=cache_membership,
+                # AWS copies an instance's automated backups to one destination Region: the first secondary.
+                db_backup_source_arn=self.primary.database.primary_arn if index == 0 else None,
+                failover_writer=settings.failover_region == spec.name,
             ), child)
             db_keys[spec.name][1](self.regions[spec.name].database.kms_key_arn)
             self.primary.accept_peering(spec, self.regions[spec.name].peering.connection_id)

@@ -40,6 +40,7 @@ secondaries' private (app) subnet CIDRs, computed from the catalog, on their one
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -117,6 +118,12 @@ class SecondaryRegionArgs(_RegionArgs):
     cache_datastore: DatastoreMembership | None = None
     """Phase 4: the global cache datastore the region's member joins and the primary cache's AUTH
     token, which the member carries. Default None: no member."""
+    db_backup_source_arn: pulumi.Input[str] | None = None
+    """The primary region's writer, whose automated backups RDS copies into this region (the first
+    secondary region). Default None: no copy here."""
+    failover_writer: bool = False
+    """Region failover (`qnom:failoverRegion` names this region): the region's first replica is promoted
+    to the writer and its apps write there. Default False."""
 
     def __post_init__(self) -> None:
         if self.spec.role != "secondary":
@@ -230,6 +237,9 @@ class Region(pulumi.ComponentResource):
         self.peering = self._request_peering(args)
         self._create_read_copies(args)
         self.shared_data = args.primary_data
+        if args.failover_writer:
+            # The region's apps write to the replica the failover promoted, inside their own VPC.
+            self.shared_data = dataclasses.replace(args.primary_data, db_writer_endpoint=self.database.writer_endpoint)
         return resolve_clients
 
     def _create_api_tier(self) -> ApiTier:
@@ -255,6 +265,7 @@ class Region(pulumi.ComponentResource):
             access=self._app_access(send_to_queue=True),
             boot_after=self._boot_after(),
             tags=settings.tags,
+            surge_size=settings.api_surge_size(spec),
         ), self._child)
 
     def _deferred_clients(self) -> tuple[dict[str, pulumi.Output[str]], dict]:
@@ -444,6 +455,8 @@ class Region(pulumi.ComponentResource):
             source_master_secret_arn=args.db_master_secret_arn,
             source_master_secret_name=args.db_master_secret_name,
             aurora_secondary=args.aurora_secondary,
+            promote_first_replica=args.failover_writer,
+            backup_source_arn=args.db_backup_source_arn,
         ), self._child)
         if not args.settings.retire_regional_caches:
             self.cache = Cache(f"{self._name}-cache", StandaloneCacheArgs(**self._cache_placement()), self._child)

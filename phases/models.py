@@ -416,6 +416,18 @@ class Cdn(Model):
         return self
 
 
+class Surge(Model):
+    """What surge mode (`qnom:surge`, the seed's Emergency Scaling Playbook) raises; see `Phase.surged()`."""
+
+    kubernetes_min_replicas: int = Field(
+        ge=1, description="Floor of the Kubernetes API deployment while surging (seed: --replicas=20).")
+    cache_maxmemory_policy: Literal["volatile-lru", "volatile-lfu", "volatile-ttl", "allkeys-lru", "allkeys-lfu"] = Field(
+        description="Cache eviction while surging: any key may go, so writes never fail for lack of memory.")
+    db_max_connections: int = Field(ge=10, le=262143, description="Floor of max_connections while surging.")
+    rate_limit_per_5min: int = Field(ge=10, le=2_000_000_000,
+                                     description="Strict WAF limit per client per five minutes while surging.")
+
+
 class Budget(Model):
     monthly_usd: int = Field(ge=1)
 
@@ -436,6 +448,7 @@ class Phase(Model):
     search: Search | None = None
     cdn: Cdn
     budget: Budget
+    surge: Surge | None = None
 
     @model_validator(mode="after")
     def _regions(self) -> Phase:
@@ -527,6 +540,30 @@ class Phase(Model):
     @property
     def primary_region(self) -> RegionSpec:
         return self.regions[0]
+
+    def surged(self) -> Phase:
+        """The phase in surge mode: the cache evicts any key, the database allows at least the surge's
+        connections, the WAF limit is the stricter of the two. Sizes only: AWS changes each of them in
+        place (parameter values, a rate-based rule's limit), so surge on and off replace nothing. The
+        API groups' surge floor is `surge_size()`, applied by the API tier."""
+        if self.surge is None:
+            return self
+        surge = self.surge
+        limit = self.api.rate_limit_per_5min
+        return self.model_validate(self.model_dump() | {
+            "cache": self.cache.model_dump() | {"maxmemory_policy": surge.cache_maxmemory_policy},
+            "database": self.database.model_dump() | {
+                "max_connections": max(self.database.max_connections, surge.db_max_connections)},
+            "api": self.api.model_dump() | {
+                "rate_limit_per_5min": min(limit, surge.rate_limit_per_5min) if limit else surge.rate_limit_per_5min},
+        })
+
+    def surge_size(self, region: RegionSpec) -> int:
+        """Instances an API group holds while surging: the primary's explicit surge maximum (the one
+        the seasonal windows and the database pools are sized for), a secondary's maximum."""
+        if region.role == "primary" and self.schedule is not None:
+            return self.schedule.surge_max
+        return region.api.max
 
     @property
     def multi_region(self) -> bool:

@@ -35,7 +35,7 @@ from pulumi import RunError
 
 from phases.catalog import PHASE_FILES, PHASE_NUMBERS, deep_merge, phase_document
 from phases.environment import PROFILES, EnvironmentName, EnvironmentProfile, nat_gateways_per_az
-from phases.models import AwsRegionName, Phase
+from phases.models import AwsRegionName, Phase, RegionSpec
 
 NAMESPACE = "qnom"
 AWS_REGION_KEY = "aws:region"
@@ -169,8 +169,14 @@ class StackSettings(BaseModel):
         default_factory=dict,
         description="Object deep-merged over the phase catalog and validated by the same model; "
                     "regions are addressed by name.")
+    surge: Flag = Field(
+        False,
+        description="Emergency scaling (the seed's playbook): API groups held at the phase's surge size with "
+                    "their scheduled actions suspended, the cache evicting any key, max_connections at least 500, "
+                    "a strict WAF rate limit. Default false. `qnom surge on|off` flips it; nothing is replaced.")
+    """True while the stack surges: `phase` is then the catalog's surged phase (`Phase.surged()`)."""
     phase: Phase = Field(description="Growth phase: 1-4 or launch, growth, scale, global.")
-    """The phase's catalog with the overrides applied (the key names the phase)."""
+    """The phase's catalog with the overrides applied (the key names the phase), surged while `surge` is on."""
     environment: Annotated[EnvironmentName, Choice] = Field(
         description="Environment profile: dev, staging or prod (prod protects stateful resources; staging runs "
                     "prod's topology unprotected, its workers all on spot).")
@@ -181,6 +187,12 @@ class StackSettings(BaseModel):
         description="Phase 4 only: promote the Aurora replica cluster to the writer and add its Serverless v2 "
                     "readers. Default false: Aurora only replicates and the RDS instance stays the writer.")
     """True once the operator cuts the database over from RDS to Aurora (phase 4)."""
+    failover_region: Annotated[str, Choice] | None = Field(
+        None, alias="failoverRegion",
+        description="Region failover, phases 3-4 before the database cut-over: the named secondary region's first "
+                    "cross-region replica is promoted to the writer and the region's apps write to it. Unset "
+                    "(default): the primary region writes. For the loss of the primary region only: see the README.")
+    """The secondary region whose replica chain a failover promoted to the writer; None normally."""
     api_image: Annotated[str, PlainValidator(_api_image)] = Field(
         DEFAULT_API_IMAGE, alias="apiImage",
         description="Container image the API and worker instances run (registry/repository:tag or @sha256 digest).")
@@ -237,7 +249,7 @@ class StackSettings(BaseModel):
             raise _problem(f"these renames make {phase.primary_region.name} the primary region, but "
                            f"{AWS_REGION_KEY} is {primary}; allowed values: the primary region's name is "
                            f"{AWS_REGION_KEY} (change {AWS_REGION_KEY}, or drop the rename)", key="overrides.regions")
-        return phase
+        return phase.surged() if info.data.get("surge") else phase
 
     @field_validator("database_cutover")
     @classmethod
@@ -247,6 +259,23 @@ class StackSettings(BaseModel):
             raise _problem(f"true needs an Aurora migration (phase 4, database.aurora); phase {phase.number} "
                            f"({phase.name}) has none; allowed values: false")
         return cutover
+
+    @field_validator("failover_region")
+    @classmethod
+    def _failover_to_a_secondary(cls, region: str | None, info: ValidationInfo) -> str | None:
+        phase = info.data.get("phase")
+        if region is None or phase is None:
+            return region
+        secondaries = [spec.name for spec in phase.regions if spec.role == "secondary"]
+        if region not in secondaries:
+            raise _problem(f"got {region!r}; allowed values: a secondary region of phase {phase.number} "
+                           f"({', '.join(secondaries) or 'none: the phase has one region'}), or unset")
+        if info.data.get("database_cutover"):
+            # After the cut-over the writer is an Aurora global database, whose own managed failover
+            # (FailoverGlobalCluster) moves the writer with its storage-level replication.
+            raise _problem(f"got {region!r} with qnom:databaseCutover true; allowed values: unset (fail the Aurora "
+                           "global database over with `aws rds failover-global-cluster` instead)")
+        return region
 
     @field_validator("retire_regional_caches")
     @classmethod
@@ -300,6 +329,10 @@ class StackSettings(BaseModel):
         the source of a global database.
         """
         return self.database_cutover and self.phase.database.aurora is not None and self.phase.multi_region
+
+    def api_surge_size(self, region: RegionSpec) -> int | None:
+        """Instances the region's API group holds while the stack surges; None when it does not."""
+        return self.phase.surge_size(region) if self.surge else None
 
     @property
     def nat_per_az(self) -> bool:

@@ -16,6 +16,7 @@ RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 RDS_CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 RDS_GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
+RDS_BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 
 CACHE_REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 CACHE_GLOBAL_REPLICATION_GROUP = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
@@ -67,9 +68,10 @@ WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 # (`qnom.awsrules.force_new.promotion_hazards`), marked in `qnom plan`'s human view
 # (docs/architecture.md). KMS keys and secrets count: deleting one makes what it encrypted, or
 # the password it holds, unrecoverable. The global data pieces too: deleting one detaches every
-# region's copy from the primary.
+# region's copy from the primary. And the cross-region copy of a writer's automated backups: the
+# point-in-time restore that survives the loss of the writer's region.
 STATEFUL = (
-    RDS_INSTANCE, RDS_CLUSTER, RDS_CLUSTER_INSTANCE, RDS_GLOBAL_CLUSTER,
+    RDS_INSTANCE, RDS_CLUSTER, RDS_CLUSTER_INSTANCE, RDS_GLOBAL_CLUSTER, RDS_BACKUP_REPLICATION,
     CACHE_REPLICATION_GROUP, CACHE_GLOBAL_REPLICATION_GROUP,
     SQS_QUEUE, S3_BUCKET, OPENSEARCH_DOMAIN, KMS_KEY, SECRET,
 )

@@ -17,9 +17,9 @@ from phases.settings import SettingsError
 from qnom import __version__
 from qnom.awsrules import AwsRuleViolation
 from qnom.commands import EXIT_FAILURE, EXIT_INVALID
-from qnom.commands import plan, policy
+from qnom.commands import capacity, plan, policy, promote, surge
 
-COMMANDS = (plan, policy)
+COMMANDS = (plan, policy, promote, capacity, surge)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 EXIT_CODES = """\
 exit codes:
@@ -27,6 +27,7 @@ exit codes:
   1    a mandatory policy rule failed (or could not run in the preview, without --allow-unknown),
        AWS would refuse a request, or an internal error
   2    invalid arguments, stack name, stack file, settings or policy config
+  3    promote or surge refused: a data store would be replaced or deleted, or a phase skipped or gone down
   130  interrupted
 """
 EPILOG = """\
@@ -37,6 +38,9 @@ examples:
   python -m qnom policy --stack prod                   the policy pack against prod's plan
   python -m qnom policy --stack prod --failed-only     only what fails, then the counts
   python -m qnom policy --stack prod --policy-config policy/policy-config.example.json
+  python -m qnom promote --stack prod --to 3           what promoting prod to phase 3 changes
+  python -m qnom capacity --users 50000 --stack prod   the phase 50,000 users need, against prod
+  python -m qnom surge on --stack prod                 the emergency playbook: qnom:surge on
 
 """ + EXIT_CODES + """
 Run from the project root with the project's virtualenv (venv/bin/python -m qnom ...), or from

@@ -126,3 +126,48 @@ def lookalike_keys(config: Mapping[str, Any]) -> list[str]:
         if likely is not None and likely not in config:
             found.append(f"{key}: not read (the project's keys are {NAMESPACE}:...); did you mean {likely}?")
     return found
+
+
+_CONFIG_LINE = re.compile(r"^config:\s*(#.*)?$")
+
+
+def set_config_value(path: Path, key: str, value: str) -> str:
+    """Writes `key: value` into the stack file's `config:` mapping and returns the new text.
+
+    A line-level edit, so every comment, blank line and the order of the keys stay as they are: an
+    existing `key:` line gets the new value (quoted as it was, keeping its trailing comment); a
+    missing key is added after the mapping's last line, as a quoted string (Pulumi writes config
+    values so). Raises StackFileError when the file has no block
+    `config:` mapping to edit (a flow mapping or anchors are not edited by hand).
+    """
+    text = path.read_text(encoding="utf-8")
+    read_stack_config(path)  # the same errors as any command that reads it
+    lines = text.splitlines(keepends=True)
+    start = next((index for index, line in enumerate(lines) if _CONFIG_LINE.match(line.rstrip("\r\n"))), None)
+    if start is None:
+        raise StackFileError([f"{path.name}: no block 'config:' mapping to write {key} into"])
+    key_line = re.compile(rf"^(\s+){re.escape(key)}:(\s*)(\"[^\"]*\"|'[^']*'|[^#\s][^#]*?)?(\s*#.*)?$")
+    last_key, indent, found = start, None, False
+    for index in range(start + 1, len(lines)):
+        line = lines[index].rstrip("\r\n")
+        if line and not line[0].isspace() and not line.startswith("#"):
+            break  # the next top-level key: the config mapping ends
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        # The mapping's keys sit at its first key's indentation; deeper lines are nested values.
+        indent = line[:len(line) - len(line.lstrip())] if indent is None else indent
+        match = key_line.match(line)
+        if match and match.group(1) == indent:
+            written = match.group(3) or ""
+            quote = written[0] if written[:1] in ("'", '"') else ""
+            lines[index] = f"{indent}{key}: {quote}{value}{quote}{match.group(4) or ''}{lines[index][len(line):]}"
+            found = True
+            break
+        last_key = index
+    if not found:
+        if not lines[last_key].endswith("\n"):
+            lines[last_key] += "\n"
+        lines.insert(last_key + 1, f'{indent or "  "}{key}: "{value}"\n')
+    updated = "".join(lines)
+    path.write_text(updated, encoding="utf-8")
+    return updated

@@ -27,6 +27,8 @@ DOMAIN = "aws:opensearch/domain:Domain"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 LISTENER = "aws:lb/listener:Listener"
+BACKUP_COPY = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+KEY = "aws:kms/key:Key"
 
 
 def _provider(region: str) -> RecordedResource:
@@ -113,7 +115,28 @@ def distribution(methods: list[str]) -> RecordedResource:
                                    "allowedMethods": methods}]})
 
 
+BACKED_UP = res(INSTANCE, "primary", {"engine": "postgres", "storageEncrypted": True, "backupRetentionPeriod": 7})
+WEST_KEY = res(KEY, "west-db-key", {}, region="us-west-2")
+EAST_KEY = res(KEY, "east-db-key", {})
+
+
+def backup_copy(source: RecordedResource, key: RecordedResource | None, region: str = "us-west-2") -> RecordedResource:
+    inputs = {"sourceDbInstanceArn": UNKNOWN, "retentionPeriod": 7} | ({"kmsKeyId": UNKNOWN} if key else {})
+    deps = {"sourceDbInstanceArn": [source]} | ({"kmsKeyId": [key]} if key else {})
+    return res(BACKUP_COPY, "west-db-backup-copy", inputs, deps=deps, region=region)
+
+
 CASES = [
+    # 0. Cross-Region copies of automated backups.
+    Case("rds-backup-replication-destination", backup_copy(BACKED_UP, WEST_KEY), [BACKED_UP, WEST_KEY]),
+    Case("rds-backup-replication-destination", backup_copy(BACKED_UP, EAST_KEY), [BACKED_UP, EAST_KEY],
+         refused="KmsKeyId east-db-key is a key of us-east-1, not of the destination Region us-west-2"),
+    Case("rds-backup-replication-destination", backup_copy(BACKED_UP, None), [BACKED_UP],
+         refused="the source primary is encrypted: a KmsKeyId is required"),
+    Case("rds-backup-replication-destination", backup_copy(BACKED_UP, EAST_KEY, region="us-east-1"),
+         [BACKED_UP, EAST_KEY], refused="the source primary is in us-east-1: automated backups replicate to another"),
+    Case("rds-backup-replication-destination", backup_copy(STACK_PASSWORD, None), [STACK_PASSWORD],
+         refused="keeps no automated backups"),
     # 1. Read replicas and global databases of sources whose master password RDS manages.
     Case("rds-replica-managed-password", res(INSTANCE, "replica-0", {"replicateSourceDb": UNKNOWN},
                                              deps={"replicateSourceDb": [MANAGED]}), [MANAGED],

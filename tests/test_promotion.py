@@ -67,7 +67,9 @@ def test_promotions_only_add_stateful_resources():
         "us-east-1-db-replica-1", "us-east-1-search-domain", "us-east-1-search-key", "us-east-1-search-master",
         "us-west-2-api-alb-logs", "us-west-2-api-secrets-key", "us-west-2-api-session-secret",
         "us-west-2-cache-auth-token",
-        "us-west-2-cache-group", "us-west-2-cache-key", "us-west-2-db-key", "us-west-2-db-replica-0",
+        "us-west-2-cache-group", "us-west-2-cache-key",
+        # The cross-Region copy of the writer's automated backups, in the first secondary region.
+        "us-west-2-db-backup-copy", "us-west-2-db-key", "us-west-2-db-replica-0",
         "us-west-2-db-replica-1"]
     assert added[4] == [
         # The global cache datastore and its members beside the phase-3 caches, and the Aurora replica.

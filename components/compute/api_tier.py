@@ -26,6 +26,7 @@ Creates, under the component:
   (after the listener);
 - with `schedule` (the primary region only): the traffic schedule's scheduled actions, dated
   from `plan_date`;
+- with `surge_size` (`qnom:surge`): the group held at that size, its scheduled actions suspended;
 - with `spec.rate_limit_per_5min`: a regional WAFv2 web ACL on the load balancer.
 """
 
@@ -99,6 +100,9 @@ class ApiTierArgs:
     (`Network.internet_egress`) and the app configuration's parameters. Default: nothing."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for instances and volumes, which the provider's default tags do not reach."""
+    surge_size: int | None = None
+    """Instances the group holds while the stack surges (`qnom:surge`): its min and max at least this,
+    its scheduled actions suspended. Default None: no surge."""
 
 
 class ApiTier(pulumi.ComponentResource):
@@ -352,8 +356,18 @@ class ApiTier(pulumi.ComponentResource):
         # On a seasonal window's day the group is declared with the window's bounds (see
         # components/compute/schedule.py), so an update that day does not undo the surge.
         size = traffic.group_size(args.capacity, args.schedule, args.plan_date)
+        suspended: list[str] = []
+        if args.surge_size is not None:
+            # The seed's emergency playbook scales up at once: a minimum above the group's size makes
+            # Auto Scaling raise the desired capacity to it (UpdateAutoScalingGroup API reference, MinSize).
+            # The schedule would lower that floor at its next action, so its actions are suspended: AWS runs
+            # none that fall due meanwhile, and after the surge only those still in the future (Auto Scaling
+            # User Guide, "Suspend and resume Amazon EC2 Auto Scaling processes", ScheduledActions).
+            size = models.Capacity(min=max(size.min, args.surge_size), desired=max(size.desired, args.surge_size),
+                                   max=max(size.max, args.surge_size))
+            suspended = ["ScheduledActions"] if args.schedule is not None else []
         return create_group(self._name, GroupArgs(
-            min_size=size.min, max_size=size.max, desired_capacity=size.desired,
+            min_size=size.min, max_size=size.max, desired_capacity=size.desired, suspended_processes=suspended,
             subnet_ids=args.private_subnet_ids,
             refresh_min_healthy_percent=args.spec.instance_refresh_min_healthy_percent,
             health_check_type="ELB", health_check_grace_seconds=args.spec.health_check_grace_seconds,

@@ -73,6 +73,8 @@ class GroupArgs:
     policies); default nothing."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the group itself, not propagated (the launch template tags instances); default none."""
+    suspended_processes: Sequence[str] = ()
+    """Auto Scaling processes suspended (`ScheduledActions` while the stack surges); default none."""
 
 
 def create_launch_template(name: str, args: LaunchTemplateArgs, invoke: pulumi.InvokeOptions,
@@ -153,6 +155,9 @@ def create_group(name: str, args: GroupArgs, template: aws.ec2.LaunchTemplate,
         metrics_granularity="1Minute",
         tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=False)
               for key, value in sorted(args.tags.items())],
+        # Updated in place: the provider suspends what the set gains and resumes what it loses
+        # (internal/service/autoscaling/group.go, resourceGroupUpdate, "suspended_processes").
+        suspended_processes=list(args.suspended_processes) or None,
     # The autoscaler (and the schedule) own the running count once the group exists. Instances
     # booting without a way out (NAT route) or before their grants and configuration exist fail
     # their boot, and the health check then replaces them in a loop: wait for all of it.

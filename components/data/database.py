@@ -26,7 +26,10 @@ password, secret or rotation (it reads the replica of the primary region's secre
 snapshot suffix, and read replicas (`-replica-{i}`) that replicate across regions from
 `replica_source_arn`: the primary region's first replica. After the cut-over
 (`FollowerDatabaseArgs.aurora_secondary`) it also gets a secondary cluster of the Aurora global
-database (`-aurora`) with Serverless v2 readers (`-aurora-{i}`).
+database (`-aurora`) with Serverless v2 readers (`-aurora-{i}`). With `backup_source_arn` (the first
+secondary region, phase 3 on) it also holds the cross-Region copy of the writer's automated backups
+(`-backup-copy`, `aws.rds.InstanceAutomatedBackupsReplication`, encrypted with the region's key). A region
+failover (`promote_first_replica`) promotes its `-replica-0` to a standalone writer in place.
 
 Why the stack, not RDS, manages the master password: AWS refuses `CreateDBInstanceReadReplica`
 from a source whose master password RDS manages ("Creating read replicas for source instance
@@ -191,11 +194,19 @@ class FollowerDatabaseArgs(_DatabaseSetArgs):
     Required."""
     aurora_secondary: AuroraSecondary | None = None
     """The global database the region joins with a secondary cluster. Default None: no cluster."""
+    promote_first_replica: bool = False
+    """Region failover (`qnom:failoverRegion`): `-replica-0` stops replicating and becomes the region's
+    writer. Default False: every replica follows `replica_source_arn`."""
+    backup_source_arn: pulumi.Input[str] | None = None
+    """The writer whose automated backups (snapshots and transaction logs) RDS copies into this region,
+    kept for the profile's backup retention. Default None: no copy."""
 
     def __post_init__(self) -> None:
         # The secondary cluster's capacity comes from the phase's Aurora block.
         if self.aurora_secondary is not None and self.spec.aurora is None:
             raise ValueError("aurora_secondary needs spec.aurora: a secondary cluster takes its capacity from it")
+        if self.promote_first_replica and self.read_replicas < 1:
+            raise ValueError("promote_first_replica needs read_replicas >= 1: the first replica becomes the writer")
 
 
 DatabaseArgs = WriterDatabaseArgs | FollowerDatabaseArgs
@@ -324,7 +335,8 @@ class Database(pulumi.ComponentResource):
             "replicate_source_db": args.replica_source_arn,
             "kms_key_id": self._key.arn,
             "db_subnet_group_name": self._subnet_group.name,
-        })
+        }, promoted=args.promote_first_replica)
+        self._create_backup_copy(args)
         secondary = args.aurora_secondary
         self._cluster = self._create_aurora_cluster(
             *self._aurora_secondary(secondary), version=secondary.engine_version) if secondary else None
@@ -342,8 +354,8 @@ class Database(pulumi.ComponentResource):
         self.master_secret_name = args.source_master_secret_name
         # A secondary cluster reads with the primary cluster's credentials, replicated here the same way.
         self.aurora_master_secret_arn = secret_arn if self._cluster else None
-        # A secondary region takes no writes at all.
-        self.writer_endpoint = None
+        # A secondary region takes no writes, unless it is the one a region failover promoted.
+        self.writer_endpoint = self._replicas[0].address if args.promote_first_replica else None
         self._reads_from_cluster = self._cluster is not None
 
     def _create_placement(self, clients: Mapping[str, pulumi.Input[str]]) -> None:
@@ -566,11 +578,18 @@ class Database(pulumi.ComponentResource):
             ignored.append("engineVersion")
         return ignored
 
-    def _create_replicas(self, source: dict) -> list[aws.rds.Instance]:
+    def _create_replicas(self, source: dict, promoted: bool = False) -> list[aws.rds.Instance]:
         zones, profile = self._args.availability_zones, self._args.profile
+        # Region failover: the provider promotes a replica whose `replicate_source_db` is removed, in
+        # place (PromoteReadReplica, keeping its backups), and refuses any other change of the source
+        # ("cannot elect new source database for replication": internal/service/rds/instance.go,
+        # resourceInstanceUpdate). Every other input stays as it was, so nothing is replaced.
+        sources = [{key: value for key, value in source.items()
+                    if not (promoted and index == 0 and key == "replicate_source_db")}
+                   for index in range(self._args.read_replicas)]
         return [
             aws.rds.Instance(f"{self._name}-replica-{index}", aws.rds.InstanceArgs(
-                **source,
+                **sources[index],
                 instance_class=self._spec.instance_class,
                 availability_zone=zones[(index + 1) % len(zones)],
                 max_allocated_storage=self._spec.max_allocated_storage_gb,
@@ -593,6 +612,21 @@ class Database(pulumi.ComponentResource):
             ), self._stateful)
             for index in range(self._args.read_replicas)
         ]
+
+    def _create_backup_copy(self, args: FollowerDatabaseArgs) -> None:
+        """Cross-Region automated backup replication of the writer into this region: RDS copies every
+        snapshot and transaction log as soon as it is ready, so the writer can be restored here to any
+        point in the retention window when its region is lost (RDS User Guide, "Replicating automated
+        backups to another AWS Region"; StartDBInstanceAutomatedBackupsReplication). AWS copies to one
+        destination Region per instance, and the copy is encrypted with this region's key."""
+        if args.backup_source_arn is None:
+            return
+        aws.rds.InstanceAutomatedBackupsReplication(
+            f"{self._name}-backup-copy", aws.rds.InstanceAutomatedBackupsReplicationArgs(
+                source_db_instance_arn=args.backup_source_arn,
+                kms_key_id=self._key.arn,
+                retention_period=args.profile.backup_retention_days,
+            ), self._stateful)
 
     def _create_aurora_cluster(self, role: dict, options: pulumi.ResourceOptions, *,
                                version: pulumi.Input[str]) -> aws.rds.Cluster:

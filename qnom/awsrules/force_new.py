@@ -38,6 +38,9 @@ REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
         "engine", "engineMode", "storageEncrypted", "kmsKeyId", "masterUsername", "databaseName",
         "dbSubnetGroupName", "availabilityZones", "clusterIdentifier", "clusterIdentifierPrefix",
         "clusterScalabilityType", "dbSystemId", "snapshotIdentifier", "sourceRegion", "port"),
+    # Every argument: the resource has no update (rds/instance_automated_backups_replication.go).
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": (
+        "sourceDbInstanceArn", "kmsKeyId", "retentionPeriod", "preSignedUrl"),
     "aws:rds/clusterInstance:ClusterInstance": (
         "engine", "clusterIdentifier", "identifier", "identifierPrefix", "availabilityZone", "dbSubnetGroupName",
         "customIamInstanceProfile"),
@@ -72,6 +75,10 @@ REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": ("name",),
 }
 ALL_TYPES_FORCE = ("region",)
+# Inputs whose removal the provider applies in place: an RDS read replica whose `replicate_source_db`
+# is removed is promoted to a standalone instance (PromoteReadReplica); any other change of it fails
+# ("cannot elect new source database for replication": rds/instance.go, resourceInstanceUpdate).
+PROMOTED_BY_REMOVAL = {"aws:rds/instance:Instance": ("replicateSourceDb",)}
 
 MISSING = object()
 
@@ -134,6 +141,8 @@ def replacements(before: RecordedResource, after: RecordedResource) -> list[Haza
         if top in after.options["ignoreChanges"]:
             continue
         old, new = lookup(before.inputs, path), lookup(after.inputs, path)
+        if new is MISSING and path in PROMOTED_BY_REMOVAL.get(after.type, ()):
+            continue
         if old != new:
             detail = f"{_show(old)} -> {_show(new)}"
         elif _has_unknown(old) and before.dependencies.get(top, []) != after.dependencies.get(top, []):

@@ -1,11 +1,13 @@
 """RDS and Aurora: read replicas of instances whose master password RDS manages, Aurora global
-databases, minor versions that AWS upgrades behind the stack, and zones on Multi-AZ instances."""
+databases, minor versions that AWS upgrades behind the stack, zones on Multi-AZ instances, and
+cross-Region copies of automated backups."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policy.resource_types import RDS_CLUSTER, RDS_CLUSTER_INSTANCE, RDS_GLOBAL_CLUSTER, RDS_INSTANCE
+from policy.resource_types import (
+    KMS_KEY, RDS_BACKUP_REPLICATION, RDS_CLUSTER, RDS_CLUSTER_INSTANCE, RDS_GLOBAL_CLUSTER, RDS_INSTANCE)
 from qnom.awsrules import Request, known, rule
 from qnom.engine import RecordedResource
 
@@ -156,3 +158,30 @@ def _zone_on_multi_az(request: Request) -> Iterator[str]:
     if request.inputs.get("multiAz") is True and known(zone):
         yield ("InvalidParameterCombination: Requesting a specific availability zone is not valid for Multi-AZ "
                f"instances. (availabilityZone {zone!r})")
+
+
+@rule("rds-backup-replication-destination", RDS_BACKUP_REPLICATION,
+      error="InvalidParameterValue: automated backups replicate to a destination Region other than the source's, "
+            "an encrypted source needs a KmsKeyId of that destination Region, and the source needs backups",
+      # RDS API reference, StartDBInstanceAutomatedBackupsReplication: the call is made in the destination
+      # Region, and KmsKeyId is "the ARN for the KMS encryption key in the destination AWS Region"; RDS User
+      # Guide, "Replicating automated backups to another AWS Region" (a destination "of your choice",
+      # copying the source's snapshots and transaction logs, which exist only with a retention period).
+      # No API error text is documented: the documented constraints.
+      source="https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_StartDBInstanceAutomatedBackupsReplication.html")
+def _backup_replication_destination(request: Request) -> Iterator[str]:
+    destination = request.region
+    for source in request.sources("sourceDbInstanceArn"):
+        if request.region_of(source) == destination:
+            yield (f"InvalidParameterValue: the source {source.name} is in {destination}: automated backups "
+                   f"replicate to another Region")
+        if not (source.inputs.get("backupRetentionPeriod") or 0) >= 1:
+            yield f"InvalidParameterValue: the source {source.name} keeps no automated backups (backupRetentionPeriod)"
+        if source.inputs.get("storageEncrypted") is True:
+            keys = [key for key in request.sources("kmsKeyId") if key.type == KMS_KEY]
+            if "kmsKeyId" not in request.inputs:
+                yield f"InvalidParameterCombination: the source {source.name} is encrypted: a KmsKeyId is required"
+            for key in keys:
+                if request.region_of(key) != destination:
+                    yield (f"InvalidParameterValue: KmsKeyId {key.name} is a key of {request.region_of(key)}, not of "
+                           f"the destination Region {destination}")
