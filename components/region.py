@@ -58,8 +58,9 @@ from components.network.peering import AccepterPeeringArgs, Peering, RequesterPe
 from components.data.queue import Queue, QueueArgs
 from components.data.search import Search, SearchArgs
 from components.compute.workers import Workers, WorkersArgs
+from components.kubernetes.kubernetes import Kubernetes, KubernetesArgs
 from phases.models import RegionSpec
-from phases.settings import StackSettings
+from phases.settings import SERVICE_IMAGE_FIELDS, StackSettings
 
 ZONE_COUNT = 3
 
@@ -148,6 +149,7 @@ class Region(pulumi.ComponentResource):
     search: Search | None
     peering: Peering | None
     accepted_peerings: dict[str, Peering]
+    kubernetes: Kubernetes | None
 
     def __init__(self, name: str, args: RegionArgs, opts: pulumi.ResourceOptions | None = None):
         if not isinstance(args, (PrimaryRegionArgs, SecondaryRegionArgs)):
@@ -180,9 +182,12 @@ class Region(pulumi.ComponentResource):
         self.app_config = self._create_app_config()
         self.api = self._create_api_tier()
         self.workers = self._create_workers()
+        self.kubernetes = self._create_kubernetes()
         resolve_clients["api"](self.api.security_group_id)
         if "workers" in resolve_clients:
             resolve_clients["workers"](self.workers.security_group_id)
+        if "kubernetes" in resolve_clients:
+            resolve_clients["kubernetes"](self.kubernetes.cluster_security_group_id)
         self.alb_dns_name = self.api.alb_dns_name
         self.api_asg_name = self.api.asg_name
         self.register_outputs({
@@ -262,6 +267,8 @@ class Region(pulumi.ComponentResource):
         names = ["api"]
         if self._has_workers:
             names.append("workers")
+        if self._args.settings.phase.kubernetes is not None:
+            names.append("kubernetes")
         pairs = {client: pulumi.deferred_output() for client in names}
         return {client: pair[0] for client, pair in pairs.items()}, {client: pair[1] for client, pair in pairs.items()}
 
@@ -375,6 +382,26 @@ class Region(pulumi.ComponentResource):
             boot_after=self._boot_after(),
             spot_only=settings.profile.spot_only,
             tags=settings.tags,
+        ), self._child)
+
+    def _create_kubernetes(self) -> Kubernetes | None:
+        """Phase 3 on: the region's EKS cluster and the seed's services, in the app subnets."""
+        settings, spec = self._args.settings, self._args.spec
+        if settings.phase.kubernetes is None:
+            return None
+        return Kubernetes(f"{self._name}-k8s", KubernetesArgs(
+            spec=settings.phase.kubernetes,
+            region=spec.name,
+            # EKS names are per account and region, so every region's cluster carries the stack's name.
+            cluster_name=f"{settings.project}-{settings.stack}",
+            vpc_cidr=spec.cidr,
+            subnet_ids=self.network.private_subnet_ids,
+            profile=settings.profile,
+            images={service: settings.service_image(service) for service in SERVICE_IMAGE_FIELDS},
+            config_path=self.app_config.path,
+            public_access_cidrs=settings.cluster_public_access_cidrs,
+            # A secondary region's services write to the primary's stores, over the peering.
+            data_cidrs=list(self._remote_data_cidrs.values()),
         ), self._child)
 
     def _client_security_groups(self) -> dict[str, pulumi.Output[str]]:

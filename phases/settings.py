@@ -33,6 +33,14 @@ from phases.models import Phase
 
 NAMESPACE = "qnom"
 DEFAULT_API_IMAGE = "public.ecr.aws/qnom/api:stable"
+SERVICE_IMAGE_FIELDS = {
+    "api-gateway": "api_gateway_image",
+    "auth-service": "auth_service_image",
+    "user-service": "user_service_image",
+    "order-service": "order_service_image",
+    "notification-service": "notification_service_image",
+}
+"""The Kubernetes services of the phase catalog and the setting holding each one's image."""
 # A registry reference and nothing else: the value is written into the instances' boot script.
 _IMAGE = re.compile(
     r"^[a-z0-9]+([.-][a-z0-9]+)*(:\d+)?"                     # registry host[:port]
@@ -104,6 +112,26 @@ def _api_image(raw: Any) -> str:
         raise _problem(f"got {raw!r}; allowed values: an image reference such as {DEFAULT_API_IMAGE} "
                        "or 123456789012.dkr.ecr.us-east-1.amazonaws.com/api@sha256:<digest>")
     return text
+
+
+def _cidr_list(raw: Any) -> tuple[str, ...]:
+    """Comma-separated IPv4 CIDRs (or a YAML list); never the whole internet."""
+    import ipaddress
+
+    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    cidrs = []
+    for item in (str(item).strip() for item in items):
+        if not item:
+            continue
+        try:
+            network = ipaddress.IPv4Network(item, strict=True)
+        except ValueError:
+            raise _problem(f"got {item!r}; allowed values: IPv4 CIDRs such as 203.0.113.0/24, comma-separated") from None
+        if network.prefixlen == 0:
+            raise _problem(f"got {item!r}: the cluster's API would be open to the internet; allowed values: "
+                           "the CIDRs of the networks that deploy and operate the clusters") from None
+        cidrs.append(str(network))
+    return tuple(cidrs)
 
 
 def _overrides(raw: Any) -> dict[str, Any]:
@@ -194,6 +222,26 @@ class StackSettings(BaseModel):
         description="OpenSearch service-linked role (AWSServiceRoleForAmazonOpenSearchService), needed before "
                     "the first VPC domain of the account: create (default; the stack creates it and never "
                     "deletes it) or existing (the account already has it, e.g. another stack created it).")
+    cluster_public_access_cidrs: Annotated[tuple[str, ...], PlainValidator(_cidr_list)] = Field(
+        "", alias="clusterPublicAccessCidrs", validate_default=True,
+        description="Phase 3 on: IPv4 CIDRs (comma-separated) allowed to reach the EKS clusters' public API endpoint, "
+                    "e.g. the CI runners' and operators' networks; 0.0.0.0/0 is refused. Default empty: the endpoint "
+                    "is private only, reachable from inside the VPC (then deploy from there).")
+    api_gateway_image: Annotated[str, PlainValidator(_api_image)] = Field(
+        "public.ecr.aws/qnom/api-gateway:stable", alias="apiGatewayImage",
+        description="Phase 3 on: container image of the Kubernetes api-gateway (registry/repository:tag or @sha256 digest).")
+    auth_service_image: Annotated[str, PlainValidator(_api_image)] = Field(
+        "public.ecr.aws/qnom/auth-service:stable", alias="authServiceImage",
+        description="Phase 3 on: container image of the Kubernetes auth-service (registry/repository:tag or @sha256 digest).")
+    user_service_image: Annotated[str, PlainValidator(_api_image)] = Field(
+        "public.ecr.aws/qnom/user-service:stable", alias="userServiceImage",
+        description="Phase 3 on: container image of the Kubernetes user-service (registry/repository:tag or @sha256 digest).")
+    order_service_image: Annotated[str, PlainValidator(_api_image)] = Field(
+        "public.ecr.aws/qnom/order-service:stable", alias="orderServiceImage",
+        description="Phase 3 on: container image of the Kubernetes order-service (registry/repository:tag or @sha256 digest).")
+    notification_service_image: Annotated[str, PlainValidator(_api_image)] = Field(
+        "public.ecr.aws/qnom/notification-service:stable", alias="notificationServiceImage",
+        description="Phase 3 on: container image of the Kubernetes notification-service (registry/repository:tag or @sha256 digest).")
     plan_date: date = Field(
         None, alias="planDate", validate_default=True,
         description="Day the program plans for (YYYY-MM-DD): the seasonal scaling windows are dated from it. "
@@ -268,6 +316,10 @@ class StackSettings(BaseModel):
     def stack(self) -> str:
         """The Pulumi stack's name."""
         return self._stack
+
+    def service_image(self, service: str) -> str:
+        """The image setting of a Kubernetes service of the catalog (`SERVICE_IMAGE_FIELDS`)."""
+        return getattr(self, SERVICE_IMAGE_FIELDS[service])
 
     @property
     def profile(self) -> EnvironmentProfile:
