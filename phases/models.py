@@ -486,7 +486,7 @@ class NodeGroup(Model):
 
 
 class ServiceNodes(Model):
-    """Nodes the node autoscaler launches for the services."""
+    """Nodes the node autoscaler launches for the services, and the type their baseline is priced with."""
 
     instance_types: list[str] = Field(min_length=2, description="Types the node pools may launch (several: spot pools).")
     spot_percent: int = Field(ge=0, le=100, description="Spot share of the service nodes (seed: worker 80%).")
@@ -494,7 +494,8 @@ class ServiceNodes(Model):
     sizing_vcpus: int = Field(ge=1, description="vCPUs of sizing_instance_type.")
     sizing_memory_gib: int = Field(ge=1, description="Memory of sizing_instance_type, GiB.")
     sizing_max_pods: int = Field(ge=1, le=250, description="EKS max pods of sizing_instance_type (VPC CNI: ENIs x IPs).")
-    fill_percent: int = Field(ge=10, le=100, description="Share of a node's allocatable the baseline plans to fill.")
+    daemonset_cpu_millicores: int = Field(ge=0, description="CPU every node's DaemonSets request.")
+    daemonset_memory_mebibytes: int = Field(ge=0, description="Memory every node's DaemonSets request.")
 
     @model_validator(mode="after")
     def _sizing_type_listed(self) -> ServiceNodes:

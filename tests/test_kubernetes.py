@@ -66,11 +66,14 @@ def test_catalog_holds_the_seed_services_and_hpa(number):
 
 def test_baseline_service_nodes_follow_the_seed_requests():
     kubernetes = load_phase(3).kubernetes
-    # 4x0.5 + 3x0.25 + 3x0.5 + 5x1 + 2x0.25 vCPU; 4x1 + 3x0.5 + 3x1 + 5x2 + 2x0.5 GiB.
-    assert sizing.requested(kubernetes) == (9750, 19968)
-    # c5.xlarge: 4000m - 80m reserved; 8192 MiB - (255 + 11 x 58) - 100.
-    assert sizing.allocatable(kubernetes) == (3920, 7199)
-    assert sizing.baseline_service_nodes(kubernetes) == (4, "c5.xlarge")
+    # At the HPAs' minimums (the gateway's seed HPA: 3): 3x0.5 + 3x0.25 + 3x0.5 + 5x1 + 2x0.25 vCPU;
+    # 3x1 + 3x0.5 + 3x1 + 5x2 + 2x0.5 GiB.
+    assert sizing.requested(kubernetes) == (9250, 18944)
+    # c5.large: 2000m - 70m reserved - 150m DaemonSets; 4096 MiB - (255 + 11 x 29) - 100 - 200.
+    assert sizing.pod_share(kubernetes) == (1780, 3222)
+    assert sizing.baseline_service_nodes(kubernetes, 5) == (6, "c5.large")  # 18944 / 3222 = 5.9
+    assert sizing.baseline_service_nodes(kubernetes, 8) == (8, "c5.large")  # never below the spread domains
+    assert sizing.baseline_service_nodes(load_phase(4).kubernetes, 5) == (8, "c5.large")  # ztunnel, istio-cni
 
 
 @pytest.mark.parametrize(("spot_percent", "spot_only", "pools"), [

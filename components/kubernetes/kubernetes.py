@@ -21,12 +21,15 @@ import pulumi_kubernetes as kubernetes
 from components import defaults
 from components.kubernetes import sizing
 from components.kubernetes.cluster import create_cluster
-from components.kubernetes.karpenter import create_karpenter
+from components.kubernetes.karpenter import SPREAD_VALUES, create_karpenter
 from components.kubernetes.mesh import create_mesh
 from components.kubernetes.observability import create_metrics
 from components.kubernetes.services import ServicesArgs, create_services
 from phases.environment import EnvironmentProfile
 from phases.models import Kubernetes as KubernetesSpec
+
+ZONES = 3
+"""Zones of the region's app subnets, which every service spreads over."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,9 @@ class Kubernetes(pulumi.ComponentResource):
         self.cluster_endpoint = parts.cluster.endpoint
         self.cluster_security_group_id = parts.cluster.vpc_config.cluster_security_group_id
         self.kubeconfig = pulumi.Output.secret(parts.kubeconfig)
-        self.baseline_service_nodes, self.service_node_type = sizing.baseline_service_nodes(spec)
+        # Every service spreads over the zones, and (unless spot-only) over the five capacity domains.
+        self.baseline_service_nodes, self.service_node_type = sizing.baseline_service_nodes(
+            spec, max(ZONES, 0 if args.profile.spot_only else len(SPREAD_VALUES)))
         self.register_outputs({
             "cluster_name": self.cluster_name,
             "cluster_endpoint": self.cluster_endpoint,

@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components.kubernetes import mesh, observability
+from components.kubernetes import mesh, observability, sizing
 from components.kubernetes.karpenter import ROLE_LABEL, SERVICES_POOL, SPREAD_LABEL
 from phases.models import Hpa, ServiceSize
 
@@ -46,7 +46,7 @@ k8s_policy = kubernetes.policy.v1
 PORT = 8080
 """The port every service listens on; its Service answers on 80."""
 HEALTH_PATH = "/health"
-API_GATEWAY = "api-gateway"
+API_GATEWAY = sizing.API_GATEWAY
 API_DEPLOYMENT = "api-deployment"
 API_HPA = "api-hpa"
 RUN_AS_USER = 10001
@@ -202,8 +202,7 @@ def _hpa_spec(service: ServiceSize, hpa: Hpa) -> k8s_hpa.HorizontalPodAutoscaler
         return k8s_hpa.MetricSpecArgs(type="Resource", resource=k8s_hpa.ResourceMetricSourceArgs(
             name=resource, target=k8s_hpa.MetricTargetArgs(type="Utilization", average_utilization=percent)))
 
-    # The seed's bounds are the gateway's; the other services start from their table's replicas.
-    minimum = hpa.min_replicas if service.name == API_GATEWAY else service.replicas
+    minimum = sizing.hpa_minimum(service, hpa)
     return k8s_hpa.HorizontalPodAutoscalerSpecArgs(
         scale_target_ref=k8s_hpa.CrossVersionObjectReferenceArgs(
             api_version="apps/v1", kind="Deployment", name=deployment_name(service.name)),
