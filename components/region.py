@@ -402,6 +402,7 @@ class Region(pulumi.ComponentResource):
             public_access_cidrs=settings.cluster_public_access_cidrs,
             # A secondary region's services write to the primary's stores, over the peering.
             data_cidrs=list(self._remote_data_cidrs.values()),
+            access=self._app_access(send_to_queue=True),
         ), self._child)
 
     def _client_security_groups(self) -> dict[str, pulumi.Output[str]]:

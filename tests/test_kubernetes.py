@@ -148,6 +148,20 @@ def test_the_kubernetes_provider_is_built_from_the_cluster():
     assert deployment.provider == provider.urn
 
 
+def test_each_service_reads_the_app_configuration_through_pod_identity():
+    plan = build("prod", 3)
+    role = plan.named("us-east-1-k8s-services", "aws:iam/role:Role")
+    associations = {r.inputs["namespace"]: r for r in plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                    if r.name.startswith("us-east-1") and r.inputs["namespace"] != "kube-system"}
+    assert sorted(associations) == sorted(SEED_SERVICES)
+    assert all(r.inputs["serviceAccount"] == namespace and r.dependencies["roleArn"] == [role.urn]
+               for namespace, r in associations.items())
+    grants = sorted(r.name for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
+                    if r.name.startswith("us-east-1-k8s-services-"))
+    assert grants == ["us-east-1-k8s-services-config", "us-east-1-k8s-services-objects",
+                      "us-east-1-k8s-services-secrets", "us-east-1-k8s-services-send"]
+
+
 def test_the_data_stores_admit_the_cluster_security_group():
     plan = build("prod", 3)
     cluster = _of(plan, CLUSTER, "us-east-1-k8s-cluster")

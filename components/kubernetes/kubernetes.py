@@ -2,8 +2,10 @@
 
 The recipe: the cluster and everything AWS holds for it (`cluster.py`), the Kubernetes provider
 built from the cluster's outputs, Karpenter and its NodePools (`karpenter.py`), Prometheus and
-prometheus-adapter (`observability.py`), the services (`services.py`) and, in phase 4, the Istio
-ambient mesh (`mesh.py`). The same children in phases 3 and 4, plus the mesh's: promotion 3 -> 4
+prometheus-adapter (`observability.py`), the services (`services.py`) with their AWS access (one
+role, `-services`, with the API instances' grants: configuration path, secrets, bucket prefix, job
+queue; each service's account assumes it through an EKS Pod Identity association) and, in phase 4,
+the Istio ambient mesh (`mesh.py`). The same children in phases 3 and 4, plus the mesh's: promotion 3 -> 4
 adds the mesh and labels the namespaces, and replaces nothing.
 
 The cluster's security group (the one EKS creates and puts on every node) is the tier's client
@@ -16,12 +18,16 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 
 from components import defaults
+from components import policy_documents as documents
+from components.compute.app_config import AppAccess
+from components.compute.instance_role import app_access_policies
 from components.kubernetes import sizing
 from components.kubernetes.cluster import create_cluster
-from components.kubernetes.karpenter import SPREAD_VALUES, create_karpenter
+from components.kubernetes.karpenter import SPREAD_VALUES, create_karpenter, pod_identity_trust
 from components.kubernetes.mesh import create_mesh
 from components.kubernetes.observability import create_metrics
 from components.kubernetes.services import ServicesArgs, create_services
@@ -54,6 +60,9 @@ class KubernetesArgs:
     """Networks allowed to the public API endpoint; default none: private endpoint only."""
     data_cidrs: Sequence[str] = ()
     """Other VPCs holding data the services write (a secondary region: the primary's). Default none."""
+    access: AppAccess | None = None
+    """What the services may reach in AWS, as the API instances may (configuration path, secrets,
+    bucket prefix, the job queue), granted through EKS Pod Identity. Default None: no AWS access."""
 
 
 class Kubernetes(pulumi.ComponentResource):
@@ -89,6 +98,7 @@ class Kubernetes(pulumi.ComponentResource):
             k8s, pulumi.ResourceOptions(depends_on=system_ready)))
         mesh = create_mesh(name, spec, pulumi.ResourceOptions.merge(
             k8s, pulumi.ResourceOptions(depends_on=system_ready))) if spec.mesh else []
+        self._grant_services_access(parts.cluster)
         create_services(name, ServicesArgs(
             services=spec.services,
             hpa=spec.hpa,
@@ -117,3 +127,22 @@ class Kubernetes(pulumi.ComponentResource):
             "baseline_service_nodes": self.baseline_service_nodes,
             "service_node_type": self.service_node_type,
         })
+
+    def _grant_services_access(self, cluster: aws.eks.Cluster) -> None:
+        """One role for the services, assumed through EKS Pod Identity by each service's account."""
+        args = self._args
+        if args.access is None:
+            return
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+        role = aws.iam.Role(f"{self._name}-services", aws.iam.RoleArgs(
+            assume_role_policy=documents.to_json(pod_identity_trust()),
+            description="QNom Kubernetes services: the app configuration and data (EKS Pod Identity)",
+        ), self._child)
+        for suffix, policy in app_access_policies(args.access, args.region, account_id).items():
+            aws.iam.RolePolicy(f"{self._name}-services-{suffix}", aws.iam.RolePolicyArgs(
+                role=role.id, policy=policy), self._child)
+        for service in args.spec.services:
+            # The service's namespace and account carry its name (services.py).
+            aws.eks.PodIdentityAssociation(f"{self._name}-{service.name}", aws.eks.PodIdentityAssociationArgs(
+                cluster_name=cluster.name, namespace=service.name, service_account=service.name, role_arn=role.arn,
+            ), self._child)
