@@ -273,6 +273,16 @@ class StackSettings(BaseModel):
         except pydantic.ValidationError as error:
             raise _override_problems(error, merged) from None
 
+    @field_validator("phase", mode="after")
+    @classmethod
+    def _every_service_has_an_image(cls, phase: Phase) -> Phase:
+        names = [service.name for service in phase.kubernetes.services] if phase.kubernetes else []
+        unknown = [name for name in names if name not in SERVICE_IMAGE_FIELDS]
+        if unknown:
+            raise _problem(f"kubernetes.services {unknown} have no image setting; allowed services: "
+                           f"{', '.join(SERVICE_IMAGE_FIELDS)}", key="overrides.kubernetes.services")
+        return phase
+
     @field_validator("database_cutover")
     @classmethod
     def _cutover_needs_aurora(cls, cutover: bool, info: ValidationInfo) -> bool:
