@@ -310,6 +310,15 @@ def test_public_endpoint_cidrs_are_checked():
     assert "qnom:clusterPublicAccessCidrs: got '0.0.0.0/0': the cluster's API would be open" in str(error.value)
 
 
+def test_a_service_without_an_image_setting_is_refused():
+    services = [{"name": "api-gateway", "replicas": 4, "cpu": "500m", "memory": "1Gi"},
+                {"name": "search-service", "replicas": 2, "cpu": "250m", "memory": "512Mi"}]
+    with pytest.raises(SettingsError) as error:
+        settings_for("prod", 3, {"kubernetes": {"services": services}})
+    assert ("qnom:overrides.kubernetes.services: kubernetes.services ['search-service'] have no image setting"
+            in str(error.value))
+
+
 # --------------------------------------------------------------------------- qnom render k8s
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
