@@ -83,6 +83,8 @@ def test_baseline_service_nodes_follow_the_seed_requests():
 ])
 def test_spot_split(spot_percent, spot_only, pools):
     assert karpenter.spread_values(spot_percent, spot_only) == pools
+    # Spot falls back to on demand, except where the profile runs spot alone (seed: staging, no fallback).
+    assert karpenter.capacity_types("spot", spot_only) == (["spot"] if spot_only else ["spot", "on-demand"])
 
 
 # --------------------------------------------------------------------------- phases 1 and 2: nothing

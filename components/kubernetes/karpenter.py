@@ -47,6 +47,15 @@ def spread_values(spot_percent: int, spot_only: bool) -> dict[str, tuple[str, ..
     return {pool: values for pool, values in pools.items() if values}
 
 
+def capacity_types(pool: str, spot_only: bool) -> list[str]:
+    """What a pool may launch: Karpenter prefers spot where a pool allows both, and falls back to on
+    demand when spot has no capacity (karpenter.sh, "NodePools": capacity type); a spot-only profile
+    has no fallback (seed: staging, fallback none)."""
+    if pool == "on-demand":
+        return ["on-demand"]
+    return ["spot"] if spot_only else ["spot", "on-demand"]
+
+
 def controller_policy(region: str, account_id: pulumi.Input[str], cluster_arn: pulumi.Input[str],
                       node_role_arn: pulumi.Input[str]) -> dict:
     """What the controller does (karpenter.sh, "Getting Started": the controller policy), condensed:
@@ -131,8 +140,7 @@ def create_karpenter(name: str, cluster: aws.eks.Cluster, node_role: aws.iam.Rol
         }, opts=after_release)
     pools = []
     for pool, values in spread_values(spec.service_nodes.spot_percent, spot_only).items():
-        # The spot pool may fall back to on demand except in a spot-only profile (seed: staging, no fallback).
-        capacity = ["spot"] if pool == "spot" and spot_only else ["spot", "on-demand"] if pool == "spot" else ["on-demand"]
+        capacity = capacity_types(pool, spot_only)
         pools.append(kubernetes.apiextensions.CustomResource(
             f"{name}-node-pool-{pool}", api_version="karpenter.sh/v1", kind="NodePool",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(name=pool),

@@ -103,8 +103,9 @@ def _create_service(name: str, service: ServiceSize, args: ServicesArgs,
     namespace = k8s_core.Namespace(f"{name}-namespace", k8s_core.NamespaceInitArgs(
         metadata=k8s_meta.ObjectMetaArgs(name=service.name, labels=namespace_labels)), k8s)
     inside = pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace]))
-    meta = lambda object_name: k8s_meta.ObjectMetaArgs(  # noqa: E731
-        name=object_name, namespace=service.name, labels=_labels(service.name))
+    def meta(object_name: str) -> k8s_meta.ObjectMetaArgs:
+        return k8s_meta.ObjectMetaArgs(name=object_name, namespace=service.name, labels=_labels(service.name))
+
     k8s_core.ServiceAccount(f"{name}-account", k8s_core.ServiceAccountInitArgs(
         metadata=meta(service.name), automount_service_account_token=False), inside)
     deployment = k8s_apps.Deployment(f"{name}-deployment", k8s_apps.DeploymentInitArgs(
@@ -143,9 +144,10 @@ def _deployment_spec(service: ServiceSize, args: ServicesArgs) -> k8s_apps.Deplo
         spread.append(k8s_core.TopologySpreadConstraintArgs(
             max_skew=1, topology_key=SPREAD_LABEL, when_unsatisfiable="DoNotSchedule",
             label_selector=k8s_meta.LabelSelectorArgs(match_labels=labels)))
-    probe = lambda delay: k8s_core.ProbeArgs(  # noqa: E731
-        http_get=k8s_core.HTTPGetActionArgs(path=HEALTH_PATH, port="http"),
-        initial_delay_seconds=delay, period_seconds=10, timeout_seconds=2, failure_threshold=3)
+    def probe(delay: int) -> k8s_core.ProbeArgs:
+        return k8s_core.ProbeArgs(http_get=k8s_core.HTTPGetActionArgs(path=HEALTH_PATH, port="http"),
+                                  initial_delay_seconds=delay, period_seconds=10, timeout_seconds=2, failure_threshold=3)
+
     container = k8s_core.ContainerArgs(
         name=service.name,
         image=args.images[service.name],
