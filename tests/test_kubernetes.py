@@ -271,12 +271,19 @@ def test_phase_4_adds_istio_ambient_with_strict_mutual_tls():
                 or r.name == "us-east-1-k8s-ztunnel"]
     assert {r.inputs["name"]: r.inputs["version"] for r in releases} == {
         "istio-base": "1.28.0", "istiod": "1.28.0", "istio-cni": "1.28.0", "ztunnel": "1.28.0"}
-    strict = plan.named("us-east-1-k8s-mtls-strict")
-    assert strict.inputs["spec"] == {"mtls": {"mode": "STRICT"}} and strict.inputs["kind"] == "PeerAuthentication"
-    namespace = plan.named("us-east-1-k8s-user-service-namespace")
-    assert namespace.inputs["metadata"]["labels"]["istio.io/dataplane-mode"] == "ambient"
-    assert not build("prod", 3).named("us-east-1-k8s-user-service-namespace").inputs["metadata"]["labels"].get(
-        "istio.io/dataplane-mode")
+    for service in SEED_SERVICES:
+        strict = plan.named(f"us-east-1-k8s-{service}-mtls-strict")
+        assert strict.inputs["kind"] == "PeerAuthentication" and strict.inputs["metadata"]["namespace"] == service
+        assert strict.inputs["spec"] == {"mtls": {"mode": "STRICT"}}
+        labels = plan.named(f"us-east-1-k8s-{service}-namespace").inputs["metadata"]["labels"]
+        assert labels["istio.io/dataplane-mode"] == "ambient"
+    # Prometheus joins the mesh to scrape the services; its namespace stays PERMISSIVE for the API server.
+    assert plan.named("us-east-1-k8s-monitoring").inputs["metadata"]["labels"]["istio.io/dataplane-mode"] == "ambient"
+    assert not [r for r in plan.resources if r.name == "us-east-1-k8s-monitoring-mtls-strict"]
+    phase_3 = build("prod", 3)
+    assert "istio.io/dataplane-mode" not in phase_3.named("us-east-1-k8s-user-service-namespace").inputs[
+        "metadata"]["labels"]
+    assert not [r for r in phase_3.resources if r.name.endswith("-mtls-strict")]
 
 
 def test_promotion_2_to_3_only_adds_the_tier():
@@ -297,7 +304,7 @@ def test_promotion_3_to_4_replaces_nothing_in_the_tier():
     assert tier and all(r.urn in new for r in tier)
     changed = sorted(r.name for r in tier if r.inputs != new[r.urn].inputs)
     # The namespaces join the mesh (a label) and the services' policies admit its ports; nothing else moves.
-    assert all(name.endswith(("-namespace", "-paths")) for name in changed), changed
+    assert all(name.endswith(("-namespace", "-paths", "-monitoring")) for name in changed), changed
     cluster = [r for r in tier if r.type == CLUSTER]
     assert all(r.inputs == new[r.urn].inputs for r in cluster)
 
@@ -332,9 +339,10 @@ def test_render_writes_and_validates_every_object(capsys, tmp_path, stack, phase
     if phase in ("1", "2"):
         assert "declares no Kubernetes object" in result.stdout and not list(tmp_path.iterdir())
         return
-    # Per region: 5 namespaces, 5 x (account, deployment, service, HPA, PDB, 2 policies), node class, 2 pools.
-    custom, helm = (3, 3) if phase == "3" else (4, 7)
-    assert f"({3 * custom} custom resource, {3 * helm} helm release, 120 valid)" in result.stdout, result.stdout
+    # Per region: 6 namespaces, 5 x (account, deployment, service, HPA, PDB, 2 policies); custom resources:
+    # the node class, 2 node pools (phase 4: and 5 PeerAuthentications); releases: 3 (phase 4: 7).
+    custom, helm = (3, 3) if phase == "3" else (8, 7)
+    assert f"({3 * custom} custom resource, {3 * helm} helm release, 123 valid)" in result.stdout, result.stdout
     hpa = yaml.safe_load((tmp_path / "us-east-1" / "api-gateway" / "horizontalpodautoscaler-api-hpa.yaml").read_text())
     assert hpa["spec"]["behavior"] == SEED_BEHAVIOR
 

@@ -8,14 +8,16 @@ can be added per namespace later without touching the pods.
 
 Creates, in `istio-system`, the releases of the ambient install (istio.io, "Install with Helm",
 ambient: `base`, `istiod` with profile ambient, `cni` with profile ambient, `ztunnel`), in that
-order, and a mesh-wide `PeerAuthentication` in STRICT mode: plain-text traffic between pods is
-refused. The services' namespaces carry `istio.io/dataplane-mode: ambient` (`services.py`).
+order. The services' namespaces carry `istio.io/dataplane-mode: ambient` and a `PeerAuthentication`
+in STRICT mode each (`services.py`): plain-text traffic to a service is refused. STRICT per service
+namespace rather than mesh-wide: the EKS control plane, outside the mesh, must still reach the
+metrics adapter's aggregated API in `monitoring` (istio.io, "PeerAuthentication": namespace-wide
+policy).
 """
 
 from __future__ import annotations
 
 import pulumi
-import pulumi_kubernetes as kubernetes
 
 from components.kubernetes.helm import helm_release
 from phases.models import Kubernetes as KubernetesSpec
@@ -44,9 +46,4 @@ def create_mesh(name: str, spec: KubernetesSpec, k8s: pulumi.ResourceOptions) ->
                                create_namespace=create_namespace)
         releases.append(release)
         previous = [release]
-    kubernetes.apiextensions.CustomResource(
-        f"{name}-mtls-strict", api_version="security.istio.io/v1", kind="PeerAuthentication",
-        metadata=kubernetes.meta.v1.ObjectMetaArgs(name="default", namespace=NAMESPACE),
-        spec={"mtls": {"mode": "STRICT"}},
-        opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=releases)))
     return releases

@@ -1,6 +1,6 @@
 """The seed's microservices ("Service Decomposition") as Kubernetes workloads, one namespace each.
 
-Per service: a Namespace (ambient-enrolled in phase 4), a ServiceAccount, a Deployment (the API
+Per service: a Namespace (phase 4: ambient-enrolled, with a STRICT PeerAuthentication), a ServiceAccount, a Deployment (the API
 gateway's is `api-deployment`, the name the seed's emergency playbook scales), a Service, an
 autoscaling/v2 HorizontalPodAutoscaler, a PodDisruptionBudget and NetworkPolicies.
 
@@ -132,6 +132,11 @@ def _create_service(name: str, service: ServiceSize, args: ServicesArgs,
     for policy_name, spec in _network_policies(service, args).items():
         k8s_net.NetworkPolicy(f"{name}-netpol-{policy_name}", k8s_net.NetworkPolicyInitArgs(
             metadata=meta(policy_name), spec=spec), inside)
+    if args.mesh:
+        # Only mutual TLS reaches the service's pods (istio.io, "PeerAuthentication": mode STRICT).
+        kubernetes.apiextensions.CustomResource(
+            f"{name}-mtls-strict", api_version="security.istio.io/v1", kind="PeerAuthentication",
+            metadata=meta("default"), spec={"mtls": {"mode": "STRICT"}}, opts=inside)
     return deployment
 
 
