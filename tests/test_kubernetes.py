@@ -347,6 +347,24 @@ def test_render_writes_and_validates_every_object(capsys, tmp_path, stack, phase
     assert hpa["spec"]["behavior"] == SEED_BEHAVIOR
 
 
+def test_render_json_follows_its_schema(capsys, tmp_path):
+    import json
+
+    import jsonschema
+
+    from qnom.engine import PROJECT_DIR
+
+    schema = json.loads((PROJECT_DIR / "docs" / "schemas" / "qnom.render-k8s.v1.schema.json").read_text())
+    result = run_cli(capsys, "render", "k8s", "--stack", "prod", "--phase", "4", "--date", "2025-11-01",
+                     "--out", str(tmp_path), "--json")
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, schema)
+    assert result.returncode == 0 and document["valid"] is True and document["kubernetesVersion"] == "1.34"
+    hpa = next(item for item in document["objects"] if item["name"] == "api-hpa" and item["region"] == "us-east-1")
+    assert (hpa["kind"], hpa["namespace"], hpa["status"], hpa["path"]) == (
+        "HorizontalPodAutoscaler", "api-gateway", "valid", "us-east-1/api-gateway/horizontalpodautoscaler-api-hpa.yaml")
+
+
 def test_a_bad_manifest_fails_with_the_object_and_the_schema_error():
     plan = build("prod", 3)
     deployment = _of(plan, DEPLOYMENT, "us-east-1-k8s-api-gateway-deployment")

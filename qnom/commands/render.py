@@ -11,11 +11,13 @@ they are checked for apiVersion, kind and a name. A Helm release is written as i
 
 Exit 0 when every object validates (also when the phase declares none: phases 1 and 2), 1 when
 one does not (each failure on stderr with the object and the schema's error), 2 on invalid settings.
+`--json` prints one `qnom.render-k8s/v1` document instead (docs/schemas/qnom.render-k8s.v1.schema.json).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ CLUSTER_SCOPE = "_cluster"
 HELM_DIR = "_helm"
 _MANIFEST_KEYS = ("apiVersion", "kind", "metadata")
 _RELEASE_KEYS = ("name", "namespace", "chart", "version", "repositoryOpts", "createNamespace", "atomic", "values")
+SCHEMA = "qnom.render-k8s/v1"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ def register(commands) -> None:
     add_stack_options(k8s)
     k8s.add_argument("--phase", help="phase to render (1-4 or name), replacing qnom:phase")
     k8s.add_argument("--out", type=Path, required=True, help="directory to write the YAML files to")
+    k8s.add_argument("--json", action="store_true", help="print the qnom.render-k8s/v1 JSON document")
     add_date_option(k8s)
     k8s.set_defaults(handler=run)
 
@@ -122,23 +126,48 @@ def write(outcomes: list[Outcome], out: Path) -> None:
         target.write_text(yaml.safe_dump(outcome.manifest.document, sort_keys=False), encoding="utf-8")
 
 
-def render_k8s(stack: str, stack_file: Path | None, phase: str | None, plan_date, out: Path) -> list[Outcome]:
+def render_k8s(stack: str, stack_file: Path | None, phase: str | None, plan_date,
+               out: Path) -> tuple[list[Outcome], dict[str, Any]]:
+    """The outcomes, written to `out`, and the JSON document describing them."""
     from qnom.engine import run_program
     from qnom.plan import load_config
 
     config = load_config(stack, stack_file, phase, plan_date)
     settings = settings_from_config(config, stack=stack)
-    if settings.phase.kubernetes is None:
-        return []
-    run = run_program(stack, config)
-    outcomes = [validate(manifest, settings.phase.kubernetes.version) for manifest in manifests(run)]
-    write(outcomes, out)
-    return outcomes
+    version = settings.phase.kubernetes.version if settings.phase.kubernetes else None
+    outcomes = []
+    if version is not None:
+        run = run_program(stack, config)
+        outcomes = [validate(manifest, version) for manifest in manifests(run)]
+        write(outcomes, out)
+    document = {
+        "schema": SCHEMA,
+        "stack": stack,
+        "phase": {"number": settings.phase.number, "name": settings.phase.name},
+        "kubernetesVersion": version,
+        "out": str(out),
+        "objects": [{
+            "path": str(outcome.manifest.path),
+            "region": outcome.manifest.region,
+            "apiVersion": outcome.manifest.document.get("apiVersion"),
+            "kind": outcome.manifest.document.get("kind"),
+            "namespace": (outcome.manifest.document.get("metadata") or {}).get("namespace"),
+            "name": (outcome.manifest.document.get("metadata") or {}).get("name"),
+            "urn": outcome.manifest.resource.urn,
+            "status": outcome.status,
+            "error": outcome.error,
+        } for outcome in outcomes],
+        "valid": all(outcome.status != "invalid" for outcome in outcomes),
+    }
+    return outcomes, document
 
 
 def run(args: argparse.Namespace) -> int:
     resolve_stack(args)
-    outcomes = render_k8s(args.stack, args.stack_file, args.phase, args.date, args.out)
+    outcomes, document = render_k8s(args.stack, args.stack_file, args.phase, args.date, args.out)
+    if args.json:
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return EXIT_OK if document["valid"] else EXIT_FAILURE
     if not outcomes:
         print(f"qnom render k8s: stack {args.stack} declares no Kubernetes object in this phase (EKS from phase 3)")
         return EXIT_OK
