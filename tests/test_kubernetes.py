@@ -6,6 +6,8 @@ Plans come from `tests.support.build` with default settings (the runs other test
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 import yaml
 
@@ -13,6 +15,7 @@ from components.kubernetes import karpenter, sizing
 from phases.catalog import load_phase
 from phases.settings import SettingsError
 from qnom.commands.render import Manifest, validate
+from qnom.engine import run_program
 from tests.support import build, run_cli, settings_for
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
@@ -307,6 +310,61 @@ def test_promotion_3_to_4_replaces_nothing_in_the_tier():
     assert all(name.endswith(("-namespace", "-paths", "-monitoring")) for name in changed), changed
     cluster = [r for r in tier if r.type == CLUSTER]
     assert all(r.inputs == new[r.urn].inputs for r in cluster)
+
+
+# --------------------------------------------------------------------------- the component alone
+
+STAGING_PROGRAM = textwrap.dedent('''
+    import pulumi
+    import pulumi_aws as aws
+
+    from components.kubernetes.kubernetes import Kubernetes, KubernetesArgs
+    from phases.catalog import load_phase
+    from phases.environment import PROFILES
+
+    provider = aws.Provider("aws-us-west-2", aws.ProviderArgs(region="us-west-2"))
+    Kubernetes("us-west-2-k8s", KubernetesArgs(
+        spec=load_phase(3).kubernetes,
+        region="us-west-2",
+        cluster_name="qnom-staging",
+        vpc_cidr="10.20.0.0/16",
+        subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
+        profile=PROFILES["staging"],
+        images={name: f"public.ecr.aws/qnom/{name}:test" for name in (
+            "api-gateway", "auth-service", "user-service", "order-service", "notification-service")},
+        config_path="/qnom/staging/app",
+        public_access_cidrs=("203.0.113.0/24",),
+        data_cidrs=["10.10.0.0/16"],
+    ), pulumi.ResourceOptions(providers={"aws": provider}))
+''')
+
+
+@pytest.fixture(scope="module")
+def staging_run(tmp_path_factory):
+    program = tmp_path_factory.mktemp("k8s-staging") / "program.py"
+    program.write_text(STAGING_PROGRAM)
+    return run_program("staging", {"aws:region": "us-west-2"}, program=program)
+
+
+def test_the_public_endpoint_opens_only_to_the_listed_networks(staging_run):
+    [cluster] = [r for r in staging_run.resources if r.type == CLUSTER]
+    assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is True
+    assert cluster.inputs["vpcConfig"]["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert cluster.inputs["vpcConfig"]["endpointPrivateAccess"] is True
+    assert staging_run.region_of(cluster) == "us-west-2"
+
+
+def test_staging_runs_the_services_on_spot_alone(staging_run):
+    pools = {r.inputs["metadata"]["name"]: r.inputs["spec"]["template"]["spec"]["requirements"]
+             for r in staging_run.resources if r.type == "kubernetes:karpenter.sh/v1:NodePool"}
+    assert {name: (reqs[0]["values"], reqs[2]["values"]) for name, reqs in pools.items()} == {
+        "spot": (["spot"], ["1", "2", "3", "4", "5"])}
+    deployment = next(r for r in staging_run.resources if r.type == DEPLOYMENT)
+    spread = deployment.inputs["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert [c["topologyKey"] for c in spread] == ["topology.kubernetes.io/zone"]
+    # Nothing protected in staging, the secrets key included.
+    key = next(r for r in staging_run.resources if r.name == "us-west-2-k8s-secrets-key")
+    assert key.options["protect"] is False
 
 
 # --------------------------------------------------------------------------- settings
