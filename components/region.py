@@ -5,7 +5,9 @@ phase 1 on, so adding a region in a later phase only adds siblings. Creates the 
 `Network` and `ApiTier` (sized from the region's capacity; the traffic schedule only in
 the primary region). The primary region also holds the job `Queue` and the `Workers`
 consuming it (phase 2 on), `ObjectStorage`, the `Database`, the `Cache` and (phase 3 on)
-`Search`, which admit only the API and worker security groups.
+`Search`, which admit only the API and worker security groups. From phase 3 every region also
+holds its `Kubernetes` tier (`{region}-k8s`, `components/kubernetes/`), whose cluster security
+group the region's data stores admit like the app tiers' groups.
 
 Every region also holds its `AppConfig` (`{region}-app-config`): the SSM parameters the API and
 worker boot scripts read (contract in `components/compute/app_config.py`): the primary's writer, the
