@@ -139,7 +139,12 @@ def test_managed_addons_and_network_policy_enforcement():
     assert sorted(addons) == ["coredns", "eks-pod-identity-agent", "kube-proxy", "metrics-server", "vpc-cni"]
     assert addons["vpc-cni"].inputs["configurationValues"] == '{"enableNetworkPolicy": "true"}'
     nodes = _of(plan, "aws:eks/nodeGroup:NodeGroup", "us-east-1-k8s-system")
-    assert addons["coredns"].options["dependsOn"] == [nodes.urn]
+    assert addons["coredns"].options["dependsOn"] == addons["metrics-server"].options["dependsOn"] == [nodes.urn]
+    # No self-managed networking: the node group waits for the managed DaemonSets its nodes need.
+    assert nodes.options["dependsOn"] == sorted(addons[name].urn for name in (
+        "eks-pod-identity-agent", "kube-proxy", "vpc-cni"))
+    cluster = _of(plan, CLUSTER, "us-east-1-k8s-cluster")
+    assert cluster.inputs["bootstrapSelfManagedAddons"] is False
     assert nodes.inputs["instanceTypes"] == ["m5.large"] and nodes.inputs["capacityType"] == "ON_DEMAND"
     assert nodes.inputs["scalingConfig"] == {"minSize": 2, "desiredSize": 2, "maxSize": 4}
 

@@ -42,7 +42,8 @@ ADDONS = {
     "coredns": None,
     "metrics-server": None,
 }
-# Add-ons whose pods need a node to run on: created once the system node group exists.
+# Add-ons whose pods need a node to run on: created once the system node group exists (the others
+# run on every node as DaemonSets, and a node is Ready only once they do).
 ADDONS_ON_NODES = ("coredns", "metrics-server")
 
 
@@ -106,14 +107,18 @@ def create_cluster(name: str, cluster_name: str, region: str, spec: KubernetesSp
         upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
     ), pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[logs])))
     _admin_access(name, cluster, child)
-    node_group = _system_node_group(name, cluster, spec, subnet_ids, child)
+    # Nodes join only once the cluster networking runs on them: without EKS's self-managed copies,
+    # the VPC CNI, kube-proxy and the Pod Identity agent come first, CoreDNS and metrics-server after.
+    networking = _addons(name, cluster, [addon for addon in ADDONS if addon not in ADDONS_ON_NODES], [], child)
+    node_group = _system_node_group(name, cluster, spec, subnet_ids, list(networking.values()), child)
+    on_nodes = _addons(name, cluster, list(ADDONS_ON_NODES), [node_group], child)
     karpenter_node_role = _role(f"{name}-karpenter-node", "ec2.amazonaws.com",
                                 "QNom EKS service nodes launched by Karpenter", NODE_POLICY_ARNS, child)
     aws.eks.AccessEntry(f"{name}-karpenter-node", aws.eks.AccessEntryArgs(
         cluster_name=cluster.name, principal_arn=karpenter_node_role.arn, type="EC2_LINUX",
     ), child)
-    addons = _addons(name, cluster, node_group, child)
-    return ClusterParts(cluster, node_group, karpenter_node_role, addons, kubeconfig(cluster, region))
+    return ClusterParts(cluster, node_group, karpenter_node_role, {**networking, **on_nodes},
+                        kubeconfig(cluster, region))
 
 
 def _role(name: str, service: str, description: str, policy_arns: dict[str, str],
@@ -143,7 +148,8 @@ def _admin_access(name: str, cluster: aws.eks.Cluster, child: pulumi.ResourceOpt
 
 
 def _system_node_group(name: str, cluster: aws.eks.Cluster, spec: KubernetesSpec,
-                       subnet_ids: list[pulumi.Input[str]], child: pulumi.ResourceOptions) -> aws.eks.NodeGroup:
+                       subnet_ids: list[pulumi.Input[str]], after: list[pulumi.Resource],
+                       child: pulumi.ResourceOptions) -> aws.eks.NodeGroup:
     role = _role(f"{name}-system-node", "ec2.amazonaws.com", "QNom EKS system nodes", NODE_POLICY_ARNS, child)
     capacity = spec.system_nodes.capacity
     return aws.eks.NodeGroup(f"{name}-system", aws.eks.NodeGroupArgs(
@@ -158,23 +164,24 @@ def _system_node_group(name: str, cluster: aws.eks.Cluster, spec: KubernetesSpec
         update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
         labels={"qnom.io/pool": "system"},
     ), pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+        depends_on=after,
         # Like an Auto Scaling group's desired capacity: set at creation, then the node autoscaling's.
         ignore_changes=["scalingConfig.desiredSize"])))
 
 
-def _addons(name: str, cluster: aws.eks.Cluster, node_group: aws.eks.NodeGroup,
+def _addons(name: str, cluster: aws.eks.Cluster, addons: list[str], after: list[pulumi.Resource],
             child: pulumi.ResourceOptions) -> dict[str, aws.eks.Addon]:
-    addons = {}
-    for addon, configuration in ADDONS.items():
-        on_nodes = addon in ADDONS_ON_NODES
-        addons[addon] = aws.eks.Addon(f"{name}-{addon}", aws.eks.AddonArgs(
+    created = {}
+    for addon in addons:
+        configuration = ADDONS[addon]
+        created[addon] = aws.eks.Addon(f"{name}-{addon}", aws.eks.AddonArgs(
             cluster_name=cluster.name,
             addon_name=addon,
             configuration_values=json.dumps(configuration) if configuration else None,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
-        ), pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[node_group] if on_nodes else [])))
-    return addons
+        ), pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=after)))
+    return created
 
 
 def kubeconfig(cluster: aws.eks.Cluster, region: str) -> pulumi.Output[str]:
