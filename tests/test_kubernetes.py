@@ -6,6 +6,7 @@ Plans come from `tests.support.build` with default settings (the runs other test
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 
 import pytest
@@ -315,6 +316,13 @@ def test_promotion_3_to_4_replaces_nothing_in_the_tier():
     assert all(name.endswith(("-namespace", "-paths", "-monitoring")) for name in changed), changed
     cluster = [r for r in tier if r.type == CLUSTER]
     assert all(r.inputs == new[r.urn].inputs for r in cluster)
+    from qnom.awsrules.force_new import promotion_hazards, replacements
+
+    assert [h for h in promotion_hazards(before.run, after.run) if h.type == CLUSTER] == []
+    # A renamed cluster would be a new control plane: the promotion check names it.
+    renamed = dataclasses.replace(cluster[0], inputs={**cluster[0].inputs, "name": "qnom-prod-2"})
+    assert [str(h) for h in replacements(cluster[0], renamed)] == [
+        f"{cluster[0].name}.name: 'qnom-prod' -> 'qnom-prod-2'"]
 
 
 # --------------------------------------------------------------------------- the component alone

@@ -95,7 +95,8 @@ def create_cluster(name: str, cluster_name: str, region: str, spec: KubernetesSp
         enabled_cluster_log_types=list(spec.control_plane_logs),
         access_config=aws.eks.ClusterAccessConfigArgs(
             # Access entries only: no aws-auth ConfigMap to edit by hand. The creator gets no
-            # implicit admin entry; the stack declares its admin below.
+            # implicit admin entry; the stack declares its admin below. (The bootstrap switch is
+            # ForceNew, terraform-provider-aws internal/service/eks/cluster.go: fixed for good.)
             authentication_mode="API",
             bootstrap_cluster_creator_admin_permissions=False,
         ),
