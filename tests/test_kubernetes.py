@@ -97,8 +97,8 @@ def test_spot_split(spot_percent, spot_only, pools):
 @pytest.mark.parametrize("phase", [1, 2])
 def test_phases_1_and_2_declare_no_kubernetes_resource(environment, phase):
     plan = build(environment, phase)
-    assert [r.name for r in plan.resources if r.type.startswith(("kubernetes:", "aws:eks/", "pulumi:providers:kubernetes"))
-            or r.type == "qnom:components:Kubernetes"] == []
+    tier = ("kubernetes:", "aws:eks/", "pulumi:providers:kubernetes", "qnom:components:Kubernetes")
+    assert [r.name for r in plan.resources if r.type.startswith(tier)] == []
 
 
 # --------------------------------------------------------------------------- the clusters
@@ -162,7 +162,8 @@ def test_the_kubernetes_provider_is_built_from_the_cluster():
 def test_each_service_reads_the_app_configuration_through_pod_identity():
     plan = build("prod", 3)
     role = plan.named("us-east-1-k8s-services", "aws:iam/role:Role")
-    associations = {r.inputs["namespace"]: r for r in plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    associations = {r.inputs["namespace"]: r
+                    for r in plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
                     if r.name.startswith("us-east-1") and r.inputs["namespace"] != "kube-system"}
     assert sorted(associations) == sorted(SEED_SERVICES)
     assert all(r.inputs["serviceAccount"] == namespace and r.dependencies["roleArn"] == [role.urn]
@@ -203,7 +204,8 @@ def test_deployments_are_the_seed_services():
 
 
 def test_pods_are_locked_down_probed_and_spread():
-    spec = _of(build("prod", 3), DEPLOYMENT, "us-east-1-k8s-order-service-deployment").inputs["spec"]["template"]["spec"]
+    deployment = _of(build("prod", 3), DEPLOYMENT, "us-east-1-k8s-order-service-deployment")
+    spec = deployment.inputs["spec"]["template"]["spec"]
     [container] = spec["containers"]
     assert container["securityContext"] == {
         "runAsNonRoot": True, "runAsUser": 10001, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
@@ -251,7 +253,8 @@ def test_disruption_budgets_and_network_policies():
     # A secondary region's services also reach the primary's stores (over the peering).
     secondary = [r for r in plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
                  if r.name == "us-west-2-k8s-order-service-netpol-order-service-paths"][0].inputs["spec"]
-    assert secondary["egress"][-1]["to"] == [{"ipBlock": {"cidr": "10.20.0.0/16"}}, {"ipBlock": {"cidr": "10.10.0.0/16"}}]
+    assert secondary["egress"][-1]["to"] == [{"ipBlock": {"cidr": "10.20.0.0/16"}},
+                                             {"ipBlock": {"cidr": "10.10.0.0/16"}}]
 
 
 def test_karpenter_metrics_and_charts_are_pinned_releases():
@@ -442,6 +445,8 @@ def test_a_bad_manifest_fails_with_the_object_and_the_schema_error():
     document = {**deployment.inputs, "spec": {**deployment.inputs["spec"], "replica": 3}}
     outcome = validate(Manifest("us-east-1", None, document, deployment), "1.34")
     assert outcome.status == "invalid"
-    assert outcome.error == "spec: Additional properties are not allowed ('replica' was unexpected) (Kubernetes 1.34 schema)"
-    assert outcome.manifest.label == "Deployment api-gateway/api-deployment (us-east-1, us-east-1-k8s-api-gateway-deployment)"
+    assert outcome.error == ("spec: Additional properties are not allowed ('replica' was unexpected) "
+                             "(Kubernetes 1.34 schema)")
+    assert outcome.manifest.label == ("Deployment api-gateway/api-deployment "
+                                      "(us-east-1, us-east-1-k8s-api-gateway-deployment)")
     assert validate(Manifest("us-east-1", None, deployment.inputs, deployment), "1.34").status == "valid"

@@ -381,7 +381,8 @@ RESOURCE_CASES = [
     variant("k8s-containers-resources", K8S_DEPLOYMENT, DEPLOYMENT, "has no memory limit",
             spec=deployment_with(resources={"requests": {"cpu": "500m", "memory": "1Gi"}})),
     variant("k8s-containers-resources", K8S_DEPLOYMENT, DEPLOYMENT, "may use 2Gi of memory but reserves 1Gi",
-            spec=deployment_with(resources={"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}})),
+            spec=deployment_with(resources={"requests": {"cpu": "500m", "memory": "1Gi"},
+                                            "limits": {"memory": "2Gi"}})),
     variant("k8s-containers-probes", K8S_DEPLOYMENT, DEPLOYMENT, "has no readinessProbe",
             spec=deployment_with(readinessProbe=None)),
 ]

@@ -195,7 +195,8 @@ def kubeconfig(cluster: aws.eks.Cluster, region: str) -> pulumi.Output[str]:
                                   "--output", "json"]}}
         return json.dumps({
             "apiVersion": "v1", "kind": "Config", "current-context": cluster_name,
-            "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": authority}}],
+            "clusters": [{"name": cluster_name,
+                          "cluster": {"server": endpoint, "certificate-authority-data": authority}}],
             "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
             "users": [{"name": cluster_name, "user": user}],
         })

@@ -1,8 +1,9 @@
 """The seed's microservices ("Service Decomposition") as Kubernetes workloads, one namespace each.
 
-Per service: a Namespace (phase 4: ambient-enrolled, with a STRICT PeerAuthentication), a ServiceAccount, a Deployment (the API
-gateway's is `api-deployment`, the name the seed's emergency playbook scales), a Service, an
-autoscaling/v2 HorizontalPodAutoscaler, a PodDisruptionBudget and NetworkPolicies.
+Per service: a Namespace (phase 4: ambient-enrolled, with a STRICT PeerAuthentication), a
+ServiceAccount, a Deployment (the API gateway's is `api-deployment`, the name the seed's emergency
+playbook scales), a Service, an autoscaling/v2 HorizontalPodAutoscaler, a PodDisruptionBudget and
+NetworkPolicies.
 
 Pods: non-root, read-only root filesystem (a memory-backed /tmp), every capability dropped, no
 privilege escalation, seccomp RuntimeDefault, no service account token; liveness and readiness
@@ -151,7 +152,8 @@ def _deployment_spec(service: ServiceSize, args: ServicesArgs) -> k8s_apps.Deplo
             label_selector=k8s_meta.LabelSelectorArgs(match_labels=labels)))
     def probe(delay: int) -> k8s_core.ProbeArgs:
         return k8s_core.ProbeArgs(http_get=k8s_core.HTTPGetActionArgs(path=HEALTH_PATH, port="http"),
-                                  initial_delay_seconds=delay, period_seconds=10, timeout_seconds=2, failure_threshold=3)
+                                  initial_delay_seconds=delay, period_seconds=10, timeout_seconds=2,
+                                  failure_threshold=3)
 
     container = k8s_core.ContainerArgs(
         name=service.name,
