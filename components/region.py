@@ -402,6 +402,7 @@ class Region(pulumi.ComponentResource):
             images={service: settings.service_image(service) for service in SERVICE_IMAGE_FIELDS},
             config_path=self.app_config.path,
             public_access_cidrs=settings.cluster_public_access_cidrs,
+            admin_role_arn=settings.cluster_admin_role_arn,
             # A secondary region's services write to the primary's stores, over the peering.
             data_cidrs=list(self._remote_data_cidrs.values()),
             access=self._app_access(send_to_queue=True),

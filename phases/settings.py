@@ -134,6 +134,17 @@ def _cidr_list(raw: Any) -> tuple[str, ...]:
     return tuple(cidrs)
 
 
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+
+
+def _role_arn(raw: Any) -> str:
+    text = str(raw).strip()
+    if not _ROLE_ARN.match(text):
+        raise _problem(f"got {raw!r}; allowed values: an IAM role ARN such as "
+                       "arn:aws:iam::123456789012:role/platform-deployer")
+    return text
+
+
 def _overrides(raw: Any) -> dict[str, Any]:
     if isinstance(raw, str):
         try:
@@ -227,6 +238,10 @@ class StackSettings(BaseModel):
         description="Phase 3 on: IPv4 CIDRs (comma-separated) allowed to reach the EKS clusters' public API endpoint, "
                     "e.g. the CI runners' and operators' networks; 0.0.0.0/0 is refused. Default empty: the endpoint "
                     "is private only, reachable from inside the VPC (then deploy from there).")
+    cluster_admin_role_arn: Annotated[str, PlainValidator(_role_arn)] | None = Field(
+        None, alias="clusterAdminRoleArn",
+        description="Phase 3 on: IAM role given cluster admin on every EKS cluster (an access entry), e.g. the role "
+                    "CI deploys with. Unset: the principal running pulumi up, so every deployer must be the same.")
     api_gateway_image: Annotated[str, PlainValidator(_api_image)] = Field(
         "public.ecr.aws/qnom/api-gateway:stable", alias="apiGatewayImage",
         description="Phase 3 on: container image of the Kubernetes api-gateway (registry/repository:tag or @sha256 digest).")

@@ -350,6 +350,7 @@ STAGING_PROGRAM = textwrap.dedent('''
             "api-gateway", "auth-service", "user-service", "order-service", "notification-service")},
         config_path="/qnom/staging/app",
         public_access_cidrs=("203.0.113.0/24",),
+        admin_role_arn="arn:aws:iam::123456789012:role/qnom-deployer",
         data_cidrs=["10.10.0.0/16"],
     ), pulumi.ResourceOptions(providers={"aws": provider}))
 ''')
@@ -368,6 +369,14 @@ def test_the_public_endpoint_opens_only_to_the_listed_networks(staging_run):
     assert cluster.inputs["vpcConfig"]["publicAccessCidrs"] == ["203.0.113.0/24"]
     assert cluster.inputs["vpcConfig"]["endpointPrivateAccess"] is True
     assert staging_run.region_of(cluster) == "us-west-2"
+
+
+def test_the_configured_role_administers_the_cluster(staging_run):
+    [admin] = [r for r in staging_run.resources if r.name == "us-west-2-k8s-admin" and r.type.endswith("AccessEntry")]
+    assert admin.inputs["principalArn"] == "arn:aws:iam::123456789012:role/qnom-deployer"
+    # Without the setting: the deploying principal (the plan's caller identity).
+    prod = build("prod", 3).named("us-east-1-k8s-admin", "aws:eks/accessEntry:AccessEntry")
+    assert prod.inputs["principalArn"] == "arn:aws:iam::123456789012:user/qnom-plan"
 
 
 def test_staging_runs_the_services_on_spot_alone(staging_run):
@@ -391,6 +400,10 @@ def test_public_endpoint_cidrs_are_checked():
     with pytest.raises(SettingsError) as error:
         settings_for("prod", 3, clusterPublicAccessCidrs="0.0.0.0/0")
     assert "qnom:clusterPublicAccessCidrs: got '0.0.0.0/0': the cluster's API would be open" in str(error.value)
+    with pytest.raises(SettingsError) as error:
+        settings_for("prod", 3, clusterAdminRoleArn="arn:aws:iam::123456789012:user/alice")
+    assert "qnom:clusterAdminRoleArn: got 'arn:aws:iam::123456789012:user/alice'; allowed values: an IAM role ARN" in str(
+        error.value)
 
 
 def test_a_service_without_an_image_setting_is_refused():

@@ -24,7 +24,8 @@ BAD_STACK_FILES = [
     ("missing-environment", "qnom:phase: '2'", ["qnom:environment: required setting is missing"]),
     ("unknown-key", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:sise: large",
      ["qnom:sise: unknown setting", "allowed keys: apiGatewayImage, apiImage, authServiceImage, "
-                                    "clusterPublicAccessCidrs, databaseCutover, domain, environment, hostedZone"]),
+                                    "clusterAdminRoleArn, clusterPublicAccessCidrs, databaseCutover, domain, "
+                                    "environment, hostedZone"]),
     ("min-above-max", "qnom:phase: '2'\n  qnom:environment: prod\n"
      "  qnom:overrides: {regions: {us-east-1: {api: {min: 9}}}}",
      ["qnom:overrides.regions.us-east-1.api", "min (9) <= desired (4) <= max (6) must hold"]),
@@ -165,6 +166,7 @@ def test_keys_are_read_by_their_qnom_names_only():
         settings_from_config({"qnom:phase": "4", "qnom:environment": "prod", "qnom:database_cutover": "true"},
                              stack="prod")
     assert error.value.problems == ["qnom:database_cutover: unknown setting; allowed keys: apiGatewayImage, apiImage, "
-                                    "authServiceImage, clusterPublicAccessCidrs, databaseCutover, domain, environment, "
+                                    "authServiceImage, clusterAdminRoleArn, clusterPublicAccessCidrs, databaseCutover, "
+                                    "domain, environment, "
                                     "hostedZone, notificationServiceImage, openSearchServiceRole, orderServiceImage, "
                                     "overrides, phase, planDate, retireRegionalCaches, routing, userServiceImage"]

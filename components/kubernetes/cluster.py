@@ -66,7 +66,7 @@ class ClusterParts:
 
 def create_cluster(name: str, cluster_name: str, region: str, spec: KubernetesSpec, profile: EnvironmentProfile,
                    subnet_ids: list[pulumi.Input[str]], public_access_cidrs: tuple[str, ...],
-                   child: pulumi.ResourceOptions) -> ClusterParts:
+                   admin_role_arn: str | None, child: pulumi.ResourceOptions) -> ClusterParts:
     stateful = defaults.stateful_options(child, profile)
     # The key is fixed for the cluster's life: EKS cannot remove or change envelope encryption once
     # it is on (Amazon EKS User Guide, "Encrypt Kubernetes secrets with KMS on existing clusters").
@@ -107,7 +107,7 @@ def create_cluster(name: str, cluster_name: str, region: str, spec: KubernetesSp
         # the cluster instead (Amazon EKS User Guide, "Manage EKS extended support").
         upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
     ), pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[logs])))
-    _admin_access(name, cluster, child)
+    _admin_access(name, cluster, admin_role_arn, child)
     # Nodes join only once the cluster networking runs on them: without EKS's self-managed copies,
     # the VPC CNI, kube-proxy and the Pod Identity agent come first, CoreDNS and metrics-server after.
     networking = _addons(name, cluster, [addon for addon in ADDONS if addon not in ADDONS_ON_NODES], [], child)
@@ -133,14 +133,20 @@ def _role(name: str, service: str, description: str, policy_arns: dict[str, str]
     return role
 
 
-def _admin_access(name: str, cluster: aws.eks.Cluster, child: pulumi.ResourceOptions) -> None:
-    # The principal that runs `pulumi up` administers the cluster (the Kubernetes provider acts as
-    # it). A role session's ARN is not accepted as an access entry principal: its issuer role is.
-    invoke = pulumi.InvokeOptions(parent=child.parent)
-    caller = aws.get_caller_identity_output(opts=invoke)
-    issuer = aws.iam.get_session_context_output(arn=caller.arn, opts=invoke).issuer_arn
+def _admin_access(name: str, cluster: aws.eks.Cluster, admin_role_arn: str | None,
+                  child: pulumi.ResourceOptions) -> None:
+    # The Kubernetes provider acts as the deploying principal, so that principal must administer the
+    # cluster: the configured role, or else whoever runs `pulumi up`. A role session's ARN is not
+    # accepted as an access entry principal: its issuer role is. An entry is identified by its
+    # principal (Amazon EKS API Reference, UpdateAccessEntry: principalArn is the URI's key), so a
+    # new deployer replaces the entry; `qnom:clusterAdminRoleArn` keeps it fixed.
+    principal: pulumi.Input[str] = admin_role_arn or ""
+    if admin_role_arn is None:
+        invoke = pulumi.InvokeOptions(parent=child.parent)
+        caller = aws.get_caller_identity_output(opts=invoke)
+        principal = aws.iam.get_session_context_output(arn=caller.arn, opts=invoke).issuer_arn
     entry = aws.eks.AccessEntry(f"{name}-admin", aws.eks.AccessEntryArgs(
-        cluster_name=cluster.name, principal_arn=issuer, type="STANDARD",
+        cluster_name=cluster.name, principal_arn=principal, type="STANDARD",
     ), child)
     aws.eks.AccessPolicyAssociation(f"{name}-admin", aws.eks.AccessPolicyAssociationArgs(
         cluster_name=cluster.name, principal_arn=entry.principal_arn, policy_arn=CLUSTER_ADMIN_POLICY_ARN,

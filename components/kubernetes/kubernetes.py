@@ -58,6 +58,8 @@ class KubernetesArgs:
     """SSM path of the app configuration the services read."""
     public_access_cidrs: tuple[str, ...] = ()
     """Networks allowed to the public API endpoint; default none: private endpoint only."""
+    admin_role_arn: str | None = None
+    """IAM role with cluster admin; default None: the principal running the deployment."""
     data_cidrs: Sequence[str] = ()
     """Other VPCs holding data the services write (a secondary region: the primary's). Default none."""
     access: AppAccess | None = None
@@ -83,7 +85,7 @@ class Kubernetes(pulumi.ComponentResource):
         subnets = list(args.subnet_ids)
 
         parts = create_cluster(name, args.cluster_name, args.region, spec, args.profile, subnets,
-                               args.public_access_cidrs, self._child)
+                               args.public_access_cidrs, args.admin_role_arn, self._child)
         self.provider = kubernetes.Provider(f"{name}-provider", kubernetes.ProviderArgs(
             kubeconfig=pulumi.Output.secret(parts.kubeconfig),
             # Every object the stack declares is applied server-side, so a field another manager
