@@ -420,7 +420,8 @@ class ServiceSize(Model):
     """One microservice of the seed's "Service Decomposition" table and the paths it needs."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$", description="Service, namespace and DNS name.")
-    replicas: int = Field(ge=1, le=100, description="The table's replicas: the Deployment's first size and its HPA minimum.")
+    replicas: int = Field(ge=1, le=100, description="The table's replicas: the Deployment's first size and (but for the "
+                                                      "API gateway, whose bounds are the seed HPA's) its HPA minimum.")
     cpu: str = Field(pattern=r"^[1-9]\d*m$", description="CPU request per pod in millicores.")
     memory: str = Field(pattern=r"^[1-9]\d*(Mi|Gi)$", description="Memory request (and limit) per pod.")
     calls: list[str] = Field(default_factory=list, description="Services this one calls (NetworkPolicy egress).")
