@@ -5,7 +5,9 @@ phase 1 on, so adding a region in a later phase only adds siblings. Creates the 
 `Network` and `ApiTier` (sized from the region's capacity; the traffic schedule only in
 the primary region). The primary region also holds the job `Queue` and the `Workers`
 consuming it (phase 2 on), `ObjectStorage`, the `Database`, the `Cache` and (phase 3 on)
-`Search`, which admit only the API and worker security groups.
+`Search`, which admit only the API and worker security groups. From phase 3 every region also
+holds its `Kubernetes` tier (`{region}-k8s`, `components/kubernetes/`), whose cluster security
+group the region's data stores admit like the app tiers' groups.
 
 Every region also holds its `AppConfig` (`{region}-app-config`): the SSM parameters the API and
 worker boot scripts read (contract in `components/compute/app_config.py`): the primary's writer, the
@@ -59,8 +61,9 @@ from components.network.peering import AccepterPeeringArgs, Peering, RequesterPe
 from components.data.queue import Queue, QueueArgs
 from components.data.search import Search, SearchArgs
 from components.compute.workers import Workers, WorkersArgs
+from components.kubernetes.kubernetes import Kubernetes, KubernetesArgs
 from phases.models import RegionSpec
-from phases.settings import StackSettings
+from phases.settings import SERVICE_IMAGE_FIELDS, StackSettings
 
 ZONE_COUNT = 3
 
@@ -157,6 +160,7 @@ class Region(pulumi.ComponentResource):
     search: Search | None
     peering: Peering | None
     accepted_peerings: dict[str, Peering]
+    kubernetes: Kubernetes | None
 
     def __init__(self, name: str, args: RegionArgs, opts: pulumi.ResourceOptions | None = None):
         if not isinstance(args, (PrimaryRegionArgs, SecondaryRegionArgs)):
@@ -189,9 +193,12 @@ class Region(pulumi.ComponentResource):
         self.app_config = self._create_app_config()
         self.api = self._create_api_tier()
         self.workers = self._create_workers()
+        self.kubernetes = self._create_kubernetes()
         resolve_clients["api"](self.api.security_group_id)
         if "workers" in resolve_clients:
             resolve_clients["workers"](self.workers.security_group_id)
+        if "kubernetes" in resolve_clients:
+            resolve_clients["kubernetes"](self.kubernetes.cluster_security_group_id)
         self.alb_dns_name = self.api.alb_dns_name
         self.api_asg_name = self.api.asg_name
         self.register_outputs({
@@ -273,6 +280,8 @@ class Region(pulumi.ComponentResource):
         names = ["api"]
         if self._has_workers:
             names.append("workers")
+        if self._args.settings.phase.kubernetes is not None:
+            names.append("kubernetes")
         pairs = {client: pulumi.deferred_output() for client in names}
         return {client: pair[0] for client, pair in pairs.items()}, {client: pair[1] for client, pair in pairs.items()}
 
@@ -384,6 +393,28 @@ class Region(pulumi.ComponentResource):
             boot_after=self._boot_after(),
             spot_only=settings.profile.spot_only,
             tags=settings.tags,
+        ), self._child)
+
+    def _create_kubernetes(self) -> Kubernetes | None:
+        """Phase 3 on: the region's EKS cluster and the seed's services, in the app subnets."""
+        settings, spec = self._args.settings, self._args.spec
+        if settings.phase.kubernetes is None:
+            return None
+        return Kubernetes(f"{self._name}-k8s", KubernetesArgs(
+            spec=settings.phase.kubernetes,
+            region=spec.name,
+            # EKS names are per account and region, so every region's cluster carries the stack's name.
+            cluster_name=f"{settings.project}-{settings.stack}",
+            vpc_cidr=spec.cidr,
+            subnet_ids=self.network.private_subnet_ids,
+            profile=settings.profile,
+            images={service: settings.service_image(service) for service in SERVICE_IMAGE_FIELDS},
+            config_path=self.app_config.path,
+            public_access_cidrs=settings.cluster_public_access_cidrs,
+            admin_role_arn=settings.cluster_admin_role_arn,
+            # A secondary region's services write to the primary's stores, over the peering.
+            data_cidrs=list(self._remote_data_cidrs.values()),
+            access=self._app_access(send_to_queue=True),
         ), self._child)
 
     def _client_security_groups(self) -> dict[str, pulumi.Output[str]]:

@@ -428,6 +428,134 @@ class Surge(Model):
                                      description="Strict WAF limit per client per five minutes while surging.")
 
 
+class ServiceSize(Model):
+    """One microservice of the seed's "Service Decomposition" table and the paths it needs."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$", description="Service, namespace and DNS name.")
+    replicas: int = Field(ge=1, le=100, description="The table's replicas: the Deployment's first size and (but for the "
+                                                      "API gateway, whose bounds are the seed HPA's) its HPA minimum.")
+    cpu: str = Field(pattern=r"^[1-9]\d*m$", description="CPU request per pod in millicores.")
+    memory: str = Field(pattern=r"^[1-9]\d*(Mi|Gi)$", description="Memory request (and limit) per pod.")
+    calls: list[str] = Field(default_factory=list, description="Services this one calls (NetworkPolicy egress).")
+    data: list[Literal["postgres", "redis"]] = Field(default_factory=list, description="Data stores it reaches.")
+
+    @property
+    def cpu_millicores(self) -> int:
+        return int(self.cpu[:-1])
+
+    @property
+    def memory_mebibytes(self) -> int:
+        return int(self.memory[:-2]) * (1024 if self.memory.endswith("Gi") else 1)
+
+
+class ScalePolicy(Model):
+    type: Literal["Percent", "Pods"]
+    value: int = Field(ge=1)
+    period_seconds: int = Field(ge=1, le=1800, description="Kubernetes caps an HPA policy's period at 1800 s.")
+
+
+class ScaleBehavior(Model):
+    stabilization_window_seconds: int = Field(ge=0, le=3600, description="Kubernetes caps the window at 3600 s.")
+    policies: list[ScalePolicy] = Field(min_length=1)
+    select_policy: Literal["Max", "Min", "Disabled"] = "Max"
+
+
+class Hpa(Model):
+    """The seed's "Container Orchestration" HorizontalPodAutoscaler (autoscaling/v2) of `api-deployment`."""
+
+    min_replicas: int = Field(ge=1)
+    max_replicas: int = Field(ge=1)
+    cpu_utilization_percent: int = Field(ge=1, le=100)
+    memory_utilization_percent: int = Field(ge=1, le=100)
+    requests_per_second_per_pod: int = Field(ge=1, description="Pods metric http_requests_per_second, average value.")
+    scale_up: ScaleBehavior
+    scale_down: ScaleBehavior
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Hpa:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) must be <= max_replicas ({self.max_replicas})")
+        return self
+
+
+class HelmChart(Model):
+    """A Helm chart pinned to one version: a chart repository (or an OCI registry) and the chart's name."""
+
+    repository: str = Field(pattern=r"^(https|oci)://")
+    chart: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$", description="Exact chart version: never a range.")
+
+
+class NodeGroup(Model):
+    """The EKS managed node group that runs the add-ons and the node autoscaler (on demand)."""
+
+    instance_type: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+    capacity: Capacity
+
+    @field_validator("instance_type")
+    @classmethod
+    def _x86(cls, value: str) -> str:
+        return _x86_instance_type(value)
+
+
+class ServiceNodes(Model):
+    """Nodes the node autoscaler launches for the services, and the type their baseline is priced with."""
+
+    instance_types: list[str] = Field(min_length=2, description="Types the node pools may launch (several: spot pools).")
+    spot_percent: int = Field(ge=0, le=100, description="Spot share of the service nodes (seed: worker 80%).")
+    sizing_instance_type: str = Field(description="The type the baseline is sized and priced with (one of instance_types).")
+    sizing_vcpus: int = Field(ge=1, description="vCPUs of sizing_instance_type.")
+    sizing_memory_gib: int = Field(ge=1, description="Memory of sizing_instance_type, GiB.")
+    sizing_max_pods: int = Field(ge=1, le=250, description="EKS max pods of sizing_instance_type (VPC CNI: ENIs x IPs).")
+    daemonset_cpu_millicores: int = Field(ge=0, description="CPU every node's DaemonSets request.")
+    daemonset_memory_mebibytes: int = Field(ge=0, description="Memory every node's DaemonSets request.")
+
+    @model_validator(mode="after")
+    def _sizing_type_listed(self) -> ServiceNodes:
+        if self.sizing_instance_type not in self.instance_types:
+            raise ValueError(f"sizing_instance_type ({self.sizing_instance_type}) must be one of "
+                             f"instance_types ({self.instance_types})")
+        return self
+
+
+class Kubernetes(Model):
+    """EKS in every region of the phase: the seed's microservices, their autoscaling and (phase 4) the mesh."""
+
+    version: str = Field(pattern=r"^1\.\d{2}$", description="EKS Kubernetes minor version, in standard support.")
+    control_plane_logs: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
+        min_length=1)
+    system_nodes: NodeGroup
+    service_nodes: ServiceNodes
+    services: list[ServiceSize] = Field(min_length=1)
+    hpa: Hpa
+    charts: dict[str, HelmChart]
+    mesh: bool = Field(default=False, description="Istio ambient mode: mutual TLS between the services.")
+
+    @model_validator(mode="after")
+    def _services(self) -> Kubernetes:
+        problems = []
+        names = [service.name for service in self.services]
+        if len(set(names)) != len(names):
+            problems.append(f"services[].name must be unique, got {names}")
+        if "api-gateway" not in names:
+            problems.append("services must hold api-gateway: the seed's HPA and playbook scale its api-deployment")
+        for i, service in enumerate(self.services):
+            unknown = sorted(set(service.calls) - set(names))
+            if unknown:
+                problems.append(f"services[{i}].calls names unknown services {unknown}")
+            if service.replicas > self.hpa.max_replicas:
+                problems.append(f"services[{i}].replicas ({service.replicas}) must be <= hpa.max_replicas "
+                                f"({self.hpa.max_replicas})")
+        needed = {"karpenter", "prometheus", "prometheus-adapter"} | (
+            {"istio-base", "istiod", "istio-cni", "ztunnel"} if self.mesh else set())
+        missing = sorted(needed - set(self.charts))
+        if missing:
+            problems.append(f"charts must pin {missing}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class Budget(Model):
     monthly_usd: int = Field(ge=1)
 
@@ -447,6 +575,7 @@ class Phase(Model):
     queue: Queue | None = None
     search: Search | None = None
     cdn: Cdn
+    kubernetes: Kubernetes | None = None
     budget: Budget
     surge: Surge | None = None
 

@@ -41,6 +41,14 @@ NAMESPACE = "qnom"
 AWS_REGION_KEY = "aws:region"
 """The AWS provider's region key: the stack's primary region (the phase's regions follow it)."""
 DEFAULT_API_IMAGE = "public.ecr.aws/qnom/api:stable"
+SERVICE_IMAGE_FIELDS = {
+    "api-gateway": "api_gateway_image",
+    "auth-service": "auth_service_image",
+    "user-service": "user_service_image",
+    "order-service": "order_service_image",
+    "notification-service": "notification_service_image",
+}
+"""The Kubernetes services of the phase catalog and the setting holding each one's image."""
 # A registry reference and nothing else: the value is written into the instances' boot script.
 _IMAGE = re.compile(
     r"^[a-z0-9]+([.-][a-z0-9]+)*(:\d+)?"                     # registry host[:port]
@@ -111,6 +119,37 @@ def _api_image(raw: Any) -> str:
     if len(text) > 255 or not _IMAGE.match(text):
         raise _problem(f"got {raw!r}; allowed values: an image reference such as {DEFAULT_API_IMAGE} "
                        "or 123456789012.dkr.ecr.us-east-1.amazonaws.com/api@sha256:<digest>")
+    return text
+
+
+def _cidr_list(raw: Any) -> tuple[str, ...]:
+    """Comma-separated IPv4 CIDRs (or a YAML list); never the whole internet."""
+    import ipaddress
+
+    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    cidrs = []
+    for item in (str(item).strip() for item in items):
+        if not item:
+            continue
+        try:
+            network = ipaddress.IPv4Network(item, strict=True)
+        except ValueError:
+            raise _problem(f"got {item!r}; allowed values: IPv4 CIDRs such as 203.0.113.0/24, comma-separated") from None
+        if network.prefixlen == 0:
+            raise _problem(f"got {item!r}: the cluster's API would be open to the internet; allowed values: "
+                           "the CIDRs of the networks that deploy and operate the clusters") from None
+        cidrs.append(str(network))
+    return tuple(cidrs)
+
+
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+
+
+def _role_arn(raw: Any) -> str:
+    text = str(raw).strip()
+    if not _ROLE_ARN.match(text):
+        raise _problem(f"got {raw!r}; allowed values: an IAM role ARN such as "
+                       "arn:aws:iam::123456789012:role/platform-deployer")
     return text
 
 
@@ -214,6 +253,30 @@ class StackSettings(BaseModel):
         description="OpenSearch service-linked role (AWSServiceRoleForAmazonOpenSearchService), needed before "
                     "the first VPC domain of the account: create (default; the stack creates it and never "
                     "deletes it) or existing (the account already has it, e.g. another stack created it).")
+    cluster_public_access_cidrs: Annotated[tuple[str, ...], PlainValidator(_cidr_list)] = Field(
+        "", alias="clusterPublicAccessCidrs", validate_default=True,
+        description="Phase 3 on: IPv4 CIDRs (comma-separated) allowed to reach the EKS clusters' public API endpoint, "
+                    "e.g. the CI runners' and operators' networks; 0.0.0.0/0 is refused. Default empty: the endpoint "
+                    "is private only, reachable from inside the VPC (then deploy from there).")
+    cluster_admin_role_arn: Annotated[str, PlainValidator(_role_arn)] | None = Field(
+        None, alias="clusterAdminRoleArn",
+        description="Phase 3 on: IAM role given cluster admin on every EKS cluster (an access entry), e.g. the role "
+                    "CI deploys with. Unset: the principal running pulumi up, so every deployer must be the same.")
+    api_gateway_image: Annotated[str, PlainValidator(_api_image)] = Field(
+        "public.ecr.aws/qnom/api-gateway:stable", alias="apiGatewayImage",
+        description="Phase 3 on: container image of the Kubernetes api-gateway (registry/repository:tag or @sha256 digest).")
+    auth_service_image: Annotated[str, PlainValidator(_api_image)] = Field(
+        "public.ecr.aws/qnom/auth-service:stable", alias="authServiceImage",
+        description="Phase 3 on: container image of the Kubernetes auth-service (registry/repository:tag or @sha256 digest).")
+    user_service_image: Annotated[str, PlainValidator(_api_image)] = Field(
+        "public.ecr.aws/qnom/user-service:stable", alias="userServiceImage",
+        description="Phase 3 on: container image of the Kubernetes user-service (registry/repository:tag or @sha256 digest).")
+    order_service_image: Annotated[str, PlainValidator(_api_image)] = Field(
+        "public.ecr.aws/qnom/order-service:stable", alias="orderServiceImage",
+        description="Phase 3 on: container image of the Kubernetes order-service (registry/repository:tag or @sha256 digest).")
+    notification_service_image: Annotated[str, PlainValidator(_api_image)] = Field(
+        "public.ecr.aws/qnom/notification-service:stable", alias="notificationServiceImage",
+        description="Phase 3 on: container image of the Kubernetes notification-service (registry/repository:tag or @sha256 digest).")
     plan_date: date = Field(
         None, alias="planDate", validate_default=True,
         description="Day the program plans for (YYYY-MM-DD): the seasonal scaling windows are dated from it. "
@@ -250,6 +313,16 @@ class StackSettings(BaseModel):
                            f"{AWS_REGION_KEY} is {primary}; allowed values: the primary region's name is "
                            f"{AWS_REGION_KEY} (change {AWS_REGION_KEY}, or drop the rename)", key="overrides.regions")
         return phase.surged() if info.data.get("surge") else phase
+
+    @field_validator("phase", mode="after")
+    @classmethod
+    def _every_service_has_an_image(cls, phase: Phase) -> Phase:
+        names = [service.name for service in phase.kubernetes.services] if phase.kubernetes else []
+        unknown = [name for name in names if name not in SERVICE_IMAGE_FIELDS]
+        if unknown:
+            raise _problem(f"kubernetes.services {unknown} have no image setting; allowed services: "
+                           f"{', '.join(SERVICE_IMAGE_FIELDS)}", key="overrides.kubernetes.services")
+        return phase
 
     @field_validator("database_cutover")
     @classmethod
@@ -311,6 +384,10 @@ class StackSettings(BaseModel):
     def stack(self) -> str:
         """The Pulumi stack's name."""
         return self._stack
+
+    def service_image(self, service: str) -> str:
+        """The image setting of a Kubernetes service of the catalog (`SERVICE_IMAGE_FIELDS`)."""
+        return getattr(self, SERVICE_IMAGE_FIELDS[service])
 
     @property
     def profile(self) -> EnvironmentProfile:

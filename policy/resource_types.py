@@ -63,6 +63,16 @@ IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+
+K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+K8S_HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+K8S_PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
+K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
 # Resources that hold data, the one list of them: protected in prod (the policy pack's
 # `stateful-resources-protected`), never deleted, moved or replaced by a promotion
 # (`qnom.awsrules.force_new.promotion_hazards`), marked in `qnom plan`'s human view

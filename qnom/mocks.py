@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from pulumi.runtime import Mocks, MockCallArgs, MockResourceArgs
+from pulumi.runtime.rpc import UNKNOWN
 
 ACCOUNT_ID = "123456789012"
 AMI_ID = "ami-0abcdef1234567890"
@@ -34,6 +35,11 @@ a preview while the ARN AWS makes of it is not (pulumi-aws provider/autonaming.g
 and at most 63 characters; pulumi-terraform-bridge pkg/tfbridge/names.go `AutoNameTransform`:
 `Randlen: 7`, `resource.NewUniqueHex`; Pulumi docs, "Resource names", Autonaming). The mocks use a
 suffix derived from the resource's type and name, so a plan is the same on every run."""
+# Outputs AWS computes inside an input block: echoing the block would make them look absent (None)
+# instead of unknown, as a real preview has them. (block, computed field) per type.
+NESTED_COMPUTED = {
+    "aws:eks/cluster:Cluster": (("vpcConfig", "clusterSecurityGroupId"), ("vpcConfig", "vpcId")),
+}
 
 
 def mock_id(*parts: str) -> str:
@@ -66,7 +72,11 @@ class AwsMocks(Mocks):
             # A provider's id is known in a real preview too; invokes through it need it.
             return mock_id(args.typ, args.name), dict(args.inputs)
         # An empty id is unknown in a preview, like every output the inputs do not give.
-        return "", {**_auto_name(args.typ, args.name, args.inputs), **args.inputs}
+        outputs = {**_auto_name(args.typ, args.name, args.inputs), **args.inputs}
+        for block, computed in NESTED_COMPUTED.get(args.typ, ()):
+            if isinstance(outputs.get(block), dict):
+                outputs[block] = {**outputs[block], computed: UNKNOWN}
+        return "", outputs
 
     def call(self, args: MockCallArgs) -> dict:
         region = args.args.get("region") or self._region_of(args.provider)
@@ -112,6 +122,13 @@ def _caller_identity(_region: str, _args: dict) -> dict:
     }
 
 
+def _session_context(_region: str, args: dict) -> dict:
+    # The plan runs as a user, whose ARN is its own issuer (IAM API: a non-session ARN comes back as is).
+    arn = args.get("arn", "")
+    return {"id": arn, "arn": arn, "issuerArn": arn, "issuerId": "AIDAQNOMPLANOFFLINE", "issuerName": "qnom-plan",
+            "sessionName": ""}
+
+
 def _region(region: str, _args: dict) -> dict:
     return {"id": region, "name": region, "region": region, "endpoint": f"ec2.{region}.amazonaws.com",
             "description": region}
@@ -146,6 +163,7 @@ _CALLS = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:ssm/getParameter:getParameter": _ssm_parameter,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:iam/getSessionContext:getSessionContext": _session_context,
     "aws:index/getRegion:getRegion": _region,
     "aws:index/getPartition:getPartition": _partition,
     "aws:route53/getZone:getZone": _hosted_zone,

@@ -44,6 +44,10 @@ DB_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 CACHE_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 CACHE_GLOBAL = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
 SEARCH_DOMAIN = "aws:opensearch/domain:Domain"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 SIZES = ("minSize", "desiredCapacity", "maxSize")
 # A scheduled action's size of -1 leaves the group's value as it is (Terraform's
 # aws_autoscaling_schedule and pulumi-aws autoscaling.Schedule docs, min_size/max_size/
@@ -178,13 +182,31 @@ def _worker_rows(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return rows
 
 
+def _kubernetes_rows(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    rows = []
+    for cluster in (r for r in resources if r["type"] == EKS_CLUSTER):
+        groups = [r["inputs"] for r in resources if r["type"] == EKS_NODE_GROUP]
+        system = ", ".join(
+            f"{'/'.join(g.get('instanceTypes') or [])} " + " / ".join(
+                _count((g.get("scalingConfig") or {}).get(key)) for key in ("minSize", "desiredSize", "maxSize"))
+            for g in groups)
+        deployments = [r["inputs"] for r in resources if r["type"] == K8S_DEPLOYMENT]
+        pods = ", ".join(f"{d['metadata']['name']} {d['spec']['replicas']}" for d in deployments)
+        mesh = ", Istio ambient mesh" if any(r["type"] == HELM_RELEASE and r["inputs"].get("name") == "ztunnel"
+                                             for r in resources) else ""
+        rows.append(("kubernetes", f"EKS {cluster['inputs'].get('version')}, system nodes {system} "
+                                   f"(min / desired / max), Karpenter for the services; {len(deployments)} "
+                                   f"Deployment(s): {pods}{mesh}"))
+    return rows
+
+
 def _region_table(region: str, role: str, resources: list[dict[str, Any]],
                   by_urn: dict[str, dict[str, Any]]) -> Table:
     table = Table(title=f"{region} ({role})", title_justify="left", show_header=False)
     table.add_column("tier", no_wrap=True)
     table.add_column("size", overflow="fold")
     rows = (_api_rows(resources, by_urn) + _database_rows(resources) + _cache_rows(resources)
-            + _search_rows(resources) + _worker_rows(resources))
+            + _search_rows(resources) + _worker_rows(resources) + _kubernetes_rows(resources))
     protected = [r for r in resources if r["options"]["protect"]]
     stateful = [r for r in protected if r["type"] in STATEFUL]
     rows.append(("protected", f"{len(protected)} resource(s), {len(stateful)} of them holding data"))
@@ -269,7 +291,9 @@ def render_summary(document: dict[str, Any], console: Console, settings: StackSe
         console.print(f"[bold yellow]{escape(note)}[/bold yellow]")
     by_urn = _groups_by_urn(document["resources"])
     for index, region in enumerate(document["regions"]):
-        resources = [r for r in document["resources"] if r["region"] == region and r["custom"]]
+        # Kubernetes objects go through the cluster's provider, not an AWS one: the tier's name says the region.
+        resources = [r for r in document["resources"] if r["custom"] and (
+            r["region"] == region or (r["region"] is None and r["name"].startswith(f"{region}-k8s-")))]
         console.print(_region_table(region, "primary" if index == 0 else "secondary", resources, by_urn))
         actions = [r for r in resources if r["type"] == SCHEDULE]
         for group in (r for r in resources if r["type"] == GROUP and _within(r, "ApiTier")):

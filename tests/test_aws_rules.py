@@ -29,6 +29,8 @@ WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 LISTENER = "aws:lb/listener:Listener"
 BACKUP_COPY = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 KEY = "aws:kms/key:Key"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
 
 def _provider(region: str) -> RecordedResource:
@@ -279,6 +281,21 @@ CASES = [
          refused="ValidationError: A certificate must be specified for HTTPS listeners"),
     Case("elb-secure-listener-certificate", res(LISTENER, "https", {"protocol": "HTTPS", "port": 443,
                                                                     "certificateArn": UNKNOWN})),
+    # 11. EKS: versions EKS offers on the plan date (2025-11-01), node group sizes.
+    Case("eks-version-offered", res(EKS_CLUSTER, "k8s-cluster", {"version": "1.35"}),
+         refused="InvalidParameterException: unsupported Kubernetes version 1.35 (on 2025-11-01)"),
+    Case("eks-version-offered", res(EKS_CLUSTER, "k8s-cluster", {"version": "1.28"}),
+         refused="unsupported Kubernetes version 1.28"),
+    Case("eks-version-offered", res(EKS_CLUSTER, "k8s-cluster", {"version": "1.34"})),
+    Case("eks-version-offered", res(EKS_CLUSTER, "k8s-cluster", {"version": "1.31"})),  # extended from Nov 26
+    Case("eks-nodegroup-capacity", res(NODE_GROUP, "k8s-system", {"scalingConfig": {
+        "minSize": 3, "desiredSize": 2, "maxSize": 4}}),
+         refused="InvalidParameterException: Minimum capacity 3 can't be greater than desired size 2"),
+    Case("eks-nodegroup-capacity", res(NODE_GROUP, "k8s-system", {"scalingConfig": {
+        "minSize": 0, "desiredSize": 0, "maxSize": 0}}),
+         refused="expected scaling_config.0.max_size to be at least (1), got 0"),
+    Case("eks-nodegroup-capacity", res(NODE_GROUP, "k8s-system", {"scalingConfig": {
+        "minSize": 2, "desiredSize": 2, "maxSize": 4}})),
 ]
 
 

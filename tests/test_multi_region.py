@@ -128,11 +128,15 @@ def test_secondary_data_stores_admit_only_their_regions_api(phase, store, port, 
     plan = build("prod", phase)
     store_group = plan.named(f"{region}-{store}-sg", SECURITY_GROUP)
     rules = [r for r in plan.of_type(INGRESS) if r.dependencies.get("securityGroupId") == [store_group.urn]]
-    assert [r.name for r in rules] == [f"{region}-{store}-sg-from-api"]
-    rule = rules[0]
-    assert rule.dependencies["referencedSecurityGroupId"] == [plan.named(f"{region}-api-instances", SECURITY_GROUP).urn]
-    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", port, port)
-    assert not {"cidrIpv4", "cidrIpv6", "prefixListId"} & set(rule.inputs)
+    # The region's API and its Kubernetes cluster (phase 3 on): both in the region.
+    assert [r.name for r in rules] == [f"{region}-{store}-sg-from-api", f"{region}-{store}-sg-from-kubernetes"]
+    api, kubernetes = rules
+    assert api.dependencies["referencedSecurityGroupId"] == [plan.named(f"{region}-api-instances", SECURITY_GROUP).urn]
+    assert kubernetes.dependencies["referencedSecurityGroupId"] == [
+        plan.named(f"{region}-k8s-cluster", "aws:eks/cluster:Cluster").urn]
+    for rule in rules:
+        assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", port, port)
+        assert not {"cidrIpv4", "cidrIpv6", "prefixListId"} & set(rule.inputs)
     assert sources(store_group, "vpcId") == [f"{region}-network-vpc"]
 
 

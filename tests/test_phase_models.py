@@ -53,7 +53,15 @@ FAILING = [
     (3, "search.instance_count", 4, "instance_count (4) must be a multiple of 3"),
     (1, "cdn.static_default_ttl_seconds", 90000, "must be <= static_max_ttl_seconds (86400)"),
     # Blocks nothing reads are not in the catalog; they arrive with their readers.
-    (3, "kubernetes", {}, "kubernetes\n  Extra inputs are not permitted"),
+    (3, "kubernetes.hpa.min_replicas", 101, "min_replicas (101) must be <= max_replicas (100)"),
+    (3, "kubernetes.services.4.calls", ["email-service"], "services[4].calls names unknown services ['email-service']"),
+    (3, "kubernetes.services.0.name", "gateway", "services must hold api-gateway"),
+    (3, "kubernetes.service_nodes.sizing_instance_type", "r5.large", "sizing_instance_type (r5.large) must be one of"),
+    (4, "kubernetes.charts", {name: {"repository": "oci://example.com/charts", "chart": name, "version": "1.0.0"}
+                              for name in ("karpenter", "prometheus", "prometheus-adapter")},
+     "charts must pin ['istio-base', 'istio-cni', 'istiod', 'ztunnel']"),
+    (3, "kubernetes.version", "1.34.1", "String should match pattern"),
+    (3, "kubernetes.system_nodes.instance_type", "m6g.large", "m6g.large is an arm64 (Graviton) type"),
     (1, "monitoring", {}, "monitoring\n  Extra inputs are not permitted"),
     (1, "budget.warning_ratio", 0.8, "budget.warning_ratio\n  Extra inputs are not permitted"),
     (2, "regions.0.db_read_replicas", 6, "less than or equal to 5"),

@@ -31,6 +31,9 @@ from policy.framework import to_policy
 from policy.pack import build_policies, default_enforcement
 from policy.resource_types import (
     ASG,
+    EKS_CLUSTER,
+    K8S_DEPLOYMENT,
+    K8S_PDB,
     ASG_SCHEDULE,
     CACHE_REPLICATION_GROUP,
     CLOUDFRONT_DISTRIBUTION,
@@ -232,6 +235,33 @@ def variant(rule_id: str, resource_type: str, base: dict, fragment: str, options
     return case(rule_id, resource_type, base, with_(base, **changes), fragment, **(options or {}))
 
 
+EKS = {"name": "qnom-prod", "version": "1.34", "roleArn": U,
+       "vpcConfig": {"subnetIds": [U, U, U], "endpointPrivateAccess": True, "endpointPublicAccess": True,
+                     "publicAccessCidrs": ["203.0.113.0/24"]},
+       "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": U}},
+       "enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"]}
+CONTAINER = {
+    "name": "api-gateway", "image": "public.ecr.aws/qnom/api-gateway:stable",
+    "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
+    "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}},
+    "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}},
+    "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+}
+POD_SECURITY = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def deployment_with(pod: dict | None = None, **container) -> dict:
+    """A Deployment spec whose container has `container`'s changes (None removes a field)."""
+    changed = with_(CONTAINER, **container)
+    return {"replicas": 4, "template": {"metadata": {"labels": {"app.kubernetes.io/name": "api-gateway"}},
+                                        "spec": {"securityContext": POD_SECURITY if pod is None else pod,
+                                                 "containers": [changed]}}}
+
+
+DEPLOYMENT = {"metadata": {"name": "api-deployment", "namespace": "api-gateway"}, "spec": deployment_with()}
+
+
 RESOURCE_CASES = [
     variant("rds-storage-encrypted", RDS_INSTANCE, RDS_PRIMARY, "storageEncrypted", storageEncrypted=False),
     variant("rds-not-publicly-accessible", RDS_INSTANCE, RDS_PRIMARY, "publiclyAccessible", publiclyAccessible=True),
@@ -336,6 +366,25 @@ RESOURCE_CASES = [
             origins=[{"originId": "api", "domainName": U, "customOriginConfig": {
                 "httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "http-only",
                 "originSslProtocols": ["TLSv1", "TLSv1.2"]}}]),
+    # The Kubernetes tier: EKS clusters and the services' Deployments as components/kubernetes builds them.
+    variant("eks-endpoint-not-open", EKS_CLUSTER, EKS, "0.0.0.0/0",
+            vpcConfig={**EKS["vpcConfig"], "publicAccessCidrs": ["0.0.0.0/0"]}),
+    variant("eks-endpoint-not-open", EKS_CLUSTER, EKS, "endpointPrivateAccess is off",
+            vpcConfig={**EKS["vpcConfig"], "endpointPrivateAccess": False}),
+    variant("eks-secrets-encrypted", EKS_CLUSTER, EKS, "etcd holds them in plain text", encryptionConfig=None),
+    variant("eks-control-plane-logs", EKS_CLUSTER, EKS, "lacks audit", enabledClusterLogTypes=["api", "authenticator"]),
+    variant("k8s-containers-non-root", K8S_DEPLOYMENT, DEPLOYMENT, "may run as root",
+            spec=deployment_with(securityContext={"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                                  "capabilities": {"drop": ["ALL"]}}, pod={})),
+    variant("k8s-containers-non-root", K8S_DEPLOYMENT, DEPLOYMENT, "can write its root filesystem",
+            spec=deployment_with(securityContext={**CONTAINER["securityContext"], "readOnlyRootFilesystem": False})),
+    variant("k8s-containers-resources", K8S_DEPLOYMENT, DEPLOYMENT, "has no memory limit",
+            spec=deployment_with(resources={"requests": {"cpu": "500m", "memory": "1Gi"}})),
+    variant("k8s-containers-resources", K8S_DEPLOYMENT, DEPLOYMENT, "may use 2Gi of memory but reserves 1Gi",
+            spec=deployment_with(resources={"requests": {"cpu": "500m", "memory": "1Gi"},
+                                            "limits": {"memory": "2Gi"}})),
+    variant("k8s-containers-probes", K8S_DEPLOYMENT, DEPLOYMENT, "has no readinessProbe",
+            spec=deployment_with(readinessProbe=None)),
 ]
 
 
@@ -832,12 +881,23 @@ def test_master_password_rule_passes_the_database_as_built_and_skips_copies():
     assert check_stack("rds-master-password-rotated-secret", copies) == NA
 
 
+def test_a_deployment_without_a_disruption_budget_is_flagged():
+    budget = {"metadata": {"name": "api-gateway", "namespace": "api-gateway"},
+              "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "api-gateway"}}}}
+    elsewhere = {**budget, "metadata": {"name": "api-gateway", "namespace": "auth-service"}}
+    deployment = stack_resource(K8S_DEPLOYMENT, "api-deployment", DEPLOYMENT)
+    assert check_stack("k8s-deployment-has-pdb", [deployment, stack_resource(K8S_PDB, "pdb", budget)]) == []
+    assert flagged(check_stack("k8s-deployment-has-pdb", [deployment, stack_resource(K8S_PDB, "pdb", elsewhere)])) == [
+        "api-deployment"]
+    assert check_stack("k8s-deployment-has-pdb", [stack_resource(K8S_PDB, "pdb", budget)]) == NA
+
+
 def test_every_stack_rule_has_cases():
     tested = {"s3-ownership-enforced", "s3-bucket-public-access-blocked", "s3-bucket-encrypted", "s3-bucket-tls-only", "s3-bucket-versioned",
               "stateful-resources-protected", "sqs-main-queue-has-dlq", "sqs-dlq-alarmed", "sqs-queue-tls-only",
               "vpc-flow-logs-enabled", "alb-http-redirects-to-https", "sg-world-web-only-on-internet-alb",
               "alb-waf-from-phase", "instance-types-in-phase-families", "capacity-within-phase-ceilings",
-              "stack-overrides-keep-phase-guarantees", "rds-master-password-rotated-secret"}
+              "stack-overrides-keep-phase-guarantees", "rds-master-password-rotated-secret", "k8s-deployment-has-pdb"}
     assert tested == {rule.id for rule in STACK_RULES}
 
 
@@ -850,7 +910,7 @@ def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))
     assert {policy.enforcement_level for policy in policies} == {level}
-    assert len(policies) == len(BY_ID) == 84
+    assert len(policies) == len(BY_ID) == 91
 
 
 def test_context_from_provider_tags_when_the_config_is_missing():

@@ -60,17 +60,19 @@ def test_promotions_only_add_stateful_resources():
     assert added[2] == ["us-east-1-db-replica-0", "us-east-1-queue-dlq", "us-east-1-queue-main"]
     assert added[3] == [
         # The secondary regions: API tiers (access-log buckets, session secrets and their keys),
-        # cross-region database replicas with their keys, and caches of their own.
+        # cross-region database replicas with their keys, and caches of their own. Every region:
+        # the Kubernetes secrets key of its EKS cluster.
         "eu-west-1-api-alb-logs", "eu-west-1-api-secrets-key", "eu-west-1-api-session-secret", "eu-west-1-cache-auth-token",
         "eu-west-1-cache-group", "eu-west-1-cache-key", "eu-west-1-db-key", "eu-west-1-db-replica-0",
-        "eu-west-1-db-replica-1",
-        "us-east-1-db-replica-1", "us-east-1-search-domain", "us-east-1-search-key", "us-east-1-search-master",
+        "eu-west-1-db-replica-1", "eu-west-1-k8s-secrets-key",
+        "us-east-1-db-replica-1", "us-east-1-k8s-secrets-key", "us-east-1-search-domain", "us-east-1-search-key",
+        "us-east-1-search-master",
         "us-west-2-api-alb-logs", "us-west-2-api-secrets-key", "us-west-2-api-session-secret",
         "us-west-2-cache-auth-token",
         "us-west-2-cache-group", "us-west-2-cache-key",
         # The cross-Region copy of the writer's automated backups, in the first secondary region.
         "us-west-2-db-backup-copy", "us-west-2-db-key", "us-west-2-db-replica-0",
-        "us-west-2-db-replica-1"]
+        "us-west-2-db-replica-1", "us-west-2-k8s-secrets-key"]
     assert added[4] == [
         # The global cache datastore and its members beside the phase-3 caches, and the Aurora replica.
         "eu-west-1-cache-global-auth-token", "eu-west-1-cache-global-group", "eu-west-1-cache-global-key",
@@ -91,8 +93,9 @@ def test_retiring_the_regional_caches_removes_exactly_them():
     retired = [r for r in before.resources if r.name.split("-cache")[0] in ("us-west-2", "eu-west-1")
                and "-cache" in r.name and "-cache-global" not in r.name]
     # Per region: component, key, group, auth token (password, secret, version), security group
-    # and its rule, subnet group, parameter group, log group, final-snapshot suffix.
-    assert len(retired) == 24
+    # and its rules (the API's, the Kubernetes cluster's), subnet group, parameter group, log group,
+    # final-snapshot suffix.
+    assert len(retired) == 26
     assert sorted(structural_changes(before, after)) == sorted(f"{r.name} ({r.type}) disappears" for r in retired)
     assert sorted(promotion_problems(before, after)) == sorted(
         f"{region}-cache-{suffix} ({kind}) disappears"

@@ -26,7 +26,8 @@ PORTS = {"db": 5432, "cache": 6379, "search": 443}
 
 @pytest.mark.parametrize(("phase", "clients", "peered"), [
     (1, {"api"}, {}), (2, {"api", "workers"}, {}),
-    (3, {"api", "workers"}, PEERED_APP_SUBNETS), (4, {"api", "workers"}, PEERED_APP_SUBNETS),
+    # Phase 3 on: the region's Kubernetes cluster (its security group, on every node) too.
+    (3, {"api", "workers", "kubernetes"}, PEERED_APP_SUBNETS), (4, {"api", "workers", "kubernetes"}, PEERED_APP_SUBNETS),
 ])
 @pytest.mark.parametrize("store", ["db", "cache", "search"])
 def test_data_stores_admit_only_the_app_tiers(phase, clients, peered, store):
@@ -37,6 +38,8 @@ def test_data_stores_admit_only_the_app_tiers(phase, clients, peered, store):
     app_groups = {"api": plan.named("us-east-1-api-instances", GROUP).urn}
     if "workers" in clients:
         app_groups["workers"] = plan.named("us-east-1-workers-instances", GROUP).urn
+    if "kubernetes" in clients:
+        app_groups["kubernetes"] = plan.named("us-east-1-k8s-cluster", "aws:eks/cluster:Cluster").urn
     if store == "db":
         # And the master secrets' rotation function, which logs in to change the password.
         clients = clients | {"rotation"}

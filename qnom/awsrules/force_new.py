@@ -73,6 +73,10 @@ REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
     # A new version would put the first master password back as current after a rotation.
     "aws:secretsmanager/secretVersion:SecretVersion": ("secretId", "secretString", "secretBinary"),
     "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": ("name",),
+    # A new EKS cluster is a new control plane: every workload, secret and access entry starts over
+    # (terraform-provider-aws internal/service/eks/cluster.go: name, bootstrap_self_managed_addons and
+    # access_config.bootstrap_cluster_creator_admin_permissions are ForceNew).
+    "aws:eks/cluster:Cluster": ("name", "bootstrapSelfManagedAddons", "accessConfig.bootstrapClusterCreatorAdminPermissions"),
 }
 ALL_TYPES_FORCE = ("region",)
 # Inputs whose removal the provider applies in place: an RDS read replica whose `replicate_source_db`
