@@ -147,6 +147,18 @@ def consume_queue_policy(queue_name: pulumi.Input[str], region: str, account_id:
     return {"Version": VERSION, "Statement": statements}
 
 
+def iam_role_arn(role_name: pulumi.Input[str], account_id: pulumi.Input[str]) -> pulumi.Input[str]:
+    """The ARN of the IAM role named `role_name` on the default path "/" (IAM User Guide, "IAM
+    identifiers": arn:aws:iam::account:role/path/name)."""
+    return _concat("arn:aws:iam::", account_id, ":role/", role_name)
+
+
+def eks_cluster_arn(cluster_name: pulumi.Input[str], region: str, account_id: pulumi.Input[str]) -> pulumi.Input[str]:
+    """The ARN of the EKS cluster named `cluster_name` (Service Authorization Reference, Amazon EKS
+    resource types: arn:aws:eks:region:account:cluster/name)."""
+    return _concat(f"arn:aws:eks:{region}:", account_id, ":cluster/", cluster_name)
+
+
 def s3_bucket_arn(bucket_name: pulumi.Input[str]) -> pulumi.Input[str]:
     """The ARN of the S3 bucket named `bucket_name` (bucket ARNs name no region and no account)."""
     return _concat("arn:aws:s3:::", bucket_name)

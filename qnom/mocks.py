@@ -25,6 +25,7 @@ AUTO_NAMED = {
     "aws:sqs/queue:Queue": "name",
     "aws:cloudwatch/logGroup:LogGroup": "name",
     "aws:secretsmanager/secret:Secret": "name",
+    "aws:iam/role:Role": "name",
 }
 """Resource type -> its physical-name input, for the types whose names the policy documents read.
 

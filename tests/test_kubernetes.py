@@ -315,8 +315,12 @@ def test_promotion_3_to_4_replaces_nothing_in_the_tier():
     tier = [r for r in before.resources if "qnom:components:Kubernetes" in r.urn]
     assert tier and all(r.urn in new for r in tier)
     changed = sorted(r.name for r in tier if r.inputs != new[r.urn].inputs)
-    # The namespaces join the mesh (a label) and the services' policies admit its ports; nothing else moves.
-    assert all(name.endswith(("-namespace", "-paths", "-monitoring")) for name in changed), changed
+    # The namespaces join the mesh (a label) and the services' policies admit its ports; in a secondary
+    # region the services read the AUTH secret of the datastore member that now serves the region.
+    assert all(name.endswith(("-namespace", "-paths", "-monitoring")) for name in changed
+               if not name.endswith("-services-secrets")), changed
+    assert [name for name in changed if name.endswith("-services-secrets")] == [
+        "eu-west-1-k8s-services-secrets", "us-west-2-k8s-services-secrets"]
     cluster = [r for r in tier if r.type == CLUSTER]
     assert all(r.inputs == new[r.urn].inputs for r in cluster)
     from qnom.awsrules.force_new import promotion_hazards, replacements

@@ -109,7 +109,10 @@ def create_karpenter(name: str, cluster: aws.eks.Cluster, node_role: aws.iam.Rol
         description="QNom Karpenter controller (EKS Pod Identity)",
     ), child)
     policy = aws.iam.RolePolicy(f"{name}-karpenter", aws.iam.RolePolicyArgs(
-        role=role.id, policy=documents.to_json(controller_policy(region, account_id, cluster.arn, node_role.arn)),
+        # ARNs from names, so the policy is known in a preview (AWS assigns neither ARN before creation).
+        role=role.id, policy=documents.to_json(controller_policy(
+            region, account_id, documents.eks_cluster_arn(cluster.name, region, account_id),
+            documents.iam_role_arn(node_role.name, account_id))),
     ), child)
     association = aws.eks.PodIdentityAssociation(f"{name}-karpenter", aws.eks.PodIdentityAssociationArgs(
         cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT, role_arn=role.arn,
