@@ -124,7 +124,6 @@ def test_mocks_auto_name_what_the_provider_names_before_a_preview():
         assert outputs(resource_type, "x-logs", {prop: "fixed"})[prop] == "fixed"
         assert prop not in outputs(resource_type, "x-logs", {f"{prop}Prefix": "fixed-"})
     assert outputs("aws:kms/key:Key", "key", {}) == {}
-    assert outputs("aws:iam/policy:Policy", "policy", {}) == {}
 
 
 def unknown_iam_documents(plan) -> list[tuple[str, str]]:
