@@ -10,6 +10,8 @@ run or checked according to its program:
 - `pulumi ...`: the Pulumi CLI is not installed where the tests run, so each line is checked against
   the commands and flags of the Pulumi CLI v3 reference (pulumi.com/docs/iac/cli/commands/).
 - `make <target>` must be a target of the Makefile (`make -n`, which runs nothing).
+- `aws eks update-kubeconfig` and `kubectl` need a running cluster: the cluster, namespace and
+  objects they name must be ones the prod stack declares in phase 3.
 Every fenced `yaml` block holding `config:` is a stack file: it must plan, and pass `qnom policy`
 with the `json` pack config that follows it in the README, if any (and fail without it when the
 README says the policy needs it). A command of any other program fails the test, so nothing new in
@@ -28,7 +30,7 @@ import pytest
 import yaml
 
 from qnom.engine import PROJECT_DIR
-from tests.support import PLAN_DATE, run_cli
+from tests.support import PLAN_DATE, build, run_cli
 
 README = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -161,7 +163,7 @@ def test_each_pulumi_command_is_one_the_cli_has(words):
 
 def test_every_command_is_checked_by_one_of_these_tests():
     programs = {words[0] for block in SH_BLOCKS for words in _commands(block)}
-    checked = {"python", "venv/bin/python", "pulumi", "make"}
+    checked = {"python", "venv/bin/python", "pulumi", "make", "aws", "kubectl"}
     assert programs <= checked, f"README commands nobody checks: {sorted(programs - checked)}"
     others = [words for block in SH_BLOCKS for words in _commands(block)
               if words[0] in ("python", "venv/bin/python") and _qnom_args(words) is None]
@@ -212,3 +214,25 @@ def test_each_stack_file_plans_and_passes_its_policy(body, pack_config, capsys, 
     policy = run_cli(capsys, *policy_args)
     assert policy.returncode == 0, policy.stdout[-3000:]
     assert json.loads(policy.stdout)["summary"]["mandatoryViolations"] == 0
+
+
+CLUSTER_LINES = [words for block in SH_BLOCKS for words in _commands(block) if words[0] in ("aws", "kubectl")]
+KUBECTL_KINDS = {"deployment": "kubernetes:apps/v1:Deployment",
+                 "hpa": "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+                 "service": "kubernetes:core/v1:Service", "pdb": "kubernetes:policy/v1:PodDisruptionBudget"}
+
+
+@pytest.mark.parametrize("words", CLUSTER_LINES, ids=[" ".join(words) for words in CLUSTER_LINES])
+def test_each_cluster_command_names_what_prod_declares_in_phase_3(words):
+    plan = build("prod", 3)
+    option = dict(zip(words[1:], words[2:]))
+    if words[0] == "aws":
+        assert words[1:3] == ["eks", "update-kubeconfig"]
+        clusters = {(r.inputs["name"], plan.region_of(r)) for r in plan.resources if r.type == "aws:eks/cluster:Cluster"}
+        assert (option["--name"], option["--region"]) in clusters
+        return
+    verb, kind, name = [word for word in words[1:] if word not in ("-n", option["-n"])]
+    assert verb == "get"
+    declared = {(r.inputs["metadata"].get("namespace"), r.inputs["metadata"]["name"])
+                for r in plan.resources if r.type == KUBECTL_KINDS[kind]}
+    assert (option["-n"], name) in declared

@@ -25,7 +25,7 @@ BAD_STACK_FILES = [
     ("unknown-key", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:sise: large",
      ["qnom:sise: unknown setting", "allowed keys: apiGatewayImage, apiImage, authServiceImage, "
                                     "clusterAdminRoleArn, clusterPublicAccessCidrs, databaseCutover, domain, "
-                                    "environment, hostedZone"]),
+                                    "environment, failoverRegion, hostedZone"]),
     ("min-above-max", "qnom:phase: '2'\n  qnom:environment: prod\n"
      "  qnom:overrides: {regions: {us-east-1: {api: {min: 9}}}}",
      ["qnom:overrides.regions.us-east-1.api", "min (9) <= desired (4) <= max (6) must hold"]),
@@ -167,6 +167,6 @@ def test_keys_are_read_by_their_qnom_names_only():
                              stack="prod")
     assert error.value.problems == ["qnom:database_cutover: unknown setting; allowed keys: apiGatewayImage, apiImage, "
                                     "authServiceImage, clusterAdminRoleArn, clusterPublicAccessCidrs, databaseCutover, "
-                                    "domain, environment, "
+                                    "domain, environment, failoverRegion, "
                                     "hostedZone, notificationServiceImage, openSearchServiceRole, orderServiceImage, "
-                                    "overrides, phase, planDate, retireRegionalCaches, routing, userServiceImage"]
+                                    "overrides, phase, planDate, retireRegionalCaches, routing, surge, userServiceImage"]
