@@ -98,6 +98,13 @@ def _domain(raw: Any) -> str:
     return str(raw).lower()
 
 
+def _email(raw: Any) -> str:
+    text = str(raw).strip()
+    if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", text):
+        raise _problem(f"got {raw!r}; allowed values: an e-mail address such as oncall@example.com")
+    return text
+
+
 def _api_image(raw: Any) -> str:
     text = str(raw)
     if len(text) > 255 or not _IMAGE.match(text):
@@ -194,6 +201,10 @@ class StackSettings(BaseModel):
         description="OpenSearch service-linked role (AWSServiceRoleForAmazonOpenSearchService), needed before "
                     "the first VPC domain of the account: create (default; the stack creates it and never "
                     "deletes it) or existing (the account already has it, e.g. another stack created it).")
+    alert_email: Annotated[str, PlainValidator(_email)] | None = Field(
+        None, alias="alertEmail",
+        description="E-mail address subscribed to the on-call and critical alert topics (AWS mails a confirmation "
+                    "link first). Unset (default): the topics exist without subscribers.")
     plan_date: date = Field(
         None, alias="planDate", validate_default=True,
         description="Day the program plans for (YYYY-MM-DD): the seasonal scaling windows are dated from it. "

@@ -54,8 +54,9 @@ FAILING = [
     (1, "cdn.static_default_ttl_seconds", 90000, "must be <= static_max_ttl_seconds (86400)"),
     # Blocks nothing reads are not in the catalog; they arrive with their readers.
     (3, "kubernetes", {}, "kubernetes\n  Extra inputs are not permitted"),
-    (1, "monitoring", {}, "monitoring\n  Extra inputs are not permitted"),
-    (1, "budget.warning_ratio", 0.8, "budget.warning_ratio\n  Extra inputs are not permitted"),
+    (1, "monitoring.cpu_percent", {"target": 90, "critical": 80},
+     "cpu_percent.target (90.0) must be below cpu_percent.critical (80.0)"),
+    (1, "budget.warning_ratio", 1.5, "less than or equal to 1"),
     (2, "regions.0.db_read_replicas", 6, "less than or equal to 5"),
     (2, "api.rate_limit_per_5min", 5, "greater than or equal to 10"),
     (1, "environment", "dev", "Extra inputs are not permitted"),
@@ -82,6 +83,8 @@ PASSING = [
     (1, "cdn.static_default_ttl_seconds", 86400),
     (2, "regions.0.db_read_replicas", 5),
     (2, "api.rate_limit_per_5min", 10),
+    (1, "monitoring.cpu_percent", {"target": 60, "critical": 80}),
+    (1, "budget.warning_ratio", 0.8),
 ]
 
 

@@ -117,6 +117,9 @@ class ApiTier(pulumi.ComponentResource):
     access_log_bucket: pulumi.Output[str]
     launch_template_id: pulumi.Output[str]
     instance_role_arn: pulumi.Output[str]
+    alb_arn_suffix: pulumi.Output[str]
+    target_group_arn_suffix: pulumi.Output[str]
+    scale_up_policy_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ApiTierArgs, opts: pulumi.ResourceOptions | None = None):
         if args.domain and args.certificate_arn is None:
@@ -138,7 +141,7 @@ class ApiTier(pulumi.ComponentResource):
         self.role, instance_profile, self.role_policies = self._create_instance_profile()
         self.launch_template = self._create_launch_template(instance_profile)
         self.group = self._create_group()
-        self._create_scaling_policies()
+        self.scale_up_policy = self._create_scaling_policies()
         self.scheduled_actions = self._create_schedule()
         self.web_acl = self._create_web_acl()
 
@@ -157,6 +160,10 @@ class ApiTier(pulumi.ComponentResource):
         self.access_log_bucket = self.logs.bucket
         self.launch_template_id = self.launch_template.id
         self.instance_role_arn = self.role.arn
+        # CloudWatch names a load balancer and a target group by the ends of their ARNs.
+        self.alb_arn_suffix = self.alb.arn_suffix
+        self.target_group_arn_suffix = self.target_group.arn_suffix
+        self.scale_up_policy_arn = self.scale_up_policy.arn if self.scale_up_policy else None
         self.register_outputs({
             "alb_arn": self.alb_arn,
             "alb_dns_name": self.alb_dns_name,
@@ -173,6 +180,9 @@ class ApiTier(pulumi.ComponentResource):
             "access_log_bucket": self.access_log_bucket,
             "launch_template_id": self.launch_template_id,
             "instance_role_arn": self.instance_role_arn,
+            "alb_arn_suffix": self.alb_arn_suffix,
+            "target_group_arn_suffix": self.target_group_arn_suffix,
+            "scale_up_policy_arn": self.scale_up_policy_arn,
         })
 
     def _opts(self, **options) -> pulumi.ResourceOptions:
@@ -362,10 +372,12 @@ class ApiTier(pulumi.ComponentResource):
 
     # Scaling ----------------------------------------------------------------------------
 
-    def _create_scaling_policies(self) -> None:
+    def _create_scaling_policies(self) -> aws.autoscaling.Policy | None:
+        """The seed's CPU steps and request target; returns the scale-up step (None without scaling)."""
         scaling = self._args.spec.scaling
         if scaling is None:
-            return
+            return None
+        policies = {}
         # Simple scaling, because the seed's steps carry a cooldown, which AWS honours only
         # for simple scaling policies (step scaling uses instance warm-up instead).
         for direction, step, comparison, alarm, word in (
@@ -379,6 +391,7 @@ class ApiTier(pulumi.ComponentResource):
                 scaling_adjustment=step.adjustment,
                 cooldown=step.cooldown_seconds,
             ), self._child)
+            policies[direction] = policy
             aws.cloudwatch.MetricAlarm(f"{self._name}-{alarm}", aws.cloudwatch.MetricAlarmArgs(
                 alarm_description=f"Average CPU of the API group {word} {step.cpu_threshold_percent}%: "
                                   f"scale {direction} by {abs(step.adjustment)}",
@@ -410,6 +423,7 @@ class ApiTier(pulumi.ComponentResource):
         # PredefinedMetricSpecification.ResourceLabel; ELB User Guide, "Target groups for your
         # Application Load Balancers"): nothing in the inputs orders the policy after the listener.
         ), self._opts(depends_on=[self.listener]))
+        return policies["up"]
 
     def _create_schedule(self) -> list[aws.autoscaling.Schedule]:
         args = self._args
