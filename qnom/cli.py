@@ -17,9 +17,9 @@ from phases.settings import SettingsError
 from qnom import __version__
 from qnom.awsrules import AwsRuleViolation
 from qnom.commands import EXIT_FAILURE, EXIT_INVALID
-from qnom.commands import plan, policy
+from qnom.commands import cost, plan, policy
 
-COMMANDS = (plan, policy)
+COMMANDS = (plan, policy, cost)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 EXIT_CODES = """\
 exit codes:
@@ -35,6 +35,7 @@ examples:
   python -m qnom plan --stack prod --all-phases --json phases 1-4 as a JSON array
   python -m qnom policy --stack prod                   the policy pack against prod's plan
   python -m qnom policy --stack prod --policy-config pack-config.json
+  python -m qnom cost --stack prod --phase 2 --compare 3   what prod costs in phase 2 and 3
 
 """ + EXIT_CODES + """
 Run from the project root with the project's virtualenv (venv/bin/python -m qnom ...), or from
