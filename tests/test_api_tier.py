@@ -263,7 +263,9 @@ def test_instance_role_has_ssm_core_and_its_own_secrets_only():
     plan = build("prod", 2)
     tier = plan.named("us-east-1-api", "qnom:components:ApiTier")
     attachments = [r for r in plan.children_of(tier) if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]
-    assert [a.inputs["policyArn"] for a in attachments] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    # Session Manager, and the CloudWatch agent's metrics (memory use).
+    assert sorted(a.inputs["policyArn"] for a in attachments) == [
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]
     inline = {r.name: r for r in plan.children_of(tier) if r.type == "aws:iam/rolePolicy:RolePolicy"}
     assert sorted(inline) == ["us-east-1-api-instance-config", "us-east-1-api-instance-objects",
                               "us-east-1-api-instance-secrets", "us-east-1-api-instance-send"]

@@ -309,3 +309,19 @@ def test_the_stack_has_one_dashboard():
     plan = build("prod", 3)
     [dashboard] = plan.of_type("aws:cloudwatch/dashboard:Dashboard")
     assert dashboard.inputs["dashboardName"] == "qnom-prod-scaling" and plan.region_of(dashboard) == "us-east-1"
+
+
+def test_the_api_boot_script_runs_the_cloudwatch_agent_for_the_memory_alarms():
+    from components.compute import userdata
+
+    script = userdata.api_user_data(image="public.ecr.aws/qnom/api:stable", port=3000, health_path="/health",
+                                    region="us-east-1", config_path="/qnom/prod/app", session_secret_id="s")
+    assert "retry dnf install -y amazon-cloudwatch-agent" in script
+    config = json.loads(script.split("<<'JSON'\n", 1)[1].split("\nJSON\n", 1)[0])
+    metrics = config["metrics"]
+    # The memory alarms read CWAgent mem_used_percent by AutoScalingGroupName.
+    assert metrics["namespace"] == "CWAgent"
+    assert metrics["metrics_collected"]["mem"]["measurement"] == ["mem_used_percent"]
+    assert metrics["aggregation_dimensions"] == [["AutoScalingGroupName"]]
+    assert metrics["append_dimensions"]["AutoScalingGroupName"] == "${aws:AutoScalingGroupName}"
+    assert "amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s" in script

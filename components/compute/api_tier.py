@@ -18,7 +18,8 @@ Creates, under the component:
 - a launch template: Amazon Linux 2023 (public SSM parameter), IMDSv2 with hop limit 2 (the
   API runs in a bridge-network container and needs the instance role), no public IP,
   encrypted gp3 root volume, detailed monitoring, user data from
-  `templates/api-user-data.sh.tpl` (it reads the configuration at every start);
+  `templates/api-user-data.sh.tpl` (it reads the configuration at every start and runs the
+  CloudWatch agent for memory use, with AWS's agent policy on the role);
 - the Auto Scaling group (it and the template through `components/compute/instance_group.py`) over
   the private subnets of every AZ, with rolling instance refresh, created only after
   `boot_after` (the NAT routes, the configuration) and the role's policies;
@@ -335,14 +336,21 @@ class ApiTier(pulumi.ComponentResource):
 
     # Instances --------------------------------------------------------------------------
 
-    def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[aws.iam.RolePolicy]]:
+    def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[pulumi.Resource]]:
         args = self._args
         account_id = aws.get_caller_identity_output(opts=self._invoke).account_id
         policies = app_access_policies(args.access, args.region, account_id,
                                        own_secret_arns=(self.secret.arn,), own_key_arns=(self.secrets_key.arn,))
-        return create_instance_role(
+        role, profile, inline = create_instance_role(
             self._name, "QNom API instances: Session Manager, the app's configuration, secrets and data",
             args.image, policies, self._child)
+        # The boot script's CloudWatch agent publishes memory use (PutMetricData, and DescribeTags for
+        # the group-name dimension): AWS's managed policy for the agent (CloudWatch User Guide, "Create
+        # IAM roles and users for use with the CloudWatch agent").
+        agent = aws.iam.RolePolicyAttachment(f"{self._name}-instance-cwagent", aws.iam.RolePolicyAttachmentArgs(
+            role=role.name, policy_arn=defaults.CLOUDWATCH_AGENT_POLICY_ARN,
+        ), self._child)
+        return role, profile, [*inline, agent]
 
     def _create_launch_template(self, profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:
         args = self._args
