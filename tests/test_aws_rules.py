@@ -27,6 +27,8 @@ DOMAIN = "aws:opensearch/domain:Domain"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 LISTENER = "aws:lb/listener:Listener"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SUBSCRIPTION = "aws:costexplorer/anomalySubscription:AnomalySubscription"
 
 
 def _provider(region: str) -> RecordedResource:
@@ -256,6 +258,21 @@ CASES = [
          refused="ValidationError: A certificate must be specified for HTTPS listeners"),
     Case("elb-secure-listener-certificate", res(LISTENER, "https", {"protocol": "HTTPS", "port": 443,
                                                                     "certificateArn": UNKNOWN})),
+    # 11. Alarms and cost anomaly subscriptions.
+    Case("cloudwatch-alarm-evaluation-range", res(ALARM, "availability", {"period": 86400, "evaluationPeriods": 2}),
+         refused="Metrics cannot be checked across more than a day"),
+    Case("cloudwatch-alarm-evaluation-range", res(ALARM, "availability", {"period": 86400, "evaluationPeriods": 1})),
+    Case("cloudwatch-alarm-one-returned-series", res(ALARM, "errors", {"metricQueries": [
+        {"id": "m1", "returnData": True, "metric": {"period": 60}}, {"id": "e1", "returnData": True, "expression": "m1"}]}),
+         refused="Exactly one element of the metrics list should return data"),
+    Case("cloudwatch-alarm-one-returned-series", res(ALARM, "anomaly", {"thresholdMetricId": "band", "metricQueries": [
+        {"id": "metric", "returnData": True, "metric": {"period": 60}},
+        {"id": "band", "returnData": True, "expression": "ANOMALY_DETECTION_BAND(metric, 2)"}]})),
+    Case("ce-anomaly-subscription-channel", res(SUBSCRIPTION, "anomalies", {
+        "frequency": "DAILY", "subscribers": [{"type": "SNS", "address": UNKNOWN}]}),
+         refused="Notifications are sent either over email"),
+    Case("ce-anomaly-subscription-channel", res(SUBSCRIPTION, "anomalies", {
+        "frequency": "IMMEDIATE", "subscribers": [{"type": "SNS", "address": UNKNOWN}]})),
 ]
 
 

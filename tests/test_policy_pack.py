@@ -326,7 +326,7 @@ def test_readme_lists_every_rule_with_its_references():
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert rules_table() in readme
-    assert rules_table().count("\n| `") == 84
+    assert rules_table().count("\n| `") == 86
 
 
 def test_readme_counts_the_rules_by_kind():

@@ -301,6 +301,10 @@ RESOURCE_CASES = [
             metadataOptions={"httpTokens": "required", "httpPutResponseHopLimit": 3}),
     variant("ec2-ebs-encrypted", LAUNCH_TEMPLATE, LAUNCH, "/dev/xvda",
             blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {"encrypted": "false"}}]),
+    case("sns-topic-cmk-encrypted", "aws:sns/topic:Topic", {"kmsMasterKeyId": "arn:aws:kms:us-east-1:123456789012:key/abc"}, {"kmsMasterKeyId": "alias/aws/sns"},
+         "alias/aws/sns"),
+    case("alarm-has-actions", "aws:cloudwatch/metricAlarm:MetricAlarm", {"alarmActions": [U]}, {"alarmActions": []},
+         "nobody hears"),
     variant("ec2-no-public-ip", LAUNCH_TEMPLATE, LAUNCH, "associatePublicIpAddress",
             networkInterfaces=[{"associatePublicIpAddress": "true"}]),
     variant("ec2-detailed-monitoring", LAUNCH_TEMPLATE, LAUNCH, "monitoring.enabled", monitoring={"enabled": False}),
@@ -850,7 +854,7 @@ def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))
     assert {policy.enforcement_level for policy in policies} == {level}
-    assert len(policies) == len(BY_ID) == 84
+    assert len(policies) == len(BY_ID) == 86
 
 
 def test_context_from_provider_tags_when_the_config_is_missing():
