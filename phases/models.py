@@ -128,6 +128,8 @@ class ScalingPolicies(Model):
     requests_per_target: int = Field(ge=1, description="ALBRequestCountPerTarget target value.")
     alarm_period_seconds: int = Field(ge=10, le=86400, description="CPU alarm period: 10, 30 or a multiple of 60.")
     alarm_evaluation_periods: int = Field(ge=1, le=1440, description="Periods the CPU must stay past a threshold.")
+    predictive: bool = Field(
+        default=False, description="A predictive (forecast and scale) policy on the request count; default false.")
 
     @field_validator("alarm_period_seconds")
     @classmethod

@@ -325,3 +325,19 @@ def test_the_api_boot_script_runs_the_cloudwatch_agent_for_the_memory_alarms():
     assert metrics["aggregation_dimensions"] == [["AutoScalingGroupName"]]
     assert metrics["append_dimensions"]["AutoScalingGroupName"] == "${aws:AutoScalingGroupName}"
     assert "amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s" in script
+
+
+def test_predictive_scaling_on_each_api_group_from_phase_3():
+    policy_type = "aws:autoscaling/policy:Policy"
+    assert [r.name for r in build("prod", 2).of_type(policy_type) if r.name.endswith("-predictive")] == []
+    plan = build("prod", 3)
+    for region in ("us-east-1", "us-west-2", "eu-west-1"):
+        policy = plan.named(f"{region}-api-predictive", policy_type)
+        config = policy.inputs["predictiveScalingConfiguration"]
+        assert (policy.inputs["policyType"], config["mode"], config["maxCapacityBreachBehavior"]) == (
+            "PredictiveScaling", "ForecastAndScale", "HonorMaxCapacity")
+        spec = config["metricSpecification"]
+        assert spec["targetValue"] == 1000  # the seed's RequestCountPerTarget target
+        assert spec["predefinedMetricPairSpecification"]["predefinedMetricType"] == "ALBRequestCount"
+        assert action_names(plan, policy, "autoscalingGroupName") == [f"{region}-api-asg"]
+        assert f"{region}-api-https" in [plan.run.by_urn[urn].name for urn in policy.options["dependsOn"]]

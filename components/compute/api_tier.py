@@ -24,7 +24,8 @@ Creates, under the component:
   the private subnets of every AZ, with rolling instance refresh, created only after
   `boot_after` (the NAT routes, the configuration) and the role's policies;
 - with `spec.scaling`: CPU step policies (+ their alarms) and request-count target tracking
-  (after the listener);
+  (after the listener), and with `spec.scaling.predictive` (phase 3 on) a predictive scaling
+  policy (forecast and scale) on the request-count metric pair;
 - with `schedule` (the primary region only): the traffic schedule's scheduled actions, dated
   from `plan_date`;
 - with `spec.rate_limit_per_5min`: a regional WAFv2 web ACL on the load balancer.
@@ -431,7 +432,36 @@ class ApiTier(pulumi.ComponentResource):
         # PredefinedMetricSpecification.ResourceLabel; ELB User Guide, "Target groups for your
         # Application Load Balancers"): nothing in the inputs orders the policy after the listener.
         ), self._opts(depends_on=[self.listener]))
+        if scaling.predictive:
+            self._create_predictive_policy(scaling)
         return policies["up"]
+
+    def _create_predictive_policy(self, scaling: models.ScalingPolicies) -> None:
+        """Forecast and scale ahead of the daily and weekly pattern, on the same request target.
+
+        The ALBRequestCount pair is the group's total requests (load) and requests per target
+        (scaling) of the load balancer's target group (Amazon EC2 Auto Scaling User Guide,
+        "Predictive scaling for Amazon EC2 Auto Scaling"; API Reference,
+        PredictiveScalingPredefinedMetricPair). Beside the target tracking and step policies, AWS
+        keeps the larger capacity of a forecast and a dynamic policy, and never goes past max.
+        """
+        aws.autoscaling.Policy(f"{self._name}-predictive", aws.autoscaling.PolicyArgs(
+            autoscaling_group_name=self.group.name,
+            policy_type="PredictiveScaling",
+            predictive_scaling_configuration=aws.autoscaling.PolicyPredictiveScalingConfigurationArgs(
+                mode="ForecastAndScale",
+                max_capacity_breach_behavior="HonorMaxCapacity",
+                metric_specification=aws.autoscaling.PolicyPredictiveScalingConfigurationMetricSpecificationArgs(
+                    target_value=scaling.requests_per_target,
+                    predefined_metric_pair_specification=aws.autoscaling.
+                    PolicyPredictiveScalingConfigurationMetricSpecificationPredefinedMetricPairSpecificationArgs(
+                        predefined_metric_type="ALBRequestCount",
+                        resource_label=pulumi.Output.concat(self.alb.arn_suffix, "/", self.target_group.arn_suffix),
+                    ),
+                ),
+            ),
+        # As for the target tracking policy: the label names a target group only once a listener forwards to it.
+        ), self._opts(depends_on=[self.listener]))
 
     def _create_schedule(self) -> list[aws.autoscaling.Schedule]:
         args = self._args
