@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from pulumi import RunError
 
 from phases.catalog import PHASE_FILES, PHASE_NUMBERS, deep_merge, phase_document
+from phases.cost_profile import CostProfileName, apply_profile
 from phases.environment import PROFILES, EnvironmentName, EnvironmentProfile, nat_gateways_per_az
 from phases.models import Phase
 
@@ -168,6 +169,10 @@ class StackSettings(BaseModel):
         default_factory=dict,
         description="Object deep-merged over the phase catalog and validated by the same model; "
                     "regions are addressed by name.")
+    cost_profile: Annotated[CostProfileName, Choice] = Field(
+        "standard", alias="costProfile",
+        description="Instance families: standard (default; the seed's) or optimised (the same vCPUs and memory on "
+                    "AMD EC2 and Graviton RDS, Aurora and ElastiCache types; qnom cost shows both).")
     phase: Phase = Field(description="Growth phase: 1-4 or launch, growth, scale, global.")
     """The phase's catalog with the overrides applied (the key names the phase)."""
     environment: Annotated[EnvironmentName, Choice] = Field(
@@ -230,7 +235,9 @@ class StackSettings(BaseModel):
         number = _phase_number(raw)
         if "overrides" not in info.data:  # reported on qnom:overrides already
             raise PydanticCustomError(_UNRESOLVED, "needs valid overrides")
-        merged = apply_overrides(phase_document(number), info.data["overrides"])
+        # The profile's families first; explicit overrides still win.
+        merged = apply_overrides(apply_profile(phase_document(number), info.data.get("cost_profile", "standard")),
+                                 info.data["overrides"])
         try:
             return Phase.model_validate(merged)
         except pydantic.ValidationError as error:

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from phases.cost_profile import CHEAPEST_WORKER, optimised, standard
 from phases.settings import StackSettings
 from qnom.engine import UNKNOWN, ProgramRun, RecordedResource
 
@@ -51,10 +52,16 @@ def _known(value: Any) -> bool:
     return value is not None and value != UNKNOWN
 
 
+def _as_planned(instance_type: str) -> str:
+    return instance_type
+
+
 @dataclass
 class _Pricer:
     run: ProgramRun
     settings: StackSettings
+    translate: Any = _as_planned
+    """Instance type -> the type priced: as planned, or a cost profile's equivalent."""
 
     @property
     def hours(self) -> int:
@@ -77,7 +84,9 @@ class _Pricer:
             spec = mixed["launchTemplate"]
             template = self.source(record, "mixedInstancesPolicy", "aws:ec2/launchTemplate:LaunchTemplate")
             # The on-demand share runs the first (prioritized) type; spot picks the cheapest pools.
-            types = [override["instanceType"] for override in spec["overrides"]]
+            types = [self.translate(override["instanceType"]) for override in spec["overrides"]]
+            if self.translate is optimised:
+                types.sort(key=lambda name: name != CHEAPEST_WORKER)
             distribution = mixed["instancesDistribution"]
             base = min(count, distribution.get("onDemandBaseCapacity", 0))
             above = count - base
@@ -89,7 +98,7 @@ class _Pricer:
             monthly = (on_demand * hourly + spot * spot_hourly) * self.hours
             basis = f"{on_demand} x {types[0]} on demand + {spot} spot at -{price_table()['spot']['discount']:.0%}"
         else:
-            instance_type = template.inputs["instanceType"]
+            instance_type = self.translate(template.inputs["instanceType"])
             monthly = count * rate("ec2_instance_hour", instance_type, region) * self.hours
             basis = f"{count} x {instance_type}"
         if template is not None:
@@ -100,7 +109,7 @@ class _Pricer:
 
     def rds_instance(self, record: RecordedResource, region: str) -> tuple[float, str]:
         inputs, phase = record.inputs, self.settings.phase
-        instance_class = inputs["instanceClass"]
+        instance_class = self.translate(inputs["instanceClass"])
         copies = 2 if inputs.get("multiAz") else 1
         storage = inputs.get("allocatedStorage")
         # A read replica inherits its source's storage.
@@ -110,7 +119,7 @@ class _Pricer:
         return monthly, f"{copies} x {instance_class}{' (Multi-AZ)' if copies == 2 else ''}, {storage_gb} GiB gp3"
 
     def cluster_instance(self, record: RecordedResource, region: str) -> tuple[float, str]:
-        instance_class = record.inputs["instanceClass"]
+        instance_class = self.translate(record.inputs["instanceClass"])
         if instance_class == "db.serverless":
             aurora = self.settings.phase.database.aurora
             acu = aurora.min_acu if aurora else 0.5
@@ -121,7 +130,8 @@ class _Pricer:
     def cache_group(self, record: RecordedResource, region: str) -> tuple[float, str]:
         inputs = record.inputs
         # A global datastore's member takes its node type from the datastore: the catalog's.
-        node_type = inputs.get("nodeType") if _known(inputs.get("nodeType")) else self.settings.phase.cache.node_type
+        node_type = self.translate(inputs.get("nodeType") if _known(inputs.get("nodeType"))
+                                   else self.settings.phase.cache.node_type)
         nodes = int(inputs.get("numCacheClusters", 1))
         return nodes * rate("elasticache_node_hour", node_type, region) * self.hours, f"{nodes} x {node_type}"
 
@@ -254,20 +264,17 @@ def cost_document(run: ProgramRun, settings: StackSettings) -> dict[str, Any]:
     """Prices a recorded run (PriceMissing when the table lacks a type or a price)."""
     kinds = price_table()["types"]
     known = set(kinds["fixed"]) | set(kinds["usage"]) | set(kinds["free"])
-    pricer, resources = _Pricer(run, settings), []
     for record in run.resources:
-        if record.type.startswith(COMPONENT_PREFIX) or record.type == "pulumi:pulumi:Stack":
-            continue
-        if record.type not in known:
+        if not record.type.startswith(COMPONENT_PREFIX) and record.type not in known:
             raise PriceMissing(f"prices.yaml does not list {record.type} (fixed, usage or free)")
-        if record.type not in kinds["fixed"]:
-            continue
-        region = run.region_of(record)
-        monthly, basis = pricer.price(record, region)
-        resources.append({"urn": record.urn, "name": record.name, "type": record.type,
-                          "region": region or GLOBAL, "component": component_of(run, record),
-                          "monthly": round(monthly, 2), "basis": basis})
+    resources = _priced(run, settings, _as_planned)
     total = round(sum(item["monthly"] for item in resources), 2)
+    budget = settings.phase.budget.monthly_usd
+    # Both profiles from the same plan: a profile changes instance types and nothing else.
+    profiles = {}
+    for name, translate in (("standard", standard), ("optimised", optimised)):
+        amount = round(sum(item["monthly"] for item in _priced(run, settings, translate)), 2)
+        profiles[name] = {"total": amount, "budgetShare": round(amount / budget, 3)}
     usage = usage_items(run, settings)
     usage_total = round(sum(item["monthly"] or 0 for item in usage), 2)
     requests = _requests_per_month(settings)
@@ -277,8 +284,8 @@ def cost_document(run: ProgramRun, settings: StackSettings) -> dict[str, Any]:
         "phase": {"number": settings.phase.number, "name": settings.phase.name},
         "currency": price_table()["currency"],
         "total": total,
-        "budget": settings.phase.budget.monthly_usd,
-        "budgetShare": round(total / settings.phase.budget.monthly_usd, 3),
+        "budget": budget,
+        "budgetShare": round(total / budget, 3),
         "byComponent": _sums(resources, "component"),
         "byRegion": _sums(resources, "region"),
         "resources": resources,
@@ -288,7 +295,23 @@ def cost_document(run: ProgramRun, settings: StackSettings) -> dict[str, Any]:
         "costPerRequest": round((total + usage_total) / requests, 6),
         "costPerRequestTarget": settings.phase.monitoring.cost_per_request_usd,
         "priceDate": price_table()["as_of"],
+        "costProfile": settings.cost_profile,
+        "profiles": profiles,
     }
+
+
+def _priced(run: ProgramRun, settings: StackSettings, translate) -> list[dict[str, Any]]:
+    """Every fixed-cost resource of the run, priced with instance types passed through `translate`."""
+    pricer, fixed, resources = _Pricer(run, settings, translate), price_table()["types"]["fixed"], []
+    for record in run.resources:
+        if record.type not in fixed:
+            continue
+        region = run.region_of(record)
+        monthly, basis = pricer.price(record, region)
+        resources.append({"urn": record.urn, "name": record.name, "type": record.type,
+                          "region": region or GLOBAL, "component": component_of(run, record),
+                          "monthly": round(monthly, 2), "basis": basis})
+    return resources
 
 
 def _sums(resources: list[dict[str, Any]], key: str) -> dict[str, float]:

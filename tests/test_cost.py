@@ -153,3 +153,45 @@ def test_the_pull_request_workflow_posts_the_markdown_cost():
     assert "qnom cost --stack \"$stack\" --compare \"$((phase + 1))\" --format markdown >> cost.md" in script
     assert 'gh pr comment "$PR" --repo "$GITHUB_REPOSITORY" --body-file cost.md --edit-last' in script
     assert "secrets." not in yaml.safe_dump(job)
+
+
+# The cost-optimised profile ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("environment", "phase", "optimised"), [
+    ("prod", 1, 196.16), ("prod", 2, 1098.44), ("prod", 3, 7491.31), ("prod", 4, 13310.38), ("dev", 3, 6979.51),
+])
+def test_both_profiles_are_priced(environment, phase, optimised):
+    doc = document(environment, phase)
+    assert doc["costProfile"] == "standard" and doc["profiles"]["standard"]["total"] == doc["total"]
+    assert doc["profiles"]["optimised"]["total"] == optimised
+
+
+@pytest.mark.parametrize("phase", [
+    # Phase 1 reaches 0.98x: the NAT gateway and its address stay ($36.50), and 0.80x is $160.
+    pytest.param(1, marks=pytest.mark.xfail(strict=True, reason="phase 1 optimised is 0.98x: the NAT gateway stays")),
+    2, 3, 4,
+])
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_the_optimised_profile_stays_within_80_percent_of_the_budget(environment, phase):
+    assert document(environment, phase)["profiles"]["optimised"]["budgetShare"] <= 0.80
+
+
+def test_the_optimised_profile_deploys_the_types_it_is_priced_with():
+    # The one extra variant of this settings (shared with tests/test_monitoring.py).
+    plan = build("dev", 1, alertEmail="oncall@example.com", costProfile="optimised")
+    assert plan.named("us-east-1-api-lt").inputs["instanceType"] == "t3a.medium"
+    assert plan.named("us-east-1-db-primary").inputs["instanceClass"] == "db.t4g.medium"
+    assert plan.named("us-east-1-cache-group").inputs["nodeType"] == "cache.t4g.micro"
+    deployed = cost_document(plan.run, settings_for("dev", 1, alertEmail="oncall@example.com",
+                                                    costProfile="optimised"))
+    assert deployed["costProfile"] == "optimised"
+    # The same plan priced as deployed, less the e-mail subscriptions (free), equals the standard
+    # plan's optimised figure: a profile changes instance types and nothing else.
+    assert deployed["total"] == document("dev", 1)["profiles"]["optimised"]["total"]
+
+
+def test_the_profile_setting_is_validated():
+    from phases.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="qnom:costProfile: got 'cheap'; allowed values: standard, optimised"):
+        settings_for("dev", 1, costProfile="cheap")

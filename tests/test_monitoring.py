@@ -233,7 +233,8 @@ def test_no_availability_alarm_without_a_domain():
 
 
 def test_an_alert_email_subscribes_to_every_topic():
-    plan = build("dev", 1, alertEmail="oncall@example.com")
+    # The one extra variant of this settings (shared with tests/test_cost.py).
+    plan = build("dev", 1, alertEmail="oncall@example.com", costProfile="optimised")
     subscriptions = plan.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert sorted(s.name for s in subscriptions) == [
         "monitoring-critical-email", "monitoring-oncall-email",

@@ -725,8 +725,9 @@ def test_instance_types_belong_to_the_phase_families():
     assert check_stack("instance-types-in-phase-families", phase_2) == []
     bigger = [stack_resource(LAUNCH_TEMPLATE, "api-lt", with_(LAUNCH, instanceType="m7i.8xlarge"))]
     found = check_stack("instance-types-in-phase-families", bigger)
+    # t3a: the cost-optimised profile's twin of t3 (phases/cost_profile.py).
     assert found == [("api-lt: instanceType m7i.8xlarge is outside phase 2's ec2 families "
-                      "(m5, m5a, m6a, m6i, t3)", "api-lt")]
+                      "(m5, m5a, m6a, m6i, t3, t3a)", "api-lt")]
     assert check_stack("instance-types-in-phase-families", bigger, config={"extraFamilies": ["m7i"]}) == []
     # Phase 3 moves the API to c5: a t3 launch template left behind is flagged.
     assert flagged(check_stack("instance-types-in-phase-families", phase_2[:1], phase=3)) == ["api-lt"]

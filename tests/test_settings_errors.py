@@ -23,7 +23,7 @@ BAD_STACK_FILES = [
      ["qnom:environment: got 'qa'", "allowed values: dev, staging, prod"]),
     ("missing-environment", "qnom:phase: '2'", ["qnom:environment: required setting is missing"]),
     ("unknown-key", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:sise: large",
-     ["qnom:sise: unknown setting", "allowed keys: apiImage, databaseCutover, domain, environment, hostedZone"]),
+     ["qnom:sise: unknown setting", "allowed keys: alertEmail, apiImage, costProfile, databaseCutover, domain, environment, hostedZone"]),
     ("min-above-max", "qnom:phase: '2'\n  qnom:environment: prod\n"
      "  qnom:overrides: {regions: {us-east-1: {api: {min: 9}}}}",
      ["qnom:overrides.regions.us-east-1.api", "min (9) <= desired (4) <= max (6) must hold"]),
@@ -163,6 +163,6 @@ def test_keys_are_read_by_their_qnom_names_only():
     with pytest.raises(SettingsError) as error:
         settings_from_config({"qnom:phase": "4", "qnom:environment": "prod", "qnom:database_cutover": "true"},
                              stack="prod")
-    assert error.value.problems == ["qnom:database_cutover: unknown setting; allowed keys: apiImage, databaseCutover, "
-                                    "domain, environment, hostedZone, openSearchServiceRole, overrides, phase, "
+    assert error.value.problems == ["qnom:database_cutover: unknown setting; allowed keys: alertEmail, apiImage, "
+                                    "costProfile, databaseCutover, domain, environment, hostedZone, openSearchServiceRole, overrides, phase, "
                                     "planDate, retireRegionalCaches, routing"]

@@ -1,5 +1,8 @@
 """`qnom cost`: the monthly cost of a stack's plan, offline, from the dated price table.
 
+Both cost profiles are shown: the stack's own (`qnom:costProfile`) and the other one, priced from
+the same plan (a profile changes instance types and nothing else).
+
 Per component, per region and per resource, the total against the phase's budget, and the
 usage-based items with their assumptions (`qnom.cost`). `--compare M` prices a second phase and
 shows the two side by side with the delta. `--format markdown` prints a table that fits a
@@ -90,7 +93,17 @@ def _summary_rows(document: dict[str, Any]) -> list[tuple[str, ...]]:
         total += (_money(other["total"]), _money(document["delta"]["total"]))
         budget += (_money(other["budget"]), _money(other["budget"] - document["budget"]))
         share += (f"{other['budgetShare']:.2f}x", "")
-    return rows + [total, budget, share]
+    rows += [total, budget, share]
+    for name, profile in document["profiles"].items():
+        if name == document["costProfile"]:
+            continue
+        row = (f"with qnom:costProfile {name}", f"{_money(profile['total'])} ({profile['budgetShare']:.2f}x)")
+        if other:
+            alternative = other["profiles"][name]
+            row += (f"{_money(alternative['total'])} ({alternative['budgetShare']:.2f}x)",
+                    _money(alternative["total"] - profile["total"]))
+        rows.append(row)
+    return rows
 
 
 def markdown(document: dict[str, Any]) -> str:
