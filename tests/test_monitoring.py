@@ -124,7 +124,7 @@ def test_database_connections_alarm_at_80_and_95_percent_of_max_connections():
     assert alarm(plan, "us-east-1", "db-primary-connections-critical").inputs["threshold"] == 950
     lag = alarm(plan, "us-west-2", "db-replica-0-replica-lag")
     assert (lag.inputs["metricName"], lag.inputs["threshold"]) == ("ReplicaLag", 60)
-    storage = alarm(plan, "us-east-1", "db-primary-free-storage")
+    storage = alarm(plan, "us-east-1", "db-primary-free-space")
     assert storage.inputs["threshold"] == 100 * 1024 ** 3 * 0.1
 
 

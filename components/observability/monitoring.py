@@ -254,7 +254,7 @@ class Monitoring(pulumi.ComponentResource):
                          f"{spec.connections_percent.critical:g}% of max_connections {limit})", connections, "",
                          namespace="AWS/RDS", metric_name="DatabaseConnections", dimensions=instance,
                          statistic="Maximum")
-            self._alarm(f"{key}-free-storage", f"Free storage of {key} below {spec.free_storage_percent}% of "
+            self._alarm(f"{key}-free-space", f"Free storage of {key} below {spec.free_storage_percent}% of "
                         f"{args.database_storage_gb} GiB", [self._oncall.arn],
                         namespace="AWS/RDS", metric_name="FreeStorageSpace", dimensions=instance,
                         statistic="Minimum", threshold=free_bytes, comparison_operator="LessThanThreshold")

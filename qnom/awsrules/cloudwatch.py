@@ -66,5 +66,5 @@ def _subscription_channel(request: Request) -> Iterator[str]:
     for subscriber in request.inputs.get("subscribers") or []:
         kind = subscriber.get("type") if isinstance(subscriber, dict) else None
         if (kind == "SNS") != (frequency == "IMMEDIATE") and kind in ("SNS", "EMAIL"):
-            yield (f"ValidationException: a {kind} subscriber cannot receive {frequency} notifications: e-mail "
-                   "takes DAILY or WEEKLY summaries, SNS IMMEDIATE alerts")
+            yield ("ValidationException: Notifications are sent either over email (for DAILY and WEEKLY "
+                   f"frequencies) or SNS (for IMMEDIATE frequency); got a {kind} subscriber with {frequency}")
