@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 
 import pytest
 
@@ -19,8 +20,13 @@ REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 SNAPSHOTS = [(environment, phase) for environment in ("dev", "prod") for phase in (1, 2, 3, 4)]
 
 
+@cache
+def _document(environment: str, phase: int) -> str:
+    return json.dumps(cost_document(build(environment, phase).run, settings_for(environment, phase)))
+
+
 def document(environment: str, phase: int) -> dict:
-    return cost_document(build(environment, phase).run, settings_for(environment, phase))
+    return json.loads(_document(environment, phase))
 
 
 def resource(doc: dict, name: str, resource_type: str | None = None) -> dict:
@@ -43,7 +49,7 @@ def test_a_new_type_without_a_price_fails(monkeypatch):
     del table["types"]["fixed"]["aws:ec2/natGateway:NatGateway"]
     monkeypatch.setattr(cost, "price_table", lambda: table)
     with pytest.raises(PriceMissing, match="does not list aws:ec2/natGateway:NatGateway"):
-        document("dev", 1)
+        cost_document(build("dev", 1).run, settings_for("dev", 1))
 
 
 def test_every_rate_has_a_source_and_a_price_in_every_region():
@@ -122,6 +128,12 @@ def test_cli_json_compares_two_phases(capsys):
             "priceDate"} <= set(doc)
     assert (doc["stack"], doc["phase"]["number"], doc["compare"]["phase"]["number"]) == ("prod", 2, 3)
     assert doc["delta"]["total"] == round(8116.34 - 1179.91, 2)
+    import jsonschema
+
+    from qnom.engine import PROJECT_DIR
+
+    schema = json.loads((PROJECT_DIR / "docs" / "schemas" / "qnom.cost.v1.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, schema)
     assert all({"urn", "monthly", "basis"} <= set(item) for item in doc["resources"])
 
 

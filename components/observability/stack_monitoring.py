@@ -54,7 +54,8 @@ activated once per account as a cost allocation tag before Budgets and Cost Expl
 @dataclass(frozen=True)
 class StackMonitoringArgs:
     stack_name: str
-    """`<project>-<stack>`: the budgets' names (fixed: AWS Budgets replaces a renamed budget)."""
+    """`<project>-<stack>`: the budgets' names, fixed for the stack's life (`name` is ForceNew in the
+    provider: hashicorp/terraform-provider-aws internal/service/budgets/budget.go)."""
     environment: str
     """Value of the stack's `environment` tag, which the budgets and the anomaly monitor filter on."""
     budget: models.Budget
