@@ -405,6 +405,8 @@ class Region(pulumi.ComponentResource):
             cache_group_id=self.serving_cache.replication_group_id,
             cache_nodes=spec.cache_nodes,
             queue=MonitoredQueue(self.queue.queue_name, self.queue.dlq_name) if self.queue else None,
+            search_domain_name=self.search.domain_name if self.search else None,
+            search_volume_gb=phase.search.volume_size_gb if phase.search else 0,
             anomaly_detection=phase.monitoring.anomaly_detection,
             alert_email=settings.alert_email,
         ), self._child)

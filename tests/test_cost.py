@@ -62,8 +62,8 @@ def test_every_rate_has_a_source_and_a_price_in_every_region():
 
 
 @pytest.mark.parametrize(("environment", "phase", "total"), [
-    ("prod", 1, 207.84), ("prod", 2, 1179.91), ("prod", 3, 8116.34), ("prod", 4, 14402.6),
-    ("dev", 1, 205.14), ("dev", 3, 7604.54),
+    ("prod", 1, 207.84), ("prod", 2, 1179.91), ("prod", 3, 8116.54), ("prod", 4, 14402.8),
+    ("dev", 1, 205.14), ("dev", 3, 7604.74),
 ])
 def test_fixed_totals(environment, phase, total):
     doc = document(environment, phase)
@@ -127,7 +127,7 @@ def test_cli_json_compares_two_phases(capsys):
     assert {"stack", "phase", "currency", "total", "budget", "byComponent", "byRegion", "resources", "usageBased",
             "priceDate"} <= set(doc)
     assert (doc["stack"], doc["phase"]["number"], doc["compare"]["phase"]["number"]) == ("prod", 2, 3)
-    assert doc["delta"]["total"] == round(8116.34 - 1179.91, 2)
+    assert doc["delta"]["total"] == round(8116.54 - 1179.91, 2)
     import jsonschema
 
     from qnom.engine import PROJECT_DIR
@@ -170,7 +170,7 @@ def test_the_pull_request_workflow_posts_the_markdown_cost():
 # The cost-optimised profile ---------------------------------------------------------------
 
 @pytest.mark.parametrize(("environment", "phase", "optimised"), [
-    ("prod", 1, 196.16), ("prod", 2, 1098.44), ("prod", 3, 7491.31), ("prod", 4, 13310.38), ("dev", 3, 6979.51),
+    ("prod", 1, 196.16), ("prod", 2, 1098.44), ("prod", 3, 7491.51), ("prod", 4, 13310.58), ("dev", 3, 6979.71),
 ])
 def test_both_profiles_are_priced(environment, phase, optimised):
     doc = document(environment, phase)

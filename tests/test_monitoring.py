@@ -342,3 +342,14 @@ def test_predictive_scaling_on_each_api_group_from_phase_3():
         assert spec["predefinedMetricPairSpecification"]["predefinedMetricType"] == "ALBRequestCount"
         assert action_names(plan, policy, "autoscalingGroupName") == [f"{region}-api-asg"]
         assert f"{region}-api-https" in [plan.run.by_urn[urn].name for urn in policy.options["dependsOn"]]
+
+
+def test_search_alarms_on_red_status_and_free_storage_from_phase_3():
+    assert [r.name for r in build("prod", 2).of_type(ALARM) if "search" in r.name] == []
+    plan = build("prod", 3)
+    red = alarm(plan, "us-east-1", "search-red-critical")
+    assert (red.inputs["namespace"], red.inputs["metricName"], red.inputs["threshold"]) == ("AWS/ES", "ClusterStatus.red", 1)
+    assert action_names(plan, red, "dimensions") == ["us-east-1-search-domain"]
+    free = alarm(plan, "us-east-1", "search-free-space")
+    assert free.inputs["threshold"] == 100 * 1024 * 0.1  # 10% of the catalog's 100 GiB, in MiB
+    assert [r.name for r in plan.of_type(ALARM) if r.name.startswith("us-west-2-monitoring-search")] == []

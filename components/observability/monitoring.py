@@ -15,8 +15,8 @@ act only on SNS topics of their own region):
   rate, CPU of the API group, memory of the API group (the CloudWatch agent of the boot script),
   database connections as a share of the catalog's `max_connections` (the value the parameter
   group sets), replica lag and free storage of every database instance of the region, cache hit
-  rate over the cache's nodes and, in the primary region from phase 2, queue depth and any
-  message in the dead-letter queue;
+  rate over the cache's nodes and, in the primary region, from phase 2 queue depth and any
+  message in the dead-letter queue, from phase 3 the search domain's red status and free storage;
 - with `anomaly_detection` (phase 3 on): CloudWatch anomaly-detection alarms on the request
   count and the p95 response time, beside the fixed thresholds (on-call).
 """
@@ -92,6 +92,10 @@ class MonitoringArgs:
     """Nodes of that group (their ids are `<group>-001`, `-002`, ...); default 0."""
     queue: MonitoredQueue | None = None
     """The job queue (primary region, phase 2 on); default None."""
+    search_domain_name: pulumi.Input[str] | None = None
+    """The search domain (primary region, phase 3 on); default None: no search alarms."""
+    search_volume_gb: int = 0
+    """EBS volume of each search data node, GiB (catalog); default 0."""
     anomaly_detection: bool = False
     """Anomaly-detection alarms on request count and p95 latency; default False."""
     alert_email: str | None = None
@@ -116,6 +120,7 @@ class Monitoring(pulumi.ComponentResource):
         self._create_database_alarms()
         self._create_cache_alarm()
         self._create_queue_alarms()
+        self._create_search_alarms()
         self._create_anomaly_alarms()
         self.widgets = self._dashboard_widgets()
         self.oncall_topic_arn = self._oncall.arn
@@ -296,6 +301,25 @@ class Monitoring(pulumi.ComponentResource):
                     namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
                     dimensions={"QueueName": queue.dlq_name}, statistic="Maximum", evaluation_periods=1,
                     threshold=0, comparison_operator="GreaterThanThreshold")
+
+    def _create_search_alarms(self) -> None:
+        args = self._args
+        if args.search_domain_name is None:
+            return
+        # OpenSearch publishes per domain and account (OpenSearch Service Developer Guide, "Monitoring
+        # OpenSearch cluster metrics with Amazon CloudWatch": dimensions DomainName and ClientId;
+        # FreeStorageSpace in MiB, the minimum over the data nodes).
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+        domain = {"DomainName": args.search_domain_name, "ClientId": account_id}
+        self._alarm("search-red-critical", "Search cluster status red: a primary shard is unassigned",
+                    [self._critical.arn], namespace="AWS/ES", metric_name="ClusterStatus.red", dimensions=domain,
+                    statistic="Maximum", evaluation_periods=1, threshold=1,
+                    comparison_operator="GreaterThanOrEqualToThreshold")
+        free_mib = args.search_volume_gb * 1024 * self._spec.free_storage_percent / 100
+        self._alarm("search-free-space", f"Free storage of a search node below {self._spec.free_storage_percent}% "
+                    f"of {args.search_volume_gb} GiB", [self._oncall.arn], namespace="AWS/ES",
+                    metric_name="FreeStorageSpace", dimensions=domain, statistic="Minimum", threshold=free_mib,
+                    comparison_operator="LessThanThreshold")
 
     def _create_anomaly_alarms(self) -> None:
         if not self._args.anomaly_detection:
