@@ -54,6 +54,8 @@ OPENSEARCH_TLS_POLICY = "Policy-Min-TLS-1-2-2019-07"
 
 AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 """AWS's public SSM parameter naming the current Amazon Linux 2023 x86_64 AMI of a region."""
+CLOUDWATCH_AGENT_POLICY_ARN = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+"""What the CloudWatch agent needs to publish metrics (PutMetricData, DescribeTags)."""
 SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 """Session Manager access instead of SSH: no key pairs, no port 22."""
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"

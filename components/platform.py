@@ -33,6 +33,7 @@ import pulumi_random as random
 from components import defaults
 from components.edge.dns import Dns, DnsArgs, DnsRegion
 from components.edge.edge import ApiOrigin, Edge, EdgeArgs
+from components.observability.stack_monitoring import StackMonitoring, StackMonitoringArgs
 from components.data.cache import DatastoreMembership
 from components.data.database import AuroraSecondary
 from components.region import PrimaryRegionArgs, Region, SecondaryRegionArgs, provider_name
@@ -90,6 +91,7 @@ class Platform(pulumi.ComponentResource):
     cache_global_datastore_id: pulumi.Output[str] | None
     aurora_global_cluster_id: pulumi.Output[str] | None
     peering_connection_ids: dict[str, pulumi.Output[str]] | None
+    monitoring: StackMonitoring
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Platform", name, None, opts)
@@ -148,6 +150,7 @@ class Platform(pulumi.ComponentResource):
         self.alb_dns_names = pulumi.Output.all(**{name: region.api.alb_dns_name
                                                   for name, region in self.regions.items()})
         self._create_edge(settings, {name: resolve for name, (_, resolve) in certificates.items()}, child)
+        self.monitoring = self._create_stack_monitoring(settings, child)
         self._expose_compute_tier(self.primary, args.settings.domain)
         self._expose_data_tier(self.primary)
         # Plain dicts of Outputs, so a preview shows every region's key even while the
@@ -206,6 +209,21 @@ class Platform(pulumi.ComponentResource):
         self.cdn_distribution_id = self.edge.distribution_id
         self.static_bucket_name = self.edge.static_bucket_name
         self.health_check_ids = pulumi.Output.all(**self.dns.health_check_ids) if self.dns else None
+
+    def _create_stack_monitoring(self, settings: StackSettings, child: pulumi.ResourceOptions) -> StackMonitoring:
+        """Budgets, cost anomalies and availability: global, so under Platform with the us-east-1 provider."""
+        return StackMonitoring("monitoring", StackMonitoringArgs(
+            stack_name=f"{settings.project}-{settings.stack}",
+            environment=settings.environment,
+            budget=settings.phase.budget,
+            spec=settings.phase.monitoring,
+            profile=settings.profile,
+            provider=self._global_provider(),
+            health_check_ids=self.dns.health_check_ids if self.dns else None,
+            region_widgets={name: region.monitoring.widgets for name, region in self.regions.items()},
+            request_counts={name: region.api.alb_arn_suffix for name, region in self.regions.items()},
+            alert_email=settings.alert_email,
+        ), child)
 
     @staticmethod
     def _create_session_secret(name: str, child: pulumi.ResourceOptions) -> random.RandomPassword:

@@ -46,6 +46,70 @@ def _sorted(values: Sequence[pulumi.Input[str]], unique: bool = False) -> pulumi
     return pulumi.Output.all(*values).apply(order)
 
 
+# --- alert topics ---------------------------------------------------------------------------
+
+def alert_key_policy(account_id: pulumi.Input[str], publishers: Sequence[str]) -> dict:
+    """Key policy of an alert topic's KMS key: the account administers it through IAM, and the AWS
+    services that publish to the topic (`publishers`, e.g. cloudwatch.amazonaws.com) may use it.
+
+    A service publishing to a KMS-encrypted topic needs kms:GenerateDataKey* and kms:Decrypt on the
+    topic's key, granted in the key policy (Amazon SNS Developer Guide, "Enable compatibility between
+    event sources from AWS services and encrypted topics"); AWS-managed `alias/aws/sns` cannot be
+    changed to allow it, hence a customer-managed key.
+    """
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "AccountAdministersThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": _concat("arn:aws:iam::", account_id, ":root")},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "AlertPublishersEncrypt",
+                "Effect": "Allow",
+                "Principal": {"Service": sorted(publishers)},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def alert_topic_policy(topic_arn: pulumi.Input[str], account_id: pulumi.Input[str],
+                       publishers: Sequence[str]) -> dict:
+    """Topic policy of an alert topic: the account's own principals, and each service in
+    `publishers` for this account only.
+
+    AWS Budgets publishes only with `budgets.amazonaws.com` allowed (AWS Cost Management User Guide,
+    "Creating an Amazon SNS topic for budget notifications", with aws:SourceAccount and an
+    aws:SourceArn of arn:aws:budgets::<account>:*), Cost Anomaly Detection with
+    `costalerts.amazonaws.com` ("Creating an Amazon SNS topic for anomaly notifications").
+    """
+    statements = [{
+        "Sid": "AccountPublishes",
+        "Effect": "Allow",
+        "Principal": {"AWS": _concat("arn:aws:iam::", account_id, ":root")},
+        "Action": ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes"],
+        "Resource": topic_arn,
+    }]
+    for service in sorted(publishers):
+        condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
+        if service == "budgets.amazonaws.com":
+            condition["ArnLike"] = {"aws:SourceArn": _concat("arn:aws:budgets::", account_id, ":*")}
+        statements.append({
+            "Sid": "Publish" + "".join(part.title() for part in service.split(".")[0].split("-")),
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": condition,
+        })
+    return {"Version": VERSION, "Statement": statements}
+
+
 # --- trust and app instance grants ----------------------------------------------------------
 
 def trust_policy(service: str) -> dict:

@@ -62,6 +62,7 @@ from components.data.queue import Queue, QueueArgs
 from components.data.search import Search, SearchArgs
 from components.compute.workers import Workers, WorkersArgs
 from components.kubernetes.kubernetes import Kubernetes, KubernetesArgs
+from components.observability.monitoring import MonitoredDatabase, MonitoredQueue, Monitoring, MonitoringArgs
 from phases.models import RegionSpec
 from phases.settings import SERVICE_IMAGE_FIELDS, StackSettings
 
@@ -161,6 +162,7 @@ class Region(pulumi.ComponentResource):
     peering: Peering | None
     accepted_peerings: dict[str, Peering]
     kubernetes: Kubernetes | None
+    monitoring: Monitoring
 
     def __init__(self, name: str, args: RegionArgs, opts: pulumi.ResourceOptions | None = None):
         if not isinstance(args, (PrimaryRegionArgs, SecondaryRegionArgs)):
@@ -199,6 +201,7 @@ class Region(pulumi.ComponentResource):
             resolve_clients["workers"](self.workers.security_group_id)
         if "kubernetes" in resolve_clients:
             resolve_clients["kubernetes"](self.kubernetes.cluster_security_group_id)
+        self.monitoring = self._create_monitoring()
         self.alb_dns_name = self.api.alb_dns_name
         self.api_asg_name = self.api.asg_name
         self.register_outputs({
@@ -415,6 +418,37 @@ class Region(pulumi.ComponentResource):
             # A secondary region's services write to the primary's stores, over the peering.
             data_cidrs=list(self._remote_data_cidrs.values()),
             access=self._app_access(send_to_queue=True),
+        ), self._child)
+
+    def _create_monitoring(self) -> Monitoring:
+        """The region's alert topics and alarms, on everything the region runs."""
+        settings, spec = self._args.settings, self._args.spec
+        phase, database = settings.phase, self.database
+
+        def identifier(arn: pulumi.Output[str]) -> pulumi.Output[str]:
+            # An RDS instance's ARN ends with its identifier: arn:aws:rds:<region>:<account>:db:<id>.
+            return arn.apply(lambda value: value.split(":")[-1])
+
+        databases = [MonitoredDatabase(identifier(database.primary_arn), "primary")] if database.primary_arn else []
+        databases += [MonitoredDatabase(identifier(arn), "replica") for arn in database.replica_arns]
+        return Monitoring(f"{self._name}-monitoring", MonitoringArgs(
+            region=spec.name,
+            spec=phase.monitoring,
+            profile=settings.profile,
+            api_group_name=self.api.asg_name,
+            api_capacity=spec.api,
+            alb_arn_suffix=self.api.alb_arn_suffix,
+            scale_up_policy_arn=self.api.scale_up_policy_arn,
+            database_max_connections=phase.database.max_connections,
+            database_storage_gb=phase.database.allocated_storage_gb,
+            databases=databases,
+            cache_group_id=self.serving_cache.replication_group_id,
+            cache_nodes=spec.cache_nodes,
+            queue=MonitoredQueue(self.queue.queue_name, self.queue.dlq_name) if self.queue else None,
+            search_domain_name=self.search.domain_name if self.search else None,
+            search_volume_gb=phase.search.volume_size_gb if phase.search else 0,
+            anomaly_detection=phase.monitoring.anomaly_detection,
+            alert_email=settings.alert_email,
         ), self._child)
 
     def _client_security_groups(self) -> dict[str, pulumi.Output[str]]:

@@ -128,6 +128,8 @@ class ScalingPolicies(Model):
     requests_per_target: int = Field(ge=1, description="ALBRequestCountPerTarget target value.")
     alarm_period_seconds: int = Field(ge=10, le=86400, description="CPU alarm period: 10, 30 or a multiple of 60.")
     alarm_evaluation_periods: int = Field(ge=1, le=1440, description="Periods the CPU must stay past a threshold.")
+    predictive: bool = Field(
+        default=False, description="A predictive (forecast and scale) policy on the request count; default false.")
 
     @field_validator("alarm_period_seconds")
     @classmethod
@@ -557,7 +559,77 @@ class Kubernetes(Model):
 
 
 class Budget(Model):
+    """The phase's monthly budget and when it alerts (seed: "Cost Monitoring", its CostMonitor)."""
+
     monthly_usd: int = Field(ge=1)
+    warning_ratio: float = Field(gt=0, le=1, description="Actual spend share of the monthly budget that warns (seed: 0.8).")
+    forecast_ratio: float = Field(gt=0, le=2, description="Forecast share of the monthly budget that alerts.")
+    daily_ratio: float = Field(gt=1, le=10, description="Share of the daily budget (monthly / 30) that is critical (seed: 1.5).")
+
+    @property
+    def daily_usd(self) -> float:
+        # The seed's budget.daily; 30 days keeps the number the same in every month.
+        return round(self.monthly_usd / 30, 2)
+
+
+class Level(Model):
+    """A KPI's target (warning) and critical levels (seed: "Key Performance Indicators")."""
+
+    target: float
+    critical: float
+
+
+class Alert(Model):
+    """One of the seed's dashboard alerts: a threshold held for a number of minutes."""
+
+    threshold: float = Field(gt=0)
+    minutes: int = Field(ge=1, le=1440, description="Minutes the condition must hold (one-minute periods).")
+
+
+class ScalingLimit(Model):
+    """The seed's ScalingLimit alert: the API group close to its ceiling."""
+
+    instances: int = Field(ge=1, description="In-service instances that alert (seed: 45).")
+    share_of_max: float = Field(gt=0, le=1, description="Share of the group's max used when that is lower.")
+    minutes: int = Field(ge=1, le=1440)
+
+    def threshold(self, group_max: int) -> float:
+        return min(float(self.instances), round(group_max * self.share_of_max, 1))
+
+
+class Monitoring(Model):
+    """KPI levels and alert rules the alarms and the dashboard read."""
+
+    response_time_ms: Level
+    error_rate_percent: Level
+    availability_percent: Level
+    cpu_percent: Level
+    memory_percent: Level
+    connections_percent: Level
+    queue_depth: Level
+    cache_hit_rate_min_percent: float = Field(gt=0, le=100)
+    replica_lag_seconds: int = Field(ge=1)
+    free_storage_percent: int = Field(ge=1, le=90, description="Free share of allocated storage below which to alert.")
+    high_response_time: Alert
+    high_error_rate: Alert
+    scaling_limit: ScalingLimit
+    cost_per_request_usd: float = Field(gt=0, description="Seed business KPI: cost per request target.")
+    anomaly_detection: bool = Field(description="Anomaly-detection alarms on request rate and p95 latency.")
+
+    @model_validator(mode="after")
+    def _levels(self) -> Monitoring:
+        problems = []
+        for field in ("response_time_ms", "error_rate_percent", "cpu_percent", "memory_percent",
+                      "connections_percent", "queue_depth"):
+            level = getattr(self, field)
+            if level.target >= level.critical:
+                problems.append(f"{field}.target ({level.target}) must be below {field}.critical ({level.critical})")
+        if self.availability_percent.target <= self.availability_percent.critical:
+            problems.append(f"availability_percent.target ({self.availability_percent.target}) must be above "
+                            f"availability_percent.critical ({self.availability_percent.critical})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class Phase(Model):
@@ -578,6 +650,7 @@ class Phase(Model):
     kubernetes: Kubernetes | None = None
     budget: Budget
     surge: Surge | None = None
+    monitoring: Monitoring
 
     @model_validator(mode="after")
     def _regions(self) -> Phase:

@@ -34,6 +34,7 @@ from pydantic_core import PydanticCustomError
 from pulumi import RunError
 
 from phases.catalog import PHASE_FILES, PHASE_NUMBERS, deep_merge, phase_document
+from phases.cost_profile import CostProfileName, apply_profile
 from phases.environment import PROFILES, EnvironmentName, EnvironmentProfile, nat_gateways_per_az
 from phases.models import AwsRegionName, Phase, RegionSpec
 
@@ -112,6 +113,13 @@ def _domain(raw: Any) -> str:
                                   for label in labels):
         raise _problem(f"got {raw!r}; allowed values: a DNS name such as api.example.com")
     return str(raw).lower()
+
+
+def _email(raw: Any) -> str:
+    text = str(raw).strip()
+    if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", text):
+        raise _problem(f"got {raw!r}; allowed values: an e-mail address such as oncall@example.com")
+    return text
 
 
 def _api_image(raw: Any) -> str:
@@ -214,6 +222,10 @@ class StackSettings(BaseModel):
                     "their scheduled actions suspended, the cache evicting any key, max_connections at least 500, "
                     "a strict WAF rate limit. Default false. `qnom surge on|off` flips it; nothing is replaced.")
     """True while the stack surges: `phase` is then the catalog's surged phase (`Phase.surged()`)."""
+    cost_profile: Annotated[CostProfileName, Choice] = Field(
+        "standard", alias="costProfile",
+        description="Instance families: standard (default; the seed's) or optimised (the same vCPUs and memory on "
+                    "AMD EC2 and Graviton RDS, Aurora and ElastiCache types; qnom cost shows both).")
     phase: Phase = Field(description="Growth phase: 1-4 or launch, growth, scale, global.")
     """The phase's catalog with the overrides applied (the key names the phase), surged while `surge` is on."""
     environment: Annotated[EnvironmentName, Choice] = Field(
@@ -277,6 +289,10 @@ class StackSettings(BaseModel):
     notification_service_image: Annotated[str, PlainValidator(_api_image)] = Field(
         "public.ecr.aws/qnom/notification-service:stable", alias="notificationServiceImage",
         description="Phase 3 on: container image of the Kubernetes notification-service (registry/repository:tag or @sha256 digest).")
+    alert_email: Annotated[str, PlainValidator(_email)] | None = Field(
+        None, alias="alertEmail",
+        description="E-mail address subscribed to the on-call and critical alert topics (AWS mails a confirmation "
+                    "link first). Unset (default): the topics exist without subscribers.")
     plan_date: date = Field(
         None, alias="planDate", validate_default=True,
         description="Day the program plans for (YYYY-MM-DD): the seasonal scaling windows are dated from it. "
@@ -303,7 +319,9 @@ class StackSettings(BaseModel):
         if "overrides" not in info.data:  # reported on qnom:overrides already
             raise PydanticCustomError(_UNRESOLVED, "needs valid overrides")
         primary = (info.context or {}).get("primary_region")
-        merged = apply_overrides(follow_primary_region(phase_document(number), primary), info.data["overrides"])
+        # The profile's families first; explicit overrides still win.
+        document = apply_profile(phase_document(number), info.data.get("cost_profile", "standard"))
+        merged = apply_overrides(follow_primary_region(document, primary), info.data["overrides"])
         try:
             phase = Phase.model_validate(merged)
         except pydantic.ValidationError as error:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from phases.catalog import PHASE_NUMBERS, load_phase
+from phases.cost_profile import optimised
 from phases.environment import PROFILES, EnvironmentProfile
 from phases.models import Phase
 from phases.settings import NAMESPACE, SettingsError, StackSettings, read_pulumi_config, settings_from_config
@@ -140,16 +141,21 @@ def family(instance_type: str) -> str:
 
 def allowed_families(phase: Phase) -> dict[str, set[str]]:
     """Instance families a phase uses, per service (EC2, RDS, ElastiCache, OpenSearch)."""
-    ec2 = {family(phase.api.instance_type)}
-    if phase.workers:
-        ec2 |= {family(kind) for kind in phase.workers.instance_types}
+    ec2_types = [phase.api.instance_type, *(phase.workers.instance_types if phase.workers else [])]
+    ec2 = {family(kind) for kind in ec2_types}
     rds = {family(phase.database.instance_class)}
     if phase.database.aurora:
         rds.add("db.serverless")  # Aurora Serverless v2 instances use this class
     search = set()
     if phase.search:
         search = {family(phase.search.instance_type), family(phase.search.dedicated_master_type)}
-    return {"ec2": ec2, "rds": rds, "elasticache": {family(phase.cache.node_type)}, "opensearch": search}
+    # The cost-optimised profile's equivalents are the same capacity on other families (phases/cost_profile.py).
+    ec2 |= {family(optimised(kind)) for kind in ec2_types}
+    rds |= {family(optimised(phase.database.instance_class))}
+    if phase.database.aurora:
+        rds.add(family(optimised(phase.database.aurora.replica_instance_class)))
+    cache = {family(phase.cache.node_type), family(optimised(phase.cache.node_type))}
+    return {"ec2": ec2, "rds": rds, "elasticache": cache, "opensearch": search}
 
 
 def api_ceiling(phase: Phase, region: str | None) -> int | None:

@@ -17,9 +17,9 @@ from phases.settings import SettingsError
 from qnom import __version__
 from qnom.awsrules import AwsRuleViolation
 from qnom.commands import EXIT_FAILURE, EXIT_INVALID
-from qnom.commands import capacity, plan, policy, promote, render, surge
+from qnom.commands import capacity, cost, plan, policy, promote, render, surge
 
-COMMANDS = (plan, policy, promote, capacity, surge, render)
+COMMANDS = (plan, policy, cost, promote, capacity, surge, render)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 EXIT_CODES = """\
 exit codes:
@@ -42,6 +42,7 @@ examples:
   python -m qnom capacity --users 50000 --stack prod   the phase 50,000 users need, against prod
   python -m qnom surge on --stack prod                 the emergency playbook: qnom:surge on
   python -m qnom render k8s --stack prod --phase 3 --out k8s/   Kubernetes objects as YAML, validated
+  python -m qnom cost --stack prod --phase 2 --compare 3   what prod costs in phase 2 and 3
 
 """ + EXIT_CODES + """
 Run from the project root with the project's virtualenv (venv/bin/python -m qnom ...), or from

@@ -31,6 +31,8 @@ BACKUP_COPY = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBack
 KEY = "aws:kms/key:Key"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SUBSCRIPTION = "aws:costexplorer/anomalySubscription:AnomalySubscription"
 
 
 def _provider(region: str) -> RecordedResource:
@@ -296,6 +298,21 @@ CASES = [
          refused="expected scaling_config.0.max_size to be at least (1), got 0"),
     Case("eks-nodegroup-capacity", res(NODE_GROUP, "k8s-system", {"scalingConfig": {
         "minSize": 2, "desiredSize": 2, "maxSize": 4}})),
+    # 12. Alarms and cost anomaly subscriptions.
+    Case("cloudwatch-alarm-evaluation-range", res(ALARM, "availability", {"period": 86400, "evaluationPeriods": 2}),
+         refused="Metrics cannot be checked across more than a day"),
+    Case("cloudwatch-alarm-evaluation-range", res(ALARM, "availability", {"period": 86400, "evaluationPeriods": 1})),
+    Case("cloudwatch-alarm-one-returned-series", res(ALARM, "errors", {"metricQueries": [
+        {"id": "m1", "returnData": True, "metric": {"period": 60}}, {"id": "e1", "returnData": True, "expression": "m1"}]}),
+         refused="Exactly one element of the metrics list should return data"),
+    Case("cloudwatch-alarm-one-returned-series", res(ALARM, "anomaly", {"thresholdMetricId": "band", "metricQueries": [
+        {"id": "metric", "returnData": True, "metric": {"period": 60}},
+        {"id": "band", "returnData": True, "expression": "ANOMALY_DETECTION_BAND(metric, 2)"}]})),
+    Case("ce-anomaly-subscription-channel", res(SUBSCRIPTION, "anomalies", {
+        "frequency": "DAILY", "subscribers": [{"type": "SNS", "address": UNKNOWN}]}),
+         refused="Notifications are sent either over email"),
+    Case("ce-anomaly-subscription-channel", res(SUBSCRIPTION, "anomalies", {
+        "frequency": "IMMEDIATE", "subscribers": [{"type": "SNS", "address": UNKNOWN}]})),
 ]
 
 

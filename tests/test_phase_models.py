@@ -62,8 +62,9 @@ FAILING = [
      "charts must pin ['istio-base', 'istio-cni', 'istiod', 'ztunnel']"),
     (3, "kubernetes.version", "1.34.1", "String should match pattern"),
     (3, "kubernetes.system_nodes.instance_type", "m6g.large", "m6g.large is an arm64 (Graviton) type"),
-    (1, "monitoring", {}, "monitoring\n  Extra inputs are not permitted"),
-    (1, "budget.warning_ratio", 0.8, "budget.warning_ratio\n  Extra inputs are not permitted"),
+    (1, "monitoring.cpu_percent", {"target": 90, "critical": 80},
+     "cpu_percent.target (90.0) must be below cpu_percent.critical (80.0)"),
+    (1, "budget.warning_ratio", 1.5, "less than or equal to 1"),
     (2, "regions.0.db_read_replicas", 6, "less than or equal to 5"),
     (2, "api.rate_limit_per_5min", 5, "greater than or equal to 10"),
     (1, "environment", "dev", "Extra inputs are not permitted"),
@@ -90,6 +91,8 @@ PASSING = [
     (1, "cdn.static_default_ttl_seconds", 86400),
     (2, "regions.0.db_read_replicas", 5),
     (2, "api.rate_limit_per_5min", 10),
+    (1, "monitoring.cpu_percent", {"target": 60, "critical": 80}),
+    (1, "budget.warning_ratio", 0.8),
 ]
 
 

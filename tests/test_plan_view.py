@@ -66,7 +66,7 @@ def test_summary_of_prod_phase_3_gives_every_tiers_size_primary_first(capsys, mo
         assert secondary["database"] == ["2 read replica(s) of the primary region's database, db.r5.xlarge"]
         assert secondary["cache"] == ["cache.r5.large, 2 node(s)"]
         assert "search" not in secondary and "workers" not in secondary
-    # Phase 3's Kubernetes tier adds a protected KMS key (phase 3's backup copy one more) (the clusters' secrets) per region.
+    # Phase 3's Kubernetes tier adds a protected KMS key per region (the clusters' secrets).
     assert primary["kubernetes"] == ["EKS 1.34, system nodes m5.large 2 / 2 / 4 (min / desired / max), Karpenter for "
                                      "the services; 5 Deployment(s): api-deployment 4, auth-service 3, "
                                      "notification-service 2, order-service 5, user-service 3"]

@@ -331,6 +331,10 @@ RESOURCE_CASES = [
             metadataOptions={"httpTokens": "required", "httpPutResponseHopLimit": 3}),
     variant("ec2-ebs-encrypted", LAUNCH_TEMPLATE, LAUNCH, "/dev/xvda",
             blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {"encrypted": "false"}}]),
+    case("sns-topic-cmk-encrypted", "aws:sns/topic:Topic", {"kmsMasterKeyId": "arn:aws:kms:us-east-1:123456789012:key/abc"}, {"kmsMasterKeyId": "alias/aws/sns"},
+         "alias/aws/sns"),
+    case("alarm-has-actions", "aws:cloudwatch/metricAlarm:MetricAlarm", {"alarmActions": [U]}, {"alarmActions": []},
+         "nobody hears"),
     variant("ec2-no-public-ip", LAUNCH_TEMPLATE, LAUNCH, "associatePublicIpAddress",
             networkInterfaces=[{"associatePublicIpAddress": "true"}]),
     variant("ec2-detailed-monitoring", LAUNCH_TEMPLATE, LAUNCH, "monitoring.enabled", monitoring={"enabled": False}),
@@ -770,8 +774,9 @@ def test_instance_types_belong_to_the_phase_families():
     assert check_stack("instance-types-in-phase-families", phase_2) == []
     bigger = [stack_resource(LAUNCH_TEMPLATE, "api-lt", with_(LAUNCH, instanceType="m7i.8xlarge"))]
     found = check_stack("instance-types-in-phase-families", bigger)
+    # t3a: the cost-optimised profile's twin of t3 (phases/cost_profile.py).
     assert found == [("api-lt: instanceType m7i.8xlarge is outside phase 2's ec2 families "
-                      "(m5, m5a, m6a, m6i, t3)", "api-lt")]
+                      "(m5, m5a, m6a, m6i, t3, t3a)", "api-lt")]
     assert check_stack("instance-types-in-phase-families", bigger, config={"extraFamilies": ["m7i"]}) == []
     # Phase 3 moves the API to c5: a t3 launch template left behind is flagged.
     assert flagged(check_stack("instance-types-in-phase-families", phase_2[:1], phase=3)) == ["api-lt"]
@@ -910,7 +915,7 @@ def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))
     assert {policy.enforcement_level for policy in policies} == {level}
-    assert len(policies) == len(BY_ID) == 91
+    assert len(policies) == len(BY_ID) == 93
 
 
 def test_context_from_provider_tags_when_the_config_is_missing():

@@ -64,7 +64,7 @@ def test_promotions_only_add_stateful_resources():
         # the Kubernetes secrets key of its EKS cluster.
         "eu-west-1-api-alb-logs", "eu-west-1-api-secrets-key", "eu-west-1-api-session-secret", "eu-west-1-cache-auth-token",
         "eu-west-1-cache-group", "eu-west-1-cache-key", "eu-west-1-db-key", "eu-west-1-db-replica-0",
-        "eu-west-1-db-replica-1", "eu-west-1-k8s-secrets-key",
+        "eu-west-1-db-replica-1", "eu-west-1-k8s-secrets-key", "eu-west-1-monitoring-alerts-key",
         "us-east-1-db-replica-1", "us-east-1-k8s-secrets-key", "us-east-1-search-domain", "us-east-1-search-key",
         "us-east-1-search-master",
         "us-west-2-api-alb-logs", "us-west-2-api-secrets-key", "us-west-2-api-session-secret",
@@ -72,7 +72,7 @@ def test_promotions_only_add_stateful_resources():
         "us-west-2-cache-group", "us-west-2-cache-key",
         # The cross-Region copy of the writer's automated backups, in the first secondary region.
         "us-west-2-db-backup-copy", "us-west-2-db-key", "us-west-2-db-replica-0",
-        "us-west-2-db-replica-1", "us-west-2-k8s-secrets-key"]
+        "us-west-2-db-replica-1", "us-west-2-k8s-secrets-key", "us-west-2-monitoring-alerts-key"]
     assert added[4] == [
         # The global cache datastore and its members beside the phase-3 caches, and the Aurora replica.
         "eu-west-1-cache-global-auth-token", "eu-west-1-cache-global-group", "eu-west-1-cache-global-key",

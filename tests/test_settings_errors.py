@@ -23,9 +23,9 @@ BAD_STACK_FILES = [
      ["qnom:environment: got 'qa'", "allowed values: dev, staging, prod"]),
     ("missing-environment", "qnom:phase: '2'", ["qnom:environment: required setting is missing"]),
     ("unknown-key", "qnom:phase: '2'\n  qnom:environment: prod\n  qnom:sise: large",
-     ["qnom:sise: unknown setting", "allowed keys: apiGatewayImage, apiImage, authServiceImage, "
-                                    "clusterAdminRoleArn, clusterPublicAccessCidrs, databaseCutover, domain, "
-                                    "environment, failoverRegion, hostedZone"]),
+     ["qnom:sise: unknown setting", "allowed keys: alertEmail, apiGatewayImage, apiImage, authServiceImage, "
+                                    "clusterAdminRoleArn, clusterPublicAccessCidrs, costProfile, databaseCutover, "
+                                    "domain, environment, failoverRegion, hostedZone"]),
     ("min-above-max", "qnom:phase: '2'\n  qnom:environment: prod\n"
      "  qnom:overrides: {regions: {us-east-1: {api: {min: 9}}}}",
      ["qnom:overrides.regions.us-east-1.api", "min (9) <= desired (4) <= max (6) must hold"]),
@@ -165,8 +165,8 @@ def test_keys_are_read_by_their_qnom_names_only():
     with pytest.raises(SettingsError) as error:
         settings_from_config({"qnom:phase": "4", "qnom:environment": "prod", "qnom:database_cutover": "true"},
                              stack="prod")
-    assert error.value.problems == ["qnom:database_cutover: unknown setting; allowed keys: apiGatewayImage, apiImage, "
-                                    "authServiceImage, clusterAdminRoleArn, clusterPublicAccessCidrs, databaseCutover, "
-                                    "domain, environment, failoverRegion, "
+    assert error.value.problems == ["qnom:database_cutover: unknown setting; allowed keys: alertEmail, apiGatewayImage, "
+                                    "apiImage, authServiceImage, clusterAdminRoleArn, clusterPublicAccessCidrs, "
+                                    "costProfile, databaseCutover, domain, environment, failoverRegion, "
                                     "hostedZone, notificationServiceImage, openSearchServiceRole, orderServiceImage, "
                                     "overrides, phase, planDate, retireRegionalCaches, routing, surge, userServiceImage"]

@@ -141,4 +141,5 @@ def test_every_component_registers_its_typed_outputs():
         missing = {name for name in set(hints) - set(registered) if not _optional(hints[name])}
         assert missing == set(), (urn, sorted(missing))
     assert checked == {"Platform", "Region", "Network", "Peering", "ApiTier", "Workers", "AppConfig", "Queue",
-                       "ObjectStorage", "Database", "Cache", "Search", "Edge", "Dns", "Kubernetes"}
+                       "ObjectStorage", "Database", "Cache", "Search", "Edge", "Dns", "Kubernetes", "Monitoring",
+                       "StackMonitoring"}

@@ -18,12 +18,14 @@ Creates, under the component:
 - a launch template: Amazon Linux 2023 (public SSM parameter), IMDSv2 with hop limit 2 (the
   API runs in a bridge-network container and needs the instance role), no public IP,
   encrypted gp3 root volume, detailed monitoring, user data from
-  `templates/api-user-data.sh.tpl` (it reads the configuration at every start);
+  `templates/api-user-data.sh.tpl` (it reads the configuration at every start and runs the
+  CloudWatch agent for memory use, with AWS's agent policy on the role);
 - the Auto Scaling group (it and the template through `components/compute/instance_group.py`) over
   the private subnets of every AZ, with rolling instance refresh, created only after
   `boot_after` (the NAT routes, the configuration) and the role's policies;
 - with `spec.scaling`: CPU step policies (+ their alarms) and request-count target tracking
-  (after the listener);
+  (after the listener), and with `spec.scaling.predictive` (phase 3 on) a predictive scaling
+  policy (forecast and scale) on the request-count metric pair;
 - with `schedule` (the primary region only): the traffic schedule's scheduled actions, dated
   from `plan_date`;
 - with `surge_size` (`qnom:surge`): the group held at that size, its scheduled actions suspended;
@@ -121,6 +123,9 @@ class ApiTier(pulumi.ComponentResource):
     access_log_bucket: pulumi.Output[str]
     launch_template_id: pulumi.Output[str]
     instance_role_arn: pulumi.Output[str]
+    alb_arn_suffix: pulumi.Output[str]
+    target_group_arn_suffix: pulumi.Output[str]
+    scale_up_policy_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ApiTierArgs, opts: pulumi.ResourceOptions | None = None):
         if args.domain and args.certificate_arn is None:
@@ -142,7 +147,7 @@ class ApiTier(pulumi.ComponentResource):
         self.role, instance_profile, self.role_policies = self._create_instance_profile()
         self.launch_template = self._create_launch_template(instance_profile)
         self.group = self._create_group()
-        self._create_scaling_policies()
+        self.scale_up_policy = self._create_scaling_policies()
         self.scheduled_actions = self._create_schedule()
         self.web_acl = self._create_web_acl()
 
@@ -161,6 +166,10 @@ class ApiTier(pulumi.ComponentResource):
         self.access_log_bucket = self.logs.bucket
         self.launch_template_id = self.launch_template.id
         self.instance_role_arn = self.role.arn
+        # CloudWatch names a load balancer and a target group by the ends of their ARNs.
+        self.alb_arn_suffix = self.alb.arn_suffix
+        self.target_group_arn_suffix = self.target_group.arn_suffix
+        self.scale_up_policy_arn = self.scale_up_policy.arn if self.scale_up_policy else None
         self.register_outputs({
             "alb_arn": self.alb_arn,
             "alb_dns_name": self.alb_dns_name,
@@ -177,6 +186,9 @@ class ApiTier(pulumi.ComponentResource):
             "access_log_bucket": self.access_log_bucket,
             "launch_template_id": self.launch_template_id,
             "instance_role_arn": self.instance_role_arn,
+            "alb_arn_suffix": self.alb_arn_suffix,
+            "target_group_arn_suffix": self.target_group_arn_suffix,
+            "scale_up_policy_arn": self.scale_up_policy_arn,
         })
 
     def _opts(self, **options) -> pulumi.ResourceOptions:
@@ -329,15 +341,22 @@ class ApiTier(pulumi.ComponentResource):
 
     # Instances --------------------------------------------------------------------------
 
-    def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[aws.iam.RolePolicy]]:
+    def _create_instance_profile(self) -> tuple[aws.iam.Role, aws.iam.InstanceProfile, list[pulumi.Resource]]:
         args = self._args
         account_id = aws.get_caller_identity_output(opts=self._invoke).account_id
         # The session secret by its name (fixed, so known in a preview); its key is granted through
         # Secrets Manager for this secret only, like the others'.
         policies = app_access_policies(args.access, args.region, account_id, own_secret_names=(self.secret.name,))
-        return create_instance_role(
+        role, profile, inline = create_instance_role(
             self._name, "QNom API instances: Session Manager, the app's configuration, secrets and data",
             args.image, policies, self._child)
+        # The boot script's CloudWatch agent publishes memory use (PutMetricData, and DescribeTags for
+        # the group-name dimension): AWS's managed policy for the agent (CloudWatch User Guide, "Create
+        # IAM roles and users for use with the CloudWatch agent").
+        agent = aws.iam.RolePolicyAttachment(f"{self._name}-instance-cwagent", aws.iam.RolePolicyAttachmentArgs(
+            role=role.name, policy_arn=defaults.CLOUDWATCH_AGENT_POLICY_ARN,
+        ), self._child)
+        return role, profile, [*inline, agent]
 
     def _create_launch_template(self, profile: aws.iam.InstanceProfile) -> aws.ec2.LaunchTemplate:
         args = self._args
@@ -377,10 +396,12 @@ class ApiTier(pulumi.ComponentResource):
 
     # Scaling ----------------------------------------------------------------------------
 
-    def _create_scaling_policies(self) -> None:
+    def _create_scaling_policies(self) -> aws.autoscaling.Policy | None:
+        """The seed's CPU steps and request target; returns the scale-up step (None without scaling)."""
         scaling = self._args.spec.scaling
         if scaling is None:
-            return
+            return None
+        policies = {}
         # Simple scaling, because the seed's steps carry a cooldown, which AWS honours only
         # for simple scaling policies (step scaling uses instance warm-up instead).
         for direction, step, comparison, alarm, word in (
@@ -394,6 +415,7 @@ class ApiTier(pulumi.ComponentResource):
                 scaling_adjustment=step.adjustment,
                 cooldown=step.cooldown_seconds,
             ), self._child)
+            policies[direction] = policy
             aws.cloudwatch.MetricAlarm(f"{self._name}-{alarm}", aws.cloudwatch.MetricAlarmArgs(
                 alarm_description=f"Average CPU of the API group {word} {step.cpu_threshold_percent}%: "
                                   f"scale {direction} by {abs(step.adjustment)}",
@@ -424,6 +446,36 @@ class ApiTier(pulumi.ComponentResource):
         # balancer only once a listener forwards to it (AWS Auto Scaling API Reference,
         # PredefinedMetricSpecification.ResourceLabel; ELB User Guide, "Target groups for your
         # Application Load Balancers"): nothing in the inputs orders the policy after the listener.
+        ), self._opts(depends_on=[self.listener]))
+        if scaling.predictive:
+            self._create_predictive_policy(scaling)
+        return policies["up"]
+
+    def _create_predictive_policy(self, scaling: models.ScalingPolicies) -> None:
+        """Forecast and scale ahead of the daily and weekly pattern, on the same request target.
+
+        The ALBRequestCount pair is the group's total requests (load) and requests per target
+        (scaling) of the load balancer's target group (Amazon EC2 Auto Scaling User Guide,
+        "Predictive scaling for Amazon EC2 Auto Scaling"; API Reference,
+        PredictiveScalingPredefinedMetricPair). Beside the target tracking and step policies, AWS
+        keeps the larger capacity of a forecast and a dynamic policy, and never goes past max.
+        """
+        aws.autoscaling.Policy(f"{self._name}-predictive", aws.autoscaling.PolicyArgs(
+            autoscaling_group_name=self.group.name,
+            policy_type="PredictiveScaling",
+            predictive_scaling_configuration=aws.autoscaling.PolicyPredictiveScalingConfigurationArgs(
+                mode="ForecastAndScale",
+                max_capacity_breach_behavior="HonorMaxCapacity",
+                metric_specification=aws.autoscaling.PolicyPredictiveScalingConfigurationMetricSpecificationArgs(
+                    target_value=scaling.requests_per_target,
+                    predefined_metric_pair_specification=aws.autoscaling.
+                    PolicyPredictiveScalingConfigurationMetricSpecificationPredefinedMetricPairSpecificationArgs(
+                        predefined_metric_type="ALBRequestCount",
+                        resource_label=pulumi.Output.concat(self.alb.arn_suffix, "/", self.target_group.arn_suffix),
+                    ),
+                ),
+            ),
+        # As for the target tracking policy: the label names a target group only once a listener forwards to it.
         ), self._opts(depends_on=[self.listener]))
 
     def _create_schedule(self) -> list[aws.autoscaling.Schedule]:

@@ -36,6 +36,7 @@ class Queue(pulumi.ComponentResource):
     queue_name: pulumi.Output[str]
     dlq_arn: pulumi.Output[str]
     dlq_url: pulumi.Output[str]
+    dlq_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: QueueArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("qnom:components:Queue", name, None, opts)
@@ -54,6 +55,7 @@ class Queue(pulumi.ComponentResource):
         self.queue_name = self._queue.name
         self.dlq_arn = self._dlq.arn
         self.dlq_url = self._dlq.url
+        self.dlq_name = self._dlq.name
 
         self.register_outputs({
             "queue_arn": self.queue_arn,
@@ -61,6 +63,7 @@ class Queue(pulumi.ComponentResource):
             "queue_name": self.queue_name,
             "dlq_arn": self.dlq_arn,
             "dlq_url": self.dlq_url,
+            "dlq_name": self.dlq_name,
         })
 
     def _create_dead_letter_queue(self) -> aws.sqs.Queue:

@@ -145,4 +145,4 @@ def check(record: RecordedResource, registered: Mapping[str, RecordedResource],
 
 
 # The service modules register their rules on import.
-from qnom.awsrules import autoscaling, cloudfront, ec2, eks, elasticache, elb, opensearch, rds, wafv2  # noqa: E402,F401
+from qnom.awsrules import autoscaling, cloudfront, cloudwatch, ec2, eks, elasticache, elb, opensearch, rds, wafv2  # noqa: E402,F401,E501

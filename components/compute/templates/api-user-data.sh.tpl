@@ -29,6 +29,25 @@ source /opt/qnom/retry.sh
 retry dnf install -y docker jq
 systemctl enable --now docker
 
+# Memory use is not an EC2 metric: the CloudWatch agent publishes it (CWAgent mem_used_percent),
+# aggregated by Auto Scaling group, which the memory alarms watch (components/observability/
+# monitoring.py). The group name comes from the instance's tags (the instance role may describe them).
+retry dnf install -y amazon-cloudwatch-agent
+install -d -m 0755 /opt/aws/amazon-cloudwatch-agent/etc
+cat > /opt/aws/amazon-cloudwatch-agent/etc/qnom-memory.json <<'JSON'
+{
+  "agent": {"metrics_collection_interval": 60},
+  "metrics": {
+    "namespace": "CWAgent",
+    "append_dimensions": {"AutoScalingGroupName": "${aws:AutoScalingGroupName}", "InstanceId": "${aws:InstanceId}"},
+    "aggregation_dimensions": [["AutoScalingGroupName"]],
+    "metrics_collected": {"mem": {"measurement": ["mem_used_percent"], "metrics_collection_interval": 60}}
+  }
+}
+JSON
+retry /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
+  -c file:/opt/aws/amazon-cloudwatch-agent/etc/qnom-memory.json
+
 # Runs before every (re)start of the service: fresh configuration, secrets and registry login.
 cat > /opt/qnom/api-env.sh <<'SCRIPT'
 #!/bin/bash

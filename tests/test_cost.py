@@ -1,0 +1,209 @@
+"""`qnom cost`: fixed monthly cost per resource, component and region from the dated price table.
+
+Plans come from `tests.support.build` with the default settings other tests build too; the CLI runs
+in-process with `--date 2025-11-01`, so it shares those runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+
+import pytest
+
+import qnom.cost as cost
+from qnom.cost import PriceMissing, cost_document, price_table
+from tests.support import build, run_cli, settings_for
+
+REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+SNAPSHOTS = [(environment, phase) for environment in ("dev", "prod") for phase in (1, 2, 3, 4)]
+
+
+@cache
+def _document(environment: str, phase: int) -> str:
+    return json.dumps(cost_document(build(environment, phase).run, settings_for(environment, phase)))
+
+
+def document(environment: str, phase: int) -> dict:
+    return json.loads(_document(environment, phase))
+
+
+def resource(doc: dict, name: str, resource_type: str | None = None) -> dict:
+    [found] = [item for item in doc["resources"]
+               if item["name"] == name and resource_type in (None, item["type"])]
+    return found
+
+
+def test_every_type_the_program_creates_is_priced_usage_based_or_free():
+    kinds = price_table()["types"]
+    listed = set(kinds["fixed"]) | set(kinds["usage"]) | set(kinds["free"])
+    assert not set(kinds["fixed"]) & set(kinds["usage"]) and not set(kinds["fixed"]) & set(kinds["free"])
+    created = {record.type for environment, phase in SNAPSHOTS for record in build(environment, phase).resources
+               if not record.type.startswith("qnom:components:")}
+    assert sorted(created - listed) == []
+
+
+def test_a_new_type_without_a_price_fails(monkeypatch):
+    table = json.loads(json.dumps(price_table()))
+    del table["types"]["fixed"]["aws:ec2/natGateway:NatGateway"]
+    monkeypatch.setattr(cost, "price_table", lambda: table)
+    with pytest.raises(PriceMissing, match="does not list aws:ec2/natGateway:NatGateway"):
+        cost_document(build("dev", 1).run, settings_for("dev", 1))
+
+
+def test_every_rate_has_a_source_and_a_price_in_every_region():
+    table = price_table()
+    assert table["as_of"] == "2025-11-01" and table["hours_per_month"] == 730
+    for name, entry in table["rates"].items():
+        assert entry["source"].startswith("https://aws.amazon.com/"), name
+        for key, prices in entry["prices"].items():
+            assert sorted(prices) == sorted(REGIONS), (name, key)
+
+
+@pytest.mark.parametrize(("environment", "phase", "total"), [
+    ("prod", 1, 207.84), ("prod", 2, 1179.91), ("prod", 3, 8116.54), ("prod", 4, 14402.8),
+    ("dev", 1, 205.14), ("dev", 3, 7604.74),
+])
+def test_fixed_totals(environment, phase, total):
+    doc = document(environment, phase)
+    assert doc["total"] == total
+    assert round(sum(doc["byComponent"].values()), 2) == total == round(sum(doc["byRegion"].values()), 2)
+
+
+@pytest.mark.parametrize("phase", [
+    # Phase 1 runs 1.04x its ~$200: the NAT gateway ($36.50 with its address) tips it over.
+    pytest.param(1, marks=pytest.mark.xfail(strict=True, reason="phase 1's NAT gateway puts it at 1.04x its budget")),
+    2, 3, 4,
+])
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_fixed_cost_stays_within_the_phase_budget(environment, phase):
+    doc = document(environment, phase)
+    assert doc["total"] <= doc["budget"], (doc["total"], doc["budget"])
+
+
+def test_resources_are_priced_at_their_planned_size():
+    one, three, four = document("prod", 1), document("prod", 3), document("prod", 4)
+    # 2 x t3.medium x 730 h x $0.0416, and 2 x 20 GiB gp3 x $0.08.
+    assert resource(one, "us-east-1-api-asg")["monthly"] == 63.94
+    assert resource(one, "us-east-1-network-nat-us-east-1a", "aws:ec2/natGateway:NatGateway")["monthly"] == 32.85
+    assert resource(one, "us-east-1-network-nat-us-east-1a", "aws:ec2/eip:Eip")["monthly"] == 3.65
+    # Multi-AZ db.r5.xlarge: 2 x 730 h x $0.50, and 2 x 100 GiB x $0.115.
+    primary = resource(three, "us-east-1-db-primary")
+    assert (primary["monthly"], primary["basis"]) == (753.0, "2 x db.r5.xlarge (Multi-AZ), 100 GiB gp3")
+    # eu-west-1's own prices: 5 x c5.xlarge x 730 h x $0.192 + 5 x 20 GiB x $0.088.
+    assert resource(three, "eu-west-1-api-asg")["monthly"] == 709.6
+    # Workers: 4 desired, 2 on-demand base, 20% of the other 2 on demand (1), 1 on spot at -60%.
+    workers = resource(four, "us-east-1-workers-asg")
+    assert workers["basis"].startswith("3 x m5.large on demand + 1 spot at -60%")
+    # A global datastore's member takes the catalog's node type.
+    assert resource(four, "us-west-2-cache-global-group")["basis"] == "2 x cache.r5.large"
+    assert resource(four, "dns-health-us-east-1")["basis"] == "basic + HTTPS + fast interval"
+
+
+def test_costs_group_by_component_and_region():
+    doc = document("prod", 3)
+    assert set(doc["byRegion"]) == set(REGIONS)
+    assert {"ApiTier", "Database", "Cache", "Search", "Network", "Monitoring", "StackMonitoring"} <= set(doc["byComponent"])
+    assert resource(doc, "monitoring-dashboard")["component"] == "StackMonitoring"
+
+
+def test_usage_based_items_name_their_assumptions():
+    doc = document("prod", 2)  # 10,000 users x 50 requests a day x 30 days
+    assert doc["requestsPerMonth"] == 15_000_000
+    items = {item["item"]: item for item in doc["usageBased"]}
+    assert items["CloudFront HTTPS requests"]["monthly"] == 15.0
+    assert "50 a user a day" in items["CloudFront data out"]["assumption"]
+    buckets = next(item for name, item in items.items() if name.startswith("aws:s3/bucket:Bucket ("))
+    assert buckets["monthly"] is None and buckets["assumption"] == "storage and requests grow with use"
+    assert doc["costPerRequestTarget"] == 0.001 and doc["costPerRequest"] < 0.001
+
+
+def test_cli_json_compares_two_phases(capsys):
+    result = run_cli(capsys, "cost", "--stack", "prod", "--phase", "2", "--compare", "3", "--date", "2025-11-01",
+                     "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert {"stack", "phase", "currency", "total", "budget", "byComponent", "byRegion", "resources", "usageBased",
+            "priceDate"} <= set(doc)
+    assert (doc["stack"], doc["phase"]["number"], doc["compare"]["phase"]["number"]) == ("prod", 2, 3)
+    assert doc["delta"]["total"] == round(8116.54 - 1179.91, 2)
+    import jsonschema
+
+    from qnom.engine import PROJECT_DIR
+
+    schema = json.loads((PROJECT_DIR / "docs" / "schemas" / "qnom.cost.v1.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, schema)
+    assert all({"urn", "monthly", "basis"} <= set(item) for item in doc["resources"])
+
+
+def test_cli_markdown_fits_a_pull_request_comment(capsys):
+    result = run_cli(capsys, "cost", "--stack", "prod", "--phase", "1", "--date", "2025-11-01", "--format",
+                     "markdown")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "### qnom cost: prod phase 1 (launch)"
+    assert "| **total (fixed)** | $207.84 |" in lines and "| share of budget | 1.04x |" in lines
+    assert all(line.count("|") == 3 for line in lines if line.startswith("|"))
+    assert re.search(r"On-demand list prices as of 2025-11-01", result.stdout)
+
+
+def test_cli_refuses_an_unknown_phase(capsys):
+    result = run_cli(capsys, "cost", "--stack", "prod", "--phase", "7")
+    assert result.returncode == 2 and "qnom:phase" in result.stderr
+
+
+def test_the_pull_request_workflow_posts_the_markdown_cost():
+    import yaml
+
+    from qnom.engine import PROJECT_DIR
+
+    workflow = yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / "pull-request.yml").read_text(encoding="utf-8"))
+    job = workflow["jobs"]["cost"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "qnom cost --stack \"$stack\" --compare \"$((phase + 1))\" --format markdown >> cost.md" in script
+    assert 'gh pr comment "$PR" --repo "$GITHUB_REPOSITORY" --body-file cost.md --edit-last' in script
+    assert "secrets." not in yaml.safe_dump(job)
+
+
+# The cost-optimised profile ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("environment", "phase", "optimised"), [
+    ("prod", 1, 196.16), ("prod", 2, 1098.44), ("prod", 3, 7491.51), ("prod", 4, 13310.58), ("dev", 3, 6979.71),
+])
+def test_both_profiles_are_priced(environment, phase, optimised):
+    doc = document(environment, phase)
+    assert doc["costProfile"] == "standard" and doc["profiles"]["standard"]["total"] == doc["total"]
+    assert doc["profiles"]["optimised"]["total"] == optimised
+
+
+@pytest.mark.parametrize("phase", [
+    # Phase 1 reaches 0.98x: the NAT gateway and its address stay ($36.50), and 0.80x is $160.
+    pytest.param(1, marks=pytest.mark.xfail(strict=True, reason="phase 1 optimised is 0.98x: the NAT gateway stays")),
+    2, 3, 4,
+])
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_the_optimised_profile_stays_within_80_percent_of_the_budget(environment, phase):
+    assert document(environment, phase)["profiles"]["optimised"]["budgetShare"] <= 0.80
+
+
+def test_the_optimised_profile_deploys_the_types_it_is_priced_with():
+    # The one extra variant of this issue's settings (shared with tests/test_monitoring.py).
+    plan = build("dev", 1, alertEmail="oncall@example.com", costProfile="optimised")
+    assert plan.named("us-east-1-api-lt").inputs["instanceType"] == "t3a.medium"
+    assert plan.named("us-east-1-db-primary").inputs["instanceClass"] == "db.t4g.medium"
+    assert plan.named("us-east-1-cache-group").inputs["nodeType"] == "cache.t4g.micro"
+    deployed = cost_document(plan.run, settings_for("dev", 1, alertEmail="oncall@example.com",
+                                                    costProfile="optimised"))
+    assert deployed["costProfile"] == "optimised"
+    # The same plan priced as deployed, less the e-mail subscriptions (free), equals the standard
+    # plan's optimised figure: a profile changes instance types and nothing else.
+    assert deployed["total"] == document("dev", 1)["profiles"]["optimised"]["total"]
+
+
+def test_the_profile_setting_is_validated():
+    from phases.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="qnom:costProfile: got 'cheap'; allowed values: standard, optimised"):
+        settings_for("dev", 1, costProfile="cheap")
