@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from components.kubernetes.karpenter import SPREAD_LABEL, SPREAD_VALUES
+from components.kubernetes.sizing import baseline_service_nodes
 from phases.cost_profile import CHEAPEST_WORKER, optimised, standard
 from phases.settings import StackSettings
 from qnom.engine import UNKNOWN, ProgramRun, RecordedResource
@@ -179,11 +181,35 @@ class _Pricer:
         copies = 1 + len(record.inputs.get("replicas") or [])
         return copies * rate("secret_month", "secret", region), f"{copies} secret(s)"
 
+    def node_group(self, record: RecordedResource, region: str) -> tuple[float, str]:
+        # EKS managed node groups: on-demand instances at the desired size, 20 GiB root volumes unless
+        # set (Amazon EKS API Reference, CreateNodegroup diskSize: "defaults to 20 GiB").
+        inputs = record.inputs
+        instance_type, count = inputs["instanceTypes"][0], int(inputs["scalingConfig"]["desiredSize"])
+        disk_gb = int(inputs.get("diskSize") or 20)
+        monthly = count * (rate("ec2_instance_hour", instance_type, region) * self.hours
+                           + disk_gb * rate("ebs_gp3_gb_month", "gp3", region))
+        return monthly, f"{count} x {instance_type} on demand, {disk_gb} GiB each"
+
+    def node_pool(self, record: RecordedResource, region: str) -> tuple[float, str]:
+        # Karpenter launches the services' nodes at run time: the baseline the services' requests need
+        # at their HPA minimums (components/kubernetes/sizing.py), split over the pools by the spread
+        # domains each owns, the spot pool at the spot discount. Instance hours only.
+        nodes, instance_type = baseline_service_nodes(self.settings.phase.kubernetes, len(SPREAD_VALUES))
+        requirements = {item["key"]: item["values"] for item in record.inputs["spec"]["template"]["spec"]["requirements"]}
+        share = nodes * len(requirements[SPREAD_LABEL]) / len(SPREAD_VALUES)
+        spot = "spot" in requirements["karpenter.sh/capacity-type"]
+        discount = price_table()["spot"]["discount"] if spot else 0
+        monthly = share * rate("ec2_instance_hour", instance_type, region) * (1 - discount) * self.hours
+        kind = f"spot at -{discount:.0%}" if spot else "on demand"
+        return monthly, f"{share:g} of {nodes} baseline {instance_type} service nodes, {kind}"
+
     def price(self, record: RecordedResource, region: str | None) -> tuple[float, str]:
         hourly = {
             "aws:ec2/natGateway:NatGateway": ("nat_gateway_hour", "nat", "NAT gateway"),
             "aws:ec2/eip:Eip": ("public_ipv4_hour", "ipv4", "public IPv4 address"),
             "aws:lb/loadBalancer:LoadBalancer": ("alb_hour", "application", "Application Load Balancer"),
+            "aws:eks/cluster:Cluster": ("eks_cluster_hour", "standard", "EKS cluster in standard support"),
         }
         monthly_each = {
             "aws:kms/key:Key": ("kms_key_month", "key", "1 key"),
@@ -200,6 +226,8 @@ class _Pricer:
             "aws:route53/healthCheck:HealthCheck": self.health_check,
             "aws:wafv2/webAcl:WebAcl": self.web_acl,
             "aws:secretsmanager/secret:Secret": self.secret,
+            "aws:eks/nodeGroup:NodeGroup": self.node_group,
+            "kubernetes:karpenter.sh/v1:NodePool": self.node_pool,
         }
         if record.type in hourly:
             name, key, basis = hourly[record.type]
@@ -300,13 +328,24 @@ def cost_document(run: ProgramRun, settings: StackSettings) -> dict[str, Any]:
     }
 
 
+def _region(run: ProgramRun, record: RecordedResource) -> str | None:
+    """The region a resource is billed in: its AWS provider's, or (a Kubernetes object, whose
+    provider is the cluster's) the `Region` component it hangs under; None for a global resource."""
+    region = run.region_of(record)
+    parent = run.by_urn.get(record.parent or "")
+    while region is None and parent is not None:
+        region = parent.name if parent.type == "qnom:components:Region" else None
+        parent = run.by_urn.get(parent.parent or "")
+    return region
+
+
 def _priced(run: ProgramRun, settings: StackSettings, translate) -> list[dict[str, Any]]:
     """Every fixed-cost resource of the run, priced with instance types passed through `translate`."""
     pricer, fixed, resources = _Pricer(run, settings, translate), price_table()["types"]["fixed"], []
     for record in run.resources:
         if record.type not in fixed:
             continue
-        region = run.region_of(record)
+        region = _region(run, record)
         monthly, basis = pricer.price(record, region)
         resources.append({"urn": record.urn, "name": record.name, "type": record.type,
                           "region": region or GLOBAL, "component": component_of(run, record),

@@ -540,6 +540,7 @@ def test_waf_without_a_rate_rule_is_flagged():
     # Only needs the property set: an ARN or id known after deployment is enough.
     ("secret-cmk-encrypted", SECRET, {"kmsKeyId": U}, []),
     ("sqs-encrypted-at-rest", SQS_QUEUE, {"kmsMasterKeyId": U}, []),
+    ("sns-topic-cmk-encrypted", "aws:sns/topic:Topic", {"kmsMasterKeyId": U}, []),
     ("cache-auth-enabled", CACHE_REPLICATION_GROUP, with_(CACHE, authToken=U), []),
     ("asg-multi-az", ASG, with_(GROUP, vpcZoneIdentifiers=[U, U]), []),
     ("asg-elb-health-check", ASG, with_(GROUP, targetGroupArns=U), []),

@@ -21,8 +21,10 @@ AWS_MANAGED_SNS_KEY = "alias/aws/sns"
     references=References(checkov=("CKV_AWS_26",), aws=("SNS.1",)),
 )
 def topic_encrypted(resource: Resource, check: Check):
-    key = resource.require("kmsMasterKeyId", None)
-    if not key:
+    # A key of the stack is unknown until it exists, and set all the same: only the AWS-managed alias,
+    # a literal, can be the wrong key, so an unknown value passes instead of leaving the check undecided.
+    key = resource.get("kmsMasterKeyId")
+    if not resource.has("kmsMasterKeyId"):
         yield "kmsMasterKeyId is not set: alert messages are stored unencrypted"
     elif key == AWS_MANAGED_SNS_KEY:
         # Its key policy cannot be changed, so CloudWatch alarms and Budgets cannot publish (Amazon SNS
