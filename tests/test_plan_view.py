@@ -66,11 +66,12 @@ def test_summary_of_prod_phase_3_gives_every_tiers_size_primary_first(capsys, mo
         assert secondary["database"] == ["2 read replica(s) of the primary region's database, db.r5.xlarge"]
         assert secondary["cache"] == ["cache.r5.large, 2 node(s)"]
         assert "search" not in secondary and "workers" not in secondary
-    # Phase 3's Kubernetes tier adds a protected KMS key per region (the clusters' secrets).
+    # 39 data stores and keys, plus the backup copy, a KMS key per region for the clusters' secrets and
+    # one for each region's alert topics, and the stack's own alert key.
     assert primary["kubernetes"] == ["EKS 1.34, system nodes m5.large 2 / 2 / 4 (min / desired / max), Karpenter for "
                                      "the services; 5 Deployment(s): api-deployment 4, auth-service 3, "
                                      "notification-service 2, order-service 5, user-service 3"]
-    assert "43 protected resource(s) in the plan" in out
+    assert "47 protected resource(s) in the plan" in out
 
 
 def test_scheduled_actions_say_unchanged_instead_of_minus_one(capsys, monkeypatch):
