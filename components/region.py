@@ -52,6 +52,7 @@ from components.compute.api_tier import ApiTier, ApiTierArgs
 from components.compute.app_config import AppAccess, AppConfig, AppConfigArgs, SharedData
 from components.data.cache import Cache, DatastoreMembership, MemberCacheArgs, StandaloneCacheArgs
 from components.data.database import DB_NAME, AuroraSecondary, Database, FollowerDatabaseArgs, WriterDatabaseArgs
+from components.edge.origin_access import OriginSecrets
 from components.network.network import Network, NetworkArgs, subnet_cidrs
 from components.data.object_storage import ObjectStorage, ObjectStorageArgs
 from components.network.peering import AccepterPeeringArgs, Peering, RequesterPeeringArgs
@@ -80,6 +81,8 @@ class _RegionArgs:
     """The API's session-signing secret, one value for every region."""
     certificate_arn: pulumi.Input[str] | None = None
     """The region's validated ACM certificate for the domain (from `Dns`); None without a domain."""
+    origin_secrets: OriginSecrets | None = None
+    """The origin secrets the load balancer requires (`create_origin_secrets`); None: not required."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,6 +258,7 @@ class Region(pulumi.ComponentResource):
             access=self._app_access(send_to_queue=True),
             boot_after=self._boot_after(),
             tags=settings.tags,
+            origin_secrets=self._args.origin_secrets,
         ), self._child)
 
     def _deferred_clients(self) -> tuple[dict[str, pulumi.Output[str]], dict]:

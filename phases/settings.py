@@ -46,6 +46,8 @@ HostedZoneMode = Literal["lookup", "create"]
 """Whether the domain's hosted zone is looked up or created by the stack."""
 ServiceRoleMode = Literal["create", "existing"]
 """Whether the stack creates the account's OpenSearch service-linked role or uses the one there."""
+OriginSecretSlot = Literal["a", "b"]
+"""Which of the two origin secrets CloudFront sends (the load balancers accept both)."""
 CLOCK_TIME_ZONE = "UTC"
 """Time zone of the default plan date for a phase without a traffic schedule."""
 _PROBLEM = "qnom_setting"
@@ -194,6 +196,10 @@ class StackSettings(BaseModel):
         description="OpenSearch service-linked role (AWSServiceRoleForAmazonOpenSearchService), needed before "
                     "the first VPC domain of the account: create (default; the stack creates it and never "
                     "deletes it) or existing (the account already has it, e.g. another stack created it).")
+    origin_secret_slot: Annotated[OriginSecretSlot, Choice] = Field(
+        "a", alias="originSecretSlot",
+        description="Which of the two origin secrets CloudFront sends to the load balancers, which accept both: "
+                    "a (default) or b. Rotate one secret while the other is sent, then switch.")
     plan_date: date = Field(
         None, alias="planDate", validate_default=True,
         description="Day the program plans for (YYYY-MM-DD): the seasonal scaling windows are dated from it. "

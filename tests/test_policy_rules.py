@@ -198,6 +198,14 @@ def web_acl(limit: int | None) -> dict:
             "visibilityConfig": {"metricName": "acl", "sampledRequestsEnabled": True, "cloudwatchMetricsEnabled": True}}
 
 
+def forwarded_acl(header: str) -> dict:
+    """A regional web ACL whose rate limit counts the address in `header`."""
+    acl = web_acl(2000)
+    acl["rules"][0]["statement"]["rateBasedStatement"].update(
+        aggregateKeyType="FORWARDED_IP", forwardedIpConfig={"headerName": header, "fallbackBehavior": "MATCH"})
+    return acl
+
+
 def world(protocol: str, low: int, high: int) -> dict:
     return {"protocol": protocol, "fromPort": low, "toPort": high, "cidrBlocks": ["0.0.0.0/0"]}
 
@@ -205,8 +213,9 @@ def world(protocol: str, low: int, high: int) -> dict:
 DISTRIBUTION = {
     "enabled": True,
     "origins": [
-        {"originId": "api", "domainName": U, "customOriginConfig": {
-            "httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "https-only", "originSslProtocols": ["TLSv1.2"]}},
+        {"originId": "api", "domainName": U, "customHeaders": [{"name": "X-Origin-Verify", "value": U}],
+         "customOriginConfig": {"httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "https-only",
+                                "originSslProtocols": ["TLSv1.2"]}},
         {"originId": "static", "domainName": U, "originAccessControlId": U},
     ],
     "defaultCacheBehavior": {"targetOriginId": "static", "viewerProtocolPolicy": "redirect-to-https",
@@ -332,6 +341,12 @@ RESOURCE_CASES = [
     variant("cloudfront-tls-minimum", CLOUDFRONT_DISTRIBUTION, DISTRIBUTION, "'TLSv1'",
             viewerCertificate={"acmCertificateArn": U, "minimumProtocolVersion": "TLSv1",
                                "sslSupportMethod": "sni-only"}),
+    variant("cloudfront-origin-secret-header", CLOUDFRONT_DISTRIBUTION, DISTRIBUTION, "no X-Origin-Verify",
+            origins=[{"originId": "api", "domainName": U, "customOriginConfig": {
+                "httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "https-only",
+                "originSslProtocols": ["TLSv1.2"]}}]),
+    case("waf-rate-key-unforgeable", WEB_ACL, forwarded_acl("X-Viewer-Address"), forwarded_acl("X-Forwarded-For"),
+         "X-Forwarded-For, which the client can forge"),
     variant("cloudfront-origin-https", CLOUDFRONT_DISTRIBUTION, DISTRIBUTION, "http-only",
             origins=[{"originId": "api", "domainName": U, "customOriginConfig": {
                 "httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "http-only",
@@ -704,6 +719,31 @@ def test_world_open_ports_only_on_internet_facing_load_balancers():
     assert flagged(found) == ["api-alb-in-443"]
 
 
+def test_load_balancers_admit_managed_prefix_lists_only():
+    group = stack_resource(SECURITY_GROUP, "api-alb-sg", {"ingress": []})
+    balancer = stack_resource(LB, "api-alb", ALB, deps={"securityGroups": ["api-alb-sg"]})
+
+    def rule(**source) -> dict:
+        return stack_resource(SECURITY_GROUP_INGRESS_RULE, "api-alb-in-443",
+                              {"securityGroupId": U, "ipProtocol": "tcp", "fromPort": 443, "toPort": 443, **source},
+                              deps={"securityGroupId": ["api-alb-sg"]})
+
+    assert check_stack("alb-ingress-cloudfront-only", [group, balancer, rule(prefixListId="pl-3b927c52")]) == []
+    found = check_stack("alb-ingress-cloudfront-only", [group, balancer, rule(cidrIpv4="0.0.0.0/0")])
+    assert flagged(found) == ["api-alb-in-443"] and "0.0.0.0/0" in found[0][0]
+    inline = stack_resource(SECURITY_GROUP, "api-alb-sg", {"ingress": [world("tcp", 80, 80)]})
+    assert flagged(check_stack("alb-ingress-cloudfront-only", [inline, balancer])) == ["api-alb-sg"]
+    internal = stack_resource(LB, "api-alb", with_(ALB, internal=True), deps={"securityGroups": ["api-alb-sg"]})
+    assert check_stack("alb-ingress-cloudfront-only", [group, internal, rule(cidrIpv4="10.0.0.0/16")]) == NA
+
+
+def test_listeners_forward_only_what_carries_the_origin_secret():
+    denied = {"type": "fixed-response", "fixedResponse": {"statusCode": "403", "contentType": "text/plain"}}
+    locked = listeners(("https", with_(HTTPS_LISTENER, defaultActions=[denied])), ("http", HTTP_REDIRECT))
+    assert check_stack("alb-requires-origin-secret", locked) == []
+    assert flagged(check_stack("alb-requires-origin-secret", listeners(("http", HTTP_FORWARD)))) == ["http"]
+
+
 def test_waf_guards_internet_facing_load_balancers_from_phase_2():
     balancer = stack_resource(LB, "api-alb", ALB)
     association = stack_resource(WEB_ACL_ASSOCIATION, "api-waf", {"resourceArn": U, "webAclArn": U},
@@ -837,7 +877,8 @@ def test_every_stack_rule_has_cases():
               "stateful-resources-protected", "sqs-main-queue-has-dlq", "sqs-dlq-alarmed", "sqs-queue-tls-only",
               "vpc-flow-logs-enabled", "alb-http-redirects-to-https", "sg-world-web-only-on-internet-alb",
               "alb-waf-from-phase", "instance-types-in-phase-families", "capacity-within-phase-ceilings",
-              "stack-overrides-keep-phase-guarantees", "rds-master-password-rotated-secret"}
+              "stack-overrides-keep-phase-guarantees", "rds-master-password-rotated-secret",
+              "alb-ingress-cloudfront-only", "alb-requires-origin-secret"}
     assert tested == {rule.id for rule in STACK_RULES}
 
 
@@ -850,7 +891,7 @@ def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))
     assert {policy.enforcement_level for policy in policies} == {level}
-    assert len(policies) == len(BY_ID) == 84
+    assert len(policies) == len(BY_ID) == 88
 
 
 def test_context_from_provider_tags_when_the_config_is_missing():

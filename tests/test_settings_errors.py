@@ -164,5 +164,5 @@ def test_keys_are_read_by_their_qnom_names_only():
         settings_from_config({"qnom:phase": "4", "qnom:environment": "prod", "qnom:database_cutover": "true"},
                              stack="prod")
     assert error.value.problems == ["qnom:database_cutover: unknown setting; allowed keys: apiImage, databaseCutover, "
-                                    "domain, environment, hostedZone, openSearchServiceRole, overrides, phase, "
+                                    "domain, environment, hostedZone, openSearchServiceRole, originSecretSlot, overrides, phase, "
                                     "planDate, retireRegionalCaches, routing"]

@@ -1,15 +1,20 @@
 """API tier of one region: the public Application Load Balancer and the API's Auto Scaling group.
 
 Creates, under the component:
-- security groups: the load balancer's (the only group open to the internet: port 80, and
-  443 when a domain is set) and the instances' (the app port from the load balancer only;
+- security groups: the load balancer's, admitting only CloudFront's origin-facing servers (AWS's
+  managed prefix list) on the port CloudFront connects to (443 with a domain, else 80), with a
+  domain a second one on the load balancer admitting Route 53's health checkers on 443
+  (`{name}-alb-health`), and the instances' (the app port from the load balancer only;
   out: HTTPS, and the data tier's ports inside the VPC and, in a secondary region, in the
   primary region's VPC over the peering);
 - an S3 bucket for the load balancer's access logs (SSE-S3, private, TLS only, expiring);
 - the load balancer (least outstanding requests, invalid header fields dropped, deletion
   protection in prod), its target group with the seed's health check, and its listeners:
   with `qnom:domain` HTTPS 443 (the DNS layer's validated certificate) forwarding and HTTP 80
-  redirecting to it; without a domain one plain HTTP 80 listener that forwards;
+  redirecting to it; without a domain one plain HTTP 80 listener. With `origin_secrets` the
+  forwarding listener answers 403 by default and forwards only requests carrying one of the origin
+  secrets (`{name}-from-cloudfront`) and, with a domain, the health path (`{name}-health-checks`,
+  Route 53's health checkers send no custom header);
 - the session secret in Secrets Manager, holding the value the caller generated;
 - the instance role and profile: SSM core, reading the app configuration path, the session,
   database and cache secrets (and decrypting them with their keys through Secrets Manager),
@@ -46,6 +51,7 @@ from components.compute.app_config import AppAccess
 from components.data.buckets import create_private_bucket
 from components.compute.instance_group import GroupArgs, LaunchTemplateArgs, create_group, create_launch_template
 from components.compute.instance_role import app_access_policies, create_instance_role
+from components.edge import origin_access
 from components.edge.waf import rate_limited_web_acl
 from phases import models
 from phases.environment import EnvironmentProfile
@@ -99,6 +105,9 @@ class ApiTierArgs:
     (`Network.internet_egress`) and the app configuration's parameters. Default: nothing."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for instances and volumes, which the provider's default tags do not reach."""
+    origin_secrets: origin_access.OriginSecrets | None = None
+    """The origin secrets CloudFront sends; the forwarding listener requires one. Default None: the
+    listener forwards every request the security group admits (CloudFront's servers only)."""
 
 
 class ApiTier(pulumi.ComponentResource):
@@ -191,12 +200,19 @@ class ApiTier(pulumi.ComponentResource):
             vpc_id=args.vpc_id, description="QNom API instances: app port from the load balancer only",
             tags={"Name": f"{name}-instances"},
         ), self._child)
-        # 443 opens only with a listener behind it; 80 always (it redirects once TLS is on).
-        for port in (HTTP_PORT, HTTPS_PORT) if args.domain else (HTTP_PORT,):
-            aws.vpc.SecurityGroupIngressRule(f"{name}-alb-in-{port}", aws.vpc.SecurityGroupIngressRuleArgs(
-                security_group_id=alb_sg.id, ip_protocol="tcp", from_port=port, to_port=port,
-                cidr_ipv4="0.0.0.0/0", description=f"clients on {port}",
-            ), self._child)
+        # Only CloudFront's origin-facing servers, on the one port CloudFront connects to (HTTPS
+        # with a domain, plain HTTP without one: components/edge/edge.py), so nobody bypasses the
+        # CDN and its web ACL. The rule keeps its name; changing its source from a CIDR to a prefix
+        # list replaces the rule, never the group (terraform-provider-aws,
+        # internal/service/ec2/vpc_security_group_ingress_rule.go, ModifyPlan: "you cannot change
+        # the rule's source type"). With a domain the port-80 rule goes: CloudFront never uses it.
+        port = HTTPS_PORT if args.domain else HTTP_PORT
+        cloudfront = origin_access.managed_prefix_list_id(origin_access.CLOUDFRONT_PREFIX_LIST, self._invoke)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-alb-in-{port}", aws.vpc.SecurityGroupIngressRuleArgs(
+            security_group_id=alb_sg.id, ip_protocol="tcp", from_port=port, to_port=port,
+            prefix_list_id=cloudfront, description=f"CloudFront origin-facing servers on {port}",
+        ), self._child)
+        self.health_sg = self._create_health_check_group() if args.domain else None
         aws.vpc.SecurityGroupEgressRule(f"{name}-alb-out-app", aws.vpc.SecurityGroupEgressRuleArgs(
             security_group_id=alb_sg.id, ip_protocol="tcp", from_port=args.spec.port, to_port=args.spec.port,
             referenced_security_group_id=instance_sg.id, description="requests and health checks to the API",
@@ -209,6 +225,22 @@ class ApiTier(pulumi.ComponentResource):
                                                     args.remote_data_cidrs).items():
             aws.vpc.SecurityGroupEgressRule(f"{name}-instances-out-{key}", rule, self._child)
         return alb_sg, instance_sg
+
+    def _create_health_check_group(self) -> aws.ec2.SecurityGroup:
+        # A group of its own: CloudFront's list (weight 55) and the health checkers' (25) would
+        # exceed the 60 inbound rules of one group (components/edge/origin_access.py).
+        name, args = self._name, self._args
+        group = aws.ec2.SecurityGroup(f"{name}-alb-health", aws.ec2.SecurityGroupArgs(
+            vpc_id=args.vpc_id, description="QNom API load balancer: Route 53 health checkers on HTTPS",
+            tags={"Name": f"{name}-alb-health"},
+        ), self._child)
+        checkers = origin_access.managed_prefix_list_id(
+            origin_access.health_checkers_prefix_list(args.region), self._invoke)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-alb-health-in-{HTTPS_PORT}", aws.vpc.SecurityGroupIngressRuleArgs(
+            security_group_id=group.id, ip_protocol="tcp", from_port=HTTPS_PORT, to_port=HTTPS_PORT,
+            prefix_list_id=checkers, description=f"Route 53 health checkers on {HTTPS_PORT}",
+        ), self._child)
+        return group
 
     # Secrets and logs -------------------------------------------------------------------
 
@@ -262,7 +294,9 @@ class ApiTier(pulumi.ComponentResource):
             load_balancer_type="application",
             internal=False,
             subnets=list(args.public_subnet_ids),
-            security_groups=[self.alb_sg.id],
+            # Adding the health checkers' group later updates the load balancer in place
+            # (SetSecurityGroups).
+            security_groups=[self.alb_sg.id, *([self.health_sg.id] if self.health_sg else [])],
             idle_timeout=args.spec.idle_timeout_seconds,
             drop_invalid_header_fields=True,
             enable_deletion_protection=args.profile.deletion_protection,
@@ -300,17 +334,22 @@ class ApiTier(pulumi.ComponentResource):
     def _create_listeners(self) -> aws.lb.Listener:
         name = self._name
         forward = [aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)]
+        # With origin secrets, what arrives without one gets a 403 and only the rules forward.
+        default = [origin_access.denied_action()] if self._args.origin_secrets else forward
         if not self._args.domain:
             # No domain, so no certificate: the API is served over plain HTTP (dev).
-            return aws.lb.Listener(f"{name}-http", aws.lb.ListenerArgs(
-                load_balancer_arn=self.alb.arn, port=HTTP_PORT, protocol="HTTP", default_actions=forward,
+            listener = aws.lb.Listener(f"{name}-http", aws.lb.ListenerArgs(
+                load_balancer_arn=self.alb.arn, port=HTTP_PORT, protocol="HTTP", default_actions=default,
             ), self._child)
+            self._require_origin_secret(listener)
+            return listener
         # AWS refuses a pending certificate on a listener; the ARN comes from the DNS layer's
         # certificate validation, so this listener waits until ACM has issued it.
         https = aws.lb.Listener(f"{name}-https", aws.lb.ListenerArgs(
             load_balancer_arn=self.alb.arn, port=HTTPS_PORT, protocol="HTTPS",
-            ssl_policy=defaults.TLS_POLICY, certificate_arn=self._args.certificate_arn, default_actions=forward,
+            ssl_policy=defaults.TLS_POLICY, certificate_arn=self._args.certificate_arn, default_actions=default,
         ), self._child)
+        self._require_origin_secret(https)
         # Same name as the plain listener of a stack without a domain, so setting a domain
         # later updates it in place.
         aws.lb.Listener(f"{name}-http", aws.lb.ListenerArgs(
@@ -322,6 +361,27 @@ class ApiTier(pulumi.ComponentResource):
             )],
         ), self._child)
         return https
+
+    def _require_origin_secret(self, listener: aws.lb.Listener) -> None:
+        secrets = self._args.origin_secrets
+        if secrets is None:
+            return
+        name = self._name
+        forward = [aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)]
+        # ELB User Guide, "Listener rules", HTTP header conditions: values compare case-insensitively,
+        # up to 128 characters each; both secrets fit one condition (three values at most).
+        aws.lb.ListenerRule(f"{name}-from-cloudfront", aws.lb.ListenerRuleArgs(
+            listener_arn=listener.arn, priority=10, actions=forward,
+            conditions=origin_access.listener_conditions(secrets),
+        ), self._child)
+        if self._args.domain:
+            # Route 53's HTTPS health checks cannot send a header: the health path alone is
+            # answered without the secret (only CloudFront and the health checkers get this far).
+            aws.lb.ListenerRule(f"{name}-health-checks", aws.lb.ListenerRuleArgs(
+                listener_arn=listener.arn, priority=20, actions=forward,
+                conditions=[aws.lb.ListenerRuleConditionArgs(path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
+                    values=[self._args.spec.health_check.path]))],
+            ), self._child)
 
     # Instances --------------------------------------------------------------------------
 
@@ -445,9 +505,9 @@ class ApiTier(pulumi.ComponentResource):
             return None
         name = self._name
         # Viewers arrive through CloudFront, so the source IP is an edge's, shared by thousands
-        # of clients: count the client address CloudFront forwards instead. A client can forge
-        # that header, which is why the CDN's own web ACL, keyed on the real viewer IP, is the
-        # limit that holds at the edge.
+        # of clients: count the viewer address the edge's function writes instead (not
+        # X-Forwarded-For, whose first address the client chooses). Only CloudFront reaches the
+        # load balancer, so the header is CloudFront's word.
         acl = rate_limited_web_acl(f"{name}-waf", "REGIONAL", limit, "FORWARDED_IP", self._child)
         aws.wafv2.WebAclAssociation(f"{name}-waf", aws.wafv2.WebAclAssociationArgs(
             resource_arn=self.alb.arn, web_acl_arn=acl.arn,

@@ -13,7 +13,12 @@ Creates, all through the us-east-1 provider:
   the environment's retention), the origin access control, the static cache policy and a
   response headers policy with the security headers;
 - from the phase with an API rate limit, a CLOUDFRONT-scope WAF web ACL: a rate-based rule per
-  client IP and the AWS managed common rule set.
+  client IP and the AWS managed common rule set;
+- with `origin_secrets`: both origin secrets in Secrets Manager (`{name}-origin-secret`, under a
+  key of its own, `{name}-secrets-key`), the one `qnom:originSecretSlot` names sent to every API
+  origin in `X-Origin-Verify`, and a viewer-request CloudFront Function on the API behaviours
+  writing the viewer's address into `X-Viewer-Address` (`{name}-viewer-address`), the regional
+  rate limit's key (components/edge/origin_access.py).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components import defaults
 from components import policy_documents as documents
 from components.data.buckets import create_private_bucket
 from components.defaults import (
@@ -32,6 +38,7 @@ from components.defaults import (
     ORIGIN_TLS_PROTOCOLS,
     VIEWER_MINIMUM_TLS,
 )
+from components.edge import origin_access
 from components.edge.dns import origin_name, regional_origin_name
 from components.edge.waf import rate_limited_web_acl
 from phases.environment import EnvironmentProfile
@@ -80,6 +87,9 @@ class EdgeArgs:
     """Validated us-east-1 ACM certificate for `domain`; required with a domain, else None."""
     read_only_paths: Sequence[str] = ()
     """More read-only (GET/HEAD/OPTIONS) API path patterns served through the failover group; default none."""
+    origin_secrets: origin_access.OriginSecrets | None = None
+    """The origin secrets the load balancers accept; CloudFront sends the active one. Default None:
+    no origin header, no secret, no viewer-address function."""
 
 
 class Edge(pulumi.ComponentResource):
@@ -90,6 +100,7 @@ class Edge(pulumi.ComponentResource):
     static_bucket_name: pulumi.Output[str]
     log_bucket_name: pulumi.Output[str]
     web_acl_arn: pulumi.Output[str] | None
+    origin_secret_arn: pulumi.Output[str] | None
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
@@ -104,6 +115,8 @@ class Edge(pulumi.ComponentResource):
         static_cache = self._create_static_cache_policy()
         headers = self._create_security_headers()
         web_acl = self._create_web_acl()
+        self._origin_secret = self._store_origin_secrets()
+        self._viewer_address = self._create_viewer_address_function()
         distribution = self._create_distribution(static_bucket, access_control, static_cache, headers,
                                                  log_bucket, log_acl, web_acl)
         self._allow_distribution_reads(static_bucket, static_public_block, distribution)
@@ -115,6 +128,7 @@ class Edge(pulumi.ComponentResource):
         self.static_bucket_name = static_bucket.bucket
         self.log_bucket_name = log_bucket.bucket
         self.web_acl_arn = web_acl.arn if web_acl else None
+        self.origin_secret_arn = self._origin_secret.arn if self._origin_secret else None
         self.url = (pulumi.Output.from_input(f"https://{args.domain}") if args.domain
                     else distribution.domain_name.apply(lambda domain: f"https://{domain}"))
         self.register_outputs({
@@ -125,6 +139,7 @@ class Edge(pulumi.ComponentResource):
             "static_bucket_name": self.static_bucket_name,
             "log_bucket_name": self.log_bucket_name,
             "web_acl_arn": self.web_acl_arn,
+            "origin_secret_arn": self.origin_secret_arn,
             "url": self.url,
         })
 
@@ -261,6 +276,44 @@ class Edge(pulumi.ComponentResource):
         # CloudFront sees the viewer's own address: the per-client limit that holds.
         return rate_limited_web_acl(f"{self._name}-waf", "CLOUDFRONT", limit, "IP", self._child)
 
+    # --- origin secret and viewer address ------------------------------------------------
+
+    def _store_origin_secrets(self) -> aws.secretsmanager.Secret | None:
+        secrets = self._args.origin_secrets
+        if secrets is None:
+            return None
+        stateful = defaults.stateful_options(self._child, self._args.profile)
+        key = aws.kms.Key(f"{self._name}-secrets-key", defaults.data_key_args("edge secrets", self._args.profile),
+                          stateful)
+        secret = aws.secretsmanager.Secret(f"{self._name}-origin-secret", aws.secretsmanager.SecretArgs(
+            description=f"Origin secrets: CloudFront sends {origin_access.ORIGIN_SECRET_HEADER}, the load "
+                        "balancers accept either value",
+            kms_key_id=key.arn,
+            recovery_window_in_days=defaults.secret_recovery_days(self._args.profile),
+        ), stateful)
+        value = pulumi.Output.json_dumps({"header": origin_access.ORIGIN_SECRET_HEADER, "active": secrets.active,
+                                          **{slot: secrets.values[slot] for slot in origin_access.SLOTS}})
+        aws.secretsmanager.SecretVersion(f"{self._name}-origin-secret", aws.secretsmanager.SecretVersionArgs(
+            secret_id=secret.id, secret_string=pulumi.Output.secret(value),
+        ), self._child)
+        return secret
+
+    def _create_viewer_address_function(self) -> aws.cloudfront.Function | None:
+        if self._args.origin_secrets is None:
+            return None
+        return aws.cloudfront.Function(f"{self._name}-viewer-address", aws.cloudfront.FunctionArgs(
+            runtime="cloudfront-js-2.0",
+            comment="Writes the viewer's address for the origin's rate limit",
+            code=origin_access.VIEWER_ADDRESS_CODE,
+            publish=True,  # a behaviour runs the LIVE stage only
+        ), self._child)
+
+    def _api_functions(self, association: type) -> list | None:
+        """The viewer-address function on an API behaviour (`association`: the behaviour kind's args type)."""
+        if self._viewer_address is None:
+            return None
+        return [association(event_type="viewer-request", function_arn=self._viewer_address.arn)]
+
     # --- the distribution ----------------------------------------------------------------
 
     def _api_origin(self, origin_id: str, host: pulumi.Input[str]) -> aws.cloudfront.DistributionOriginArgs:
@@ -268,9 +321,13 @@ class Edge(pulumi.ComponentResource):
         # CloudFront validates them over TLS 1.2. Without one, a load balancer has only its
         # amazonaws.com name, which no certificate can cover, and no HTTPS listener (the
         # compute tier listens on HTTP then), so CloudFront can only reach it over HTTP.
+        secrets = self._args.origin_secrets
         return aws.cloudfront.DistributionOriginArgs(
             origin_id=origin_id,
             domain_name=host,
+            # The load balancers forward only requests carrying an origin secret (api_tier.py).
+            custom_headers=[aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                name=origin_access.ORIGIN_SECRET_HEADER, value=secrets.sent)] if secrets else None,
             custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                 http_port=80,
                 https_port=443,
@@ -321,7 +378,9 @@ class Edge(pulumi.ComponentResource):
             compress=False,  # the API compresses its own responses; nothing is cached to compress
         )
         default = aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
-            target_origin_id=API_ORIGIN_ID, allowed_methods=ALL_METHODS, **api)
+            target_origin_id=API_ORIGIN_ID, allowed_methods=ALL_METHODS, **api,
+            function_associations=self._api_functions(
+                aws.cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs))
         ordered = [aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
             path_pattern=STATIC_PATH,
             target_origin_id=STATIC_ORIGIN_ID,
@@ -338,7 +397,9 @@ class Edge(pulumi.ComponentResource):
             # serves read-only paths; writes rely on Route 53's health-checked routing behind
             # the default behaviour.
             ordered += [aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
-                path_pattern=path, target_origin_id=FAILOVER_GROUP_ID, allowed_methods=READ_METHODS, **api)
+                path_pattern=path, target_origin_id=FAILOVER_GROUP_ID, allowed_methods=READ_METHODS, **api,
+                function_associations=self._api_functions(
+                    aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs))
                 for path in [self._args.health_path, *self._args.read_only_paths]]
         return default, ordered
 

@@ -14,6 +14,8 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.edge.origin_access import VIEWER_ADDRESS_HEADER
+
 RATE_WINDOW_SECONDS = 300  # the catalog states its limits per five minutes
 COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
 # AWS WAF Developer Guide, "Baseline rule groups > Core rule set (CRS) managed rule group":
@@ -30,8 +32,13 @@ def _visibility(metric: str) -> dict:
 def _rate_statement(limit: int, client_key: Literal["IP", "FORWARDED_IP"]):
     forwarded = None
     if client_key == "FORWARDED_IP":
+        # The viewer address CloudFront's function writes, not X-Forwarded-For: AWS WAF reads the
+        # first address of X-Forwarded-For, which the client chooses (CloudFront appends the real
+        # one). AWS WAF API Reference, ForwardedIPConfig: without the header the rule does not
+        # apply at all; every request reaching the load balancer comes through a CloudFront
+        # behaviour that sets it (components/edge/edge.py), and the listener refuses the rest.
         forwarded = aws.wafv2.WebAclRuleStatementRateBasedStatementForwardedIpConfigArgs(
-            header_name="X-Forwarded-For", fallback_behavior="MATCH")
+            header_name=VIEWER_ADDRESS_HEADER, fallback_behavior="MATCH")
     return aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
         limit=limit, aggregate_key_type=client_key, evaluation_window_sec=RATE_WINDOW_SECONDS,
         forwarded_ip_config=forwarded)
@@ -59,7 +66,7 @@ def rate_limited_web_acl(
     opts: pulumi.ResourceOptions,
 ) -> aws.wafv2.WebAcl:
     """Web ACL `name` counting requests per client by `client_key` (the source IP, or the
-    address a proxy in front forwards in X-Forwarded-For)."""
+    viewer address CloudFront's function forwards in `VIEWER_ADDRESS_HEADER`)."""
     waf = aws.wafv2
     return waf.WebAcl(name, waf.WebAclArgs(
         scope=scope,

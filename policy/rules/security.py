@@ -1,0 +1,126 @@
+"""Security hardening rules: closed origins, the web ACLs' baseline and logs, key policies, rotation.
+
+- Closed origins: an internet-facing load balancer's security groups admit AWS's managed prefix
+  lists only (CloudFront's origin-facing servers, Route 53's health checkers), never a CIDR; its
+  forwarding listeners refuse what lacks the origin secret; CloudFront sends that secret to every
+  custom origin; no rate limit keys on the client-chosen X-Forwarded-For.
+"""
+
+from __future__ import annotations
+
+from pulumi_policy import Severity
+
+from policy.framework import Check, References, Registry
+from policy.views import Resource, Stack, elements, lookup
+from policy.resource_types import (
+    CLOUDFRONT_DISTRIBUTION,
+    LISTENER,
+    LOAD_BALANCER,
+    SECURITY_GROUP,
+    SECURITY_GROUP_INGRESS_RULE,
+    WEB_ACL,
+)
+
+RULES = Registry()
+
+ORIGIN_SECRET_HEADER = "X-Origin-Verify"
+FORGEABLE_HEADERS = ("x-forwarded-for",)
+
+
+def _finding(resource: Resource, message: str) -> tuple[str, str]:
+    return f"{resource.name}: {message}", resource.urn
+
+
+def _internet_facing_balancers(stack: Stack, check: Check) -> list[Resource]:
+    balancers = [balancer for balancer in stack.of_type(LOAD_BALANCER)
+                 if balancer.get("loadBalancerType", "application") == "application"
+                 and balancer.get("internal", False) is not True]
+    if not balancers:
+        check.not_applicable("no internet-facing application load balancer")
+    return balancers
+
+
+# --------------------------------------------------------------------------- closed origins
+
+@RULES.stack(
+    id="alb-ingress-cloudfront-only",
+    description=("Internet-facing load balancers admit only AWS-managed prefix lists (CloudFront's origin-facing "
+                 "servers, Route 53's health checkers): no CIDR, so nobody bypasses the CDN and its WAF."),
+    severity=Severity.HIGH,
+    resource_types=(LOAD_BALANCER, SECURITY_GROUP, SECURITY_GROUP_INGRESS_RULE),
+    references=References(),
+)
+def alb_ingress_cloudfront_only(stack: Stack, check: Check):
+    groups = {urn for balancer in _internet_facing_balancers(stack, check)
+              for urn in balancer.property_dependencies.get("securityGroups", ())}
+    for group in stack.of_type(SECURITY_GROUP):
+        if group.urn not in groups:
+            continue
+        for index, rule in enumerate(elements(group.get("ingress"))):
+            if elements(lookup(rule, "cidrBlocks")) or elements(lookup(rule, "ipv6CidrBlocks")):
+                yield _finding(group, f"ingress[{index}] admits a CIDR; admit CloudFront's managed prefix list")
+    for rule in stack.of_type(SECURITY_GROUP_INGRESS_RULE):
+        if not set(rule.property_dependencies.get("securityGroupId", ())) & groups:
+            continue
+        if rule.get("cidrIpv4") is not None or rule.get("cidrIpv6") is not None:
+            source = rule.get("cidrIpv4") or rule.get("cidrIpv6")
+            yield _finding(rule, f"admits {source}; admit CloudFront's managed prefix list")
+        elif rule.get("prefixListId") is None and rule.get("referencedSecurityGroupId") is None:
+            yield _finding(rule, "admits no prefix list")
+
+
+@RULES.stack(
+    id="alb-requires-origin-secret",
+    description=("Listeners of internet-facing load balancers forward only requests carrying CloudFront's origin "
+                 "secret: their default action answers without forwarding."),
+    severity=Severity.HIGH,
+    resource_types=(LOAD_BALANCER, LISTENER),
+    references=References(),
+)
+def alb_requires_origin_secret(stack: Stack, check: Check):
+    for balancer in _internet_facing_balancers(stack, check):
+        for listener in stack.dependents(balancer, [LISTENER], ["loadBalancerArn"]):
+            kinds = [lookup(action, "type") for action in elements(listener.get("defaultActions"))]
+            if "forward" in kinds:
+                yield _finding(listener, "forwards every request by default; forward only what carries the "
+                                         f"{ORIGIN_SECRET_HEADER} origin secret (a listener rule) and answer the rest")
+
+
+@RULES.resource(
+    id="cloudfront-origin-secret-header",
+    description=f"CloudFront sends the origin secret ({ORIGIN_SECRET_HEADER}) to every custom (load balancer) origin.",
+    severity=Severity.HIGH,
+    resource_types=(CLOUDFRONT_DISTRIBUTION,),
+    references=References(),
+)
+def cloudfront_origin_secret(resource: Resource, check: Check):
+    custom = [(index, origin) for index, origin in enumerate(elements(resource.require("origins")))
+              if lookup(origin, "customOriginConfig") is not None]
+    if not custom:
+        check.not_applicable("no custom origin")
+    for index, origin in custom:
+        names = [str(lookup(header, "name")).lower()
+                 for header in elements(resource.require(f"origins.{index}.customHeaders"))]
+        if ORIGIN_SECRET_HEADER.lower() not in names:
+            yield f"origin {lookup(origin, 'originId')!r} is sent no {ORIGIN_SECRET_HEADER} header"
+
+
+@RULES.resource(
+    id="waf-rate-key-unforgeable",
+    description=("Rate-based rules count the connection's address or a header only CloudFront writes, never "
+                 "X-Forwarded-For, whose first address the client chooses."),
+    severity=Severity.HIGH,
+    resource_types=(WEB_ACL,),
+    references=References(),
+)
+def waf_rate_key_unforgeable(resource: Resource, check: Check):
+    rates = [(index, rule) for index, rule in enumerate(elements(resource.require("rules")))
+             if lookup(rule, "statement.rateBasedStatement") is not None]
+    if not rates:
+        check.not_applicable("no rate-based rule")
+    for index, rule in rates:
+        if resource.require(f"rules.{index}.statement.rateBasedStatement.aggregateKeyType") != "FORWARDED_IP":
+            continue
+        header = resource.require(f"rules.{index}.statement.rateBasedStatement.forwardedIpConfig.headerName")
+        if str(header).lower() in FORGEABLE_HEADERS:
+            yield f"rule {lookup(rule, 'name')!r} counts clients by {header}, which the client can forge"
