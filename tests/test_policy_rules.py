@@ -25,6 +25,7 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as U
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from components import policy_documents
 from phases.settings import settings_from_config
 from policy.context import FixedContext, PolicyContext
 from policy.framework import to_policy
@@ -332,6 +333,14 @@ RESOURCE_CASES = [
     variant("subnet-no-auto-public-ip", SUBNET, {"vpcId": U, "mapPublicIpOnLaunch": False}, "mapPublicIpOnLaunch",
             mapPublicIpOnLaunch=True),
     variant("log-group-retention", LOG_GROUP, {"retentionInDays": 90}, "30, below the required 90", retentionInDays=30),
+    variant("log-group-kms-encrypted", LOG_GROUP, {"retentionInDays": 90, "kmsKeyId": U}, "kmsKeyId is not set",
+            kmsKeyId=None),
+    case("kms-key-policy-least-privilege", KMS_KEY,
+         {"policy": json.dumps(policy_documents.service_key_policy("123456789012", ["rds.us-east-1.amazonaws.com"]))},
+         {"policy": json.dumps({"Version": "2012-10-17", "Statement": [
+             {"Sid": "EnableIamUserPermissions", "Effect": "Allow",
+              "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]})},
+         "EnableIamUserPermissions allows kms:* without a kms:ViaService"),
     variant("iam-no-admin-wildcard", IAM_ROLE_POLICY, {"role": U, "policy": ALLOW_LOGS},
             "every action on every resource", policy=ADMIN),
     case("required-tags", VPC, {"cidrBlock": "10.10.0.0/16", "tags": {"Name": "vpc"}}, {"cidrBlock": "10.10.0.0/16"},
@@ -891,7 +900,7 @@ def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))
     assert {policy.enforcement_level for policy in policies} == {level}
-    assert len(policies) == len(BY_ID) == 88
+    assert len(policies) == len(BY_ID) == 90
 
 
 def test_context_from_provider_tags_when_the_config_is_missing():

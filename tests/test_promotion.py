@@ -59,16 +59,16 @@ def test_promotions_only_add_stateful_resources():
         added[after] = sorted(new - old)
     assert added[2] == ["us-east-1-db-replica-0", "us-east-1-queue-dlq", "us-east-1-queue-main"]
     assert added[3] == [
-        # The secondary regions: API tiers (access-log buckets, session secrets and their keys),
+        # The secondary regions: API tiers (access-log buckets, session secrets and their keys), log keys,
         # cross-region database replicas with their keys, and caches of their own.
         "eu-west-1-api-alb-logs", "eu-west-1-api-secrets-key", "eu-west-1-api-session-secret", "eu-west-1-cache-auth-token",
         "eu-west-1-cache-group", "eu-west-1-cache-key", "eu-west-1-db-key", "eu-west-1-db-replica-0",
-        "eu-west-1-db-replica-1",
+        "eu-west-1-db-replica-1", "eu-west-1-logs-key",
         "us-east-1-db-replica-1", "us-east-1-search-domain", "us-east-1-search-key", "us-east-1-search-master",
         "us-west-2-api-alb-logs", "us-west-2-api-secrets-key", "us-west-2-api-session-secret",
         "us-west-2-cache-auth-token",
         "us-west-2-cache-group", "us-west-2-cache-key", "us-west-2-db-key", "us-west-2-db-replica-0",
-        "us-west-2-db-replica-1"]
+        "us-west-2-db-replica-1", "us-west-2-logs-key"]
     assert added[4] == [
         # The global cache datastore and its members beside the phase-3 caches, and the Aurora replica.
         "eu-west-1-cache-global-auth-token", "eu-west-1-cache-global-group", "eu-west-1-cache-global-key",

@@ -249,8 +249,8 @@ class ApiTier(pulumi.ComponentResource):
         stateful = defaults.stateful_options(self._child, args.profile)
         # A key of the stack's own (not the account's aws/secretsmanager key): its policy and
         # rotation are in the stack, and only the instance role is granted decrypt.
-        self.secrets_key = aws.kms.Key(f"{self._name}-secrets-key", defaults.data_key_args("api secrets", args.profile),
-                                       stateful)
+        self.secrets_key = aws.kms.Key(f"{self._name}-secrets-key", defaults.service_key_args(
+            "api secrets", args.profile, ["secretsmanager"], self._invoke), stateful)
         secret = aws.secretsmanager.Secret(f"{self._name}-session-secret", aws.secretsmanager.SecretArgs(
             name=args.session_secret_name,
             description="Signs the API's session cookies (seed: Session Management, SESSION_SECRET)",

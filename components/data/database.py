@@ -225,7 +225,12 @@ class Database(pulumi.ComponentResource):
         self._name, self._args, self._spec = name, args, args.spec
         self._child = pulumi.ResourceOptions(parent=self)
         self._stateful = defaults.stateful_options(self._child, args.profile)
-        self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("database", args.profile), self._stateful)
+        # Used through RDS (storage, Performance Insights, snapshots) and Secrets Manager (the master
+        # secrets, their rotation and their replicas in other regions), in any region: cross-region
+        # replicas and replicated secrets reach it from the other regions' endpoints.
+        self._key = aws.kms.Key(f"{name}-key", defaults.service_key_args(
+            "database", args.profile, ["rds", "secretsmanager"], pulumi.InvokeOptions(parent=self),
+            any_region=True), self._stateful)
         match args:
             case WriterDatabaseArgs():
                 self._create_writer(args)

@@ -283,8 +283,9 @@ class Edge(pulumi.ComponentResource):
         if secrets is None:
             return None
         stateful = defaults.stateful_options(self._child, self._args.profile)
-        key = aws.kms.Key(f"{self._name}-secrets-key", defaults.data_key_args("edge secrets", self._args.profile),
-                          stateful)
+        key = aws.kms.Key(f"{self._name}-secrets-key", defaults.service_key_args(
+            "edge secrets", self._args.profile, ["secretsmanager"],
+            pulumi.InvokeOptions(parent=self, provider=self._args.provider)), stateful)
         secret = aws.secretsmanager.Secret(f"{self._name}-origin-secret", aws.secretsmanager.SecretArgs(
             description=f"Origin secrets: CloudFront sends {origin_access.ORIGIN_SECRET_HEADER}, the load "
                         "balancers accept either value",

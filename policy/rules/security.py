@@ -4,6 +4,9 @@
   lists only (CloudFront's origin-facing servers, Route 53's health checkers), never a CIDR; its
   forwarding listeners refuse what lacks the origin secret; CloudFront sends that secret to every
   custom origin; no rate limit keys on the client-chosen X-Forwarded-For.
+- Keys: every KMS key has an explicit key policy in which the account administers the key and
+  uses it only under a condition naming the service, the encryption context or the source
+  resource; every CloudWatch log group is encrypted with a customer-managed key.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from __future__ import annotations
 from pulumi_policy import Severity
 
 from policy.framework import Check, References, Registry
-from policy.views import Resource, Stack, elements, lookup
+from policy.views import UNKNOWN, Resource, Stack, elements, json_document, listify, lookup
 from policy.resource_types import (
     CLOUDFRONT_DISTRIBUTION,
+    KMS_KEY,
+    LOG_GROUP,
     LISTENER,
     LOAD_BALANCER,
     SECURITY_GROUP,
@@ -124,3 +129,66 @@ def waf_rate_key_unforgeable(resource: Resource, check: Check):
         header = resource.require(f"rules.{index}.statement.rateBasedStatement.forwardedIpConfig.headerName")
         if str(header).lower() in FORGEABLE_HEADERS:
             yield f"rule {lookup(rule, 'name')!r} counts clients by {header}, which the client can forge"
+
+
+# --------------------------------------------------------------------------- keys
+
+KMS_USE = ("kms:decrypt", "kms:encrypt", "kms:generatedatakey", "kms:reencrypt", "kms:creategrant")
+"""Actions (lower case, by prefix) that use a key or hand its use to someone else."""
+KMS_ALL = ("*", "kms:*", "kms:*crypt*")
+NARROWING_KEYS = ("kms:viaservice", "kms:encryptioncontext", "aws:sourcearn", "aws:sourceaccount",
+                  "kms:grantisforawsresource")
+"""Condition keys that tie a use of the key to a service, a log group or a source resource."""
+
+
+def _uses_key(actions) -> list[str]:
+    found = []
+    for action in listify(actions):
+        name = str(action).lower()
+        if name in KMS_ALL or any(name.startswith(prefix) or prefix.startswith(name.rstrip("*")) and name.endswith("*")
+                                  for prefix in KMS_USE):
+            found.append(str(action))
+    return found
+
+
+def _narrowed(condition) -> bool:
+    if not isinstance(condition, dict):
+        return False
+    keys = [str(key).lower() for operator in condition.values() if isinstance(operator, dict) for key in operator]
+    return any(key.startswith(prefix) for key in keys for prefix in NARROWING_KEYS)
+
+
+@RULES.resource(
+    id="kms-key-policy-least-privilege",
+    description=("KMS keys carry an explicit key policy: the account administers them through IAM, and every "
+                 "use is tied to a service (kms:ViaService), an encryption context or a source resource."),
+    severity=Severity.HIGH,
+    resource_types=(KMS_KEY,),
+    references=References(checkov=("CKV2_AWS_64",)),
+)
+def kms_key_policy(resource: Resource, check: Check):
+    document = json_document(resource.require("policy"))
+    if document is None:
+        yield "no key policy: AWS's default lets any IAM policy of the account use the key"
+        return
+    if document is UNKNOWN:
+        return
+    for index, statement in enumerate(listify(document.get("Statement") if isinstance(document, dict) else None)):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        used = _uses_key(statement.get("Action"))
+        if used and not _narrowed(statement.get("Condition")):
+            label = statement.get("Sid") or f"Statement[{index}]"
+            yield f"{label} allows {', '.join(used)} without a kms:ViaService, encryption context or source condition"
+
+
+@RULES.resource(
+    id="log-group-kms-encrypted",
+    description="CloudWatch log groups are encrypted with a customer-managed KMS key of the stack.",
+    severity=Severity.MEDIUM,
+    resource_types=(LOG_GROUP,),
+    references=References(checkov=("CKV_AWS_158",)),
+)
+def log_group_encrypted(resource: Resource, check: Check):
+    if resource.get("kmsKeyId") is None:
+        yield "kmsKeyId is not set: the log data is encrypted with a key outside the stack's control"
