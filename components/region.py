@@ -262,6 +262,7 @@ class Region(pulumi.ComponentResource):
             access=self._app_access(send_to_queue=True),
             boot_after=self._boot_after(),
             tags=settings.tags,
+            log_key_arn=self.log_key.arn,
             origin_secrets=self._args.origin_secrets,
         ), self._child)
 

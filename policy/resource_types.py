@@ -62,6 +62,7 @@ KMS_KEY = "aws:kms/key:Key"
 IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+WEB_ACL_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 CLOUDFRONT_FUNCTION = "aws:cloudfront/function:Function"
 
 # Resources that hold data, the one list of them: protected in prod (the policy pack's

@@ -210,7 +210,7 @@ def test_web_acl_limits_each_client_ip_with_the_phase_rate(edge, phase):
     web_acl = plan.named("edge-waf", WEB_ACL)
     assert web_acl.inputs["scope"] == "CLOUDFRONT"
     assert plan.region_of(web_acl) == "us-east-1"
-    rate, common = web_acl.inputs["rules"]
+    rate, common = web_acl.inputs["rules"][:2]  # then the baseline groups: tests/test_security_waf.py
     assert rate["statement"]["rateBasedStatement"] == {
         "limit": 2000, "aggregateKeyType": "IP", "evaluationWindowSec": 300}
     assert rate["action"] == {"block": {}}
@@ -281,7 +281,8 @@ def test_every_child_uses_the_us_east_1_provider(edge):
     plan = edge(4, domain=DOMAIN)
     component = plan.named("edge", "qnom:components:Edge")
     children = plan.children_of(component)
-    assert len(children) == 20  # 2 buckets x 5, 5 bucket settings, OAC, 2 policies, WAF, distribution
+    assert len(children) == 23  # 2 buckets x 5, 5 bucket settings, OAC, 2 policies, WAF (+ its log key,
+    # log group and logging configuration), distribution
     assert {plan.region_of(child) for child in children} == {"us-east-1"}
 
 

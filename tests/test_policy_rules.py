@@ -199,6 +199,19 @@ def web_acl(limit: int | None) -> dict:
             "visibilityConfig": {"metricName": "acl", "sampledRequestsEnabled": True, "cloudwatchMetricsEnabled": True}}
 
 
+def baseline_acl(counted: bool) -> dict:
+    """A web ACL with the IP reputation and Known bad inputs groups (the second one counting with `counted`)."""
+    acl = web_acl(2000)
+    for priority, group in enumerate(("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet"),
+                                     start=2):
+        override = {"count": {}} if counted and priority == 3 else {"none": {}}
+        acl["rules"].append({"name": group, "priority": priority, "overrideAction": override,
+                             "statement": {"managedRuleGroupStatement": {"name": group, "vendorName": "AWS"}},
+                             "visibilityConfig": {"metricName": group, "sampledRequestsEnabled": True,
+                                                  "cloudwatchMetricsEnabled": True}})
+    return acl
+
+
 def forwarded_acl(header: str) -> dict:
     """A regional web ACL whose rate limit counts the address in `header`."""
     acl = web_acl(2000)
@@ -354,6 +367,10 @@ RESOURCE_CASES = [
             origins=[{"originId": "api", "domainName": U, "customOriginConfig": {
                 "httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "https-only",
                 "originSslProtocols": ["TLSv1.2"]}}]),
+    case("waf-managed-baseline", WEB_ACL, baseline_acl(counted=False), web_acl(2000),
+         "no AWSManagedRulesAmazonIpReputationList"),
+    case("waf-managed-baseline", WEB_ACL, baseline_acl(counted=False), baseline_acl(counted=True),
+         "AWSManagedRulesKnownBadInputsRuleSet only counts"),
     case("waf-rate-key-unforgeable", WEB_ACL, forwarded_acl("X-Viewer-Address"), forwarded_acl("X-Forwarded-For"),
          "X-Forwarded-For, which the client can forge"),
     variant("cloudfront-origin-https", CLOUDFRONT_DISTRIBUTION, DISTRIBUTION, "http-only",
@@ -753,6 +770,26 @@ def test_listeners_forward_only_what_carries_the_origin_secret():
     assert flagged(check_stack("alb-requires-origin-secret", listeners(("http", HTTP_FORWARD)))) == ["http"]
 
 
+def test_web_acls_log_to_an_aws_waf_logs_group_with_credentials_redacted():
+    acl = stack_resource(WEB_ACL, "api-waf", web_acl(2000))
+    group = stack_resource(LOG_GROUP, "api-waf-logs", {"namePrefix": "aws-waf-logs-api-waf-", "kmsKeyId": U})
+    redacted = [{"singleHeader": {"name": "authorization"}}, {"singleHeader": {"name": "cookie"}}]
+
+    def logging(fields: list, destination: str = "api-waf-logs") -> dict:
+        return stack_resource("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "api-waf-log",
+                              {"resourceArn": U, "logDestinationConfigs": [U], "redactedFields": fields},
+                              deps={"resourceArn": ["api-waf"], "logDestinationConfigs": [destination]})
+
+    assert check_stack("waf-logging-redacted", [acl, group, logging(redacted)]) == []
+    assert flagged(check_stack("waf-logging-redacted", [acl, group])) == ["api-waf"]
+    found = check_stack("waf-logging-redacted", [acl, group, logging(redacted[:1])])
+    assert flagged(found) == ["api-waf-log"] and "does not redact cookie" in found[0][0]
+    other = stack_resource(LOG_GROUP, "app-logs", {"name": "app"})
+    found = check_stack("waf-logging-redacted", [acl, other, logging(redacted, "app-logs")])
+    assert "no log group named aws-waf-logs-" in found[0][0]
+    assert check_stack("waf-logging-redacted", [group]) == NA
+
+
 def test_waf_guards_internet_facing_load_balancers_from_phase_2():
     balancer = stack_resource(LB, "api-alb", ALB)
     association = stack_resource(WEB_ACL_ASSOCIATION, "api-waf", {"resourceArn": U, "webAclArn": U},
@@ -887,7 +924,7 @@ def test_every_stack_rule_has_cases():
               "vpc-flow-logs-enabled", "alb-http-redirects-to-https", "sg-world-web-only-on-internet-alb",
               "alb-waf-from-phase", "instance-types-in-phase-families", "capacity-within-phase-ceilings",
               "stack-overrides-keep-phase-guarantees", "rds-master-password-rotated-secret",
-              "alb-ingress-cloudfront-only", "alb-requires-origin-secret"}
+              "alb-ingress-cloudfront-only", "alb-requires-origin-secret", "waf-logging-redacted"}
     assert tested == {rule.id for rule in STACK_RULES}
 
 
@@ -900,7 +937,7 @@ def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))
     assert {policy.enforcement_level for policy in policies} == {level}
-    assert len(policies) == len(BY_ID) == 90
+    assert len(policies) == len(BY_ID) == 92
 
 
 def test_context_from_provider_tags_when_the_config_is_missing():

@@ -57,7 +57,7 @@ def test_promotions_only_add_stateful_resources():
         old = {r.name for r in build("prod", before).resources if r.type in STATEFUL}
         new = {r.name for r in build("prod", after).resources if r.type in STATEFUL}
         added[after] = sorted(new - old)
-    assert added[2] == ["us-east-1-db-replica-0", "us-east-1-queue-dlq", "us-east-1-queue-main"]
+    assert added[2] == ["edge-logs-key", "us-east-1-db-replica-0", "us-east-1-queue-dlq", "us-east-1-queue-main"]
     assert added[3] == [
         # The secondary regions: API tiers (access-log buckets, session secrets and their keys), log keys,
         # cross-region database replicas with their keys, and caches of their own.

@@ -31,7 +31,8 @@ Creates, under the component:
   (after the listener);
 - with `schedule` (the primary region only): the traffic schedule's scheduled actions, dated
   from `plan_date`;
-- with `spec.rate_limit_per_5min`: a regional WAFv2 web ACL on the load balancer.
+- with `spec.rate_limit_per_5min`: a regional WAFv2 web ACL on the load balancer, logging (with
+  `log_key_arn`) to an `aws-waf-logs-` log group with Authorization and Cookie redacted.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from components.data.buckets import create_private_bucket
 from components.compute.instance_group import GroupArgs, LaunchTemplateArgs, create_group, create_launch_template
 from components.compute.instance_role import app_access_policies, create_instance_role
 from components.edge import origin_access
-from components.edge.waf import rate_limited_web_acl
+from components.edge.waf import WafLogging, rate_limited_web_acl
 from phases import models
 from phases.environment import EnvironmentProfile
 
@@ -105,6 +106,8 @@ class ApiTierArgs:
     (`Network.internet_egress`) and the app configuration's parameters. Default: nothing."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for instances and volumes, which the provider's default tags do not reach."""
+    log_key_arn: pulumi.Input[str] | None = None
+    """The region's log key: the web ACL logs to a log group it encrypts. Default None: no ACL logs."""
     origin_secrets: origin_access.OriginSecrets | None = None
     """The origin secrets CloudFront sends; the forwarding listener requires one. Default None: the
     listener forwards every request the security group admits (CloudFront's servers only)."""
@@ -508,7 +511,9 @@ class ApiTier(pulumi.ComponentResource):
         # of clients: count the viewer address the edge's function writes instead (not
         # X-Forwarded-For, whose first address the client chooses). Only CloudFront reaches the
         # load balancer, so the header is CloudFront's word.
-        acl = rate_limited_web_acl(f"{name}-waf", "REGIONAL", limit, "FORWARDED_IP", self._child)
+        logging = WafLogging(self._args.profile.log_retention_days, self._args.log_key_arn) \
+            if self._args.log_key_arn is not None else None
+        acl = rate_limited_web_acl(f"{name}-waf", "REGIONAL", limit, "FORWARDED_IP", self._child, logging)
         aws.wafv2.WebAclAssociation(f"{name}-waf", aws.wafv2.WebAclAssociationArgs(
             resource_arn=self.alb.arn, web_acl_arn=acl.arn,
         ), self._child)

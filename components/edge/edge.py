@@ -13,7 +13,8 @@ Creates, all through the us-east-1 provider:
   the environment's retention), the origin access control, the static cache policy and a
   response headers policy with the security headers;
 - from the phase with an API rate limit, a CLOUDFRONT-scope WAF web ACL: a rate-based rule per
-  client IP and the AWS managed common rule set;
+  client IP, the AWS managed common rule set, IP reputation and Known bad inputs groups, logging
+  to an `aws-waf-logs-` log group encrypted with the edge's log key (`{name}-logs-key`);
 - with `origin_secrets`: both origin secrets in Secrets Manager (`{name}-origin-secret`, under a
   key of its own, `{name}-secrets-key`), the one `qnom:originSecretSlot` names sent to every API
   origin in `X-Origin-Verify`, and a viewer-request CloudFront Function on the API behaviours
@@ -40,7 +41,7 @@ from components.defaults import (
 )
 from components.edge import origin_access
 from components.edge.dns import origin_name, regional_origin_name
-from components.edge.waf import rate_limited_web_acl
+from components.edge.waf import WafLogging, rate_limited_web_acl
 from phases.environment import EnvironmentProfile
 from phases.models import Cdn
 
@@ -274,7 +275,13 @@ class Edge(pulumi.ComponentResource):
         if limit is None:
             return None
         # CloudFront sees the viewer's own address: the per-client limit that holds.
-        return rate_limited_web_acl(f"{self._name}-waf", "CLOUDFRONT", limit, "IP", self._child)
+        # Its logs stay in us-east-1 with the ACL, under a log key of the edge's own.
+        profile = self._args.profile
+        key = aws.kms.Key(f"{self._name}-logs-key", defaults.log_key_args(
+            f"{self._name} logs", profile, pulumi.InvokeOptions(parent=self, provider=self._args.provider)),
+            defaults.stateful_options(self._child, profile))
+        return rate_limited_web_acl(f"{self._name}-waf", "CLOUDFRONT", limit, "IP", self._child,
+                                    WafLogging(profile.log_retention_days, key.arn))
 
     # --- origin secret and viewer address ------------------------------------------------
 

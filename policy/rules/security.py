@@ -4,6 +4,8 @@
   lists only (CloudFront's origin-facing servers, Route 53's health checkers), never a CIDR; its
   forwarding listeners refuse what lacks the origin secret; CloudFront sends that secret to every
   custom origin; no rate limit keys on the client-chosen X-Forwarded-For.
+- Web ACLs: the AWS managed IP reputation and Known bad inputs groups on every ACL, and logs to an
+  `aws-waf-logs-` log group with the Authorization and Cookie headers redacted.
 - Keys: every KMS key has an explicit key policy in which the account administers the key and
   uses it only under a condition naming the service, the encryption context or the source
   resource; every CloudWatch log group is encrypted with a customer-managed key.
@@ -24,6 +26,7 @@ from policy.resource_types import (
     SECURITY_GROUP,
     SECURITY_GROUP_INGRESS_RULE,
     WEB_ACL,
+    WEB_ACL_LOGGING,
 )
 
 RULES = Registry()
@@ -192,3 +195,60 @@ def kms_key_policy(resource: Resource, check: Check):
 def log_group_encrypted(resource: Resource, check: Check):
     if resource.get("kmsKeyId") is None:
         yield "kmsKeyId is not set: the log data is encrypted with a key outside the stack's control"
+
+
+# --------------------------------------------------------------------------- web ACLs
+
+BASELINE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet")
+WAF_LOG_PREFIX = "aws-waf-logs-"
+REDACTED_HEADERS = ("authorization", "cookie")
+
+
+@RULES.resource(
+    id="waf-managed-baseline",
+    description="Web ACLs run the AWS managed Amazon IP reputation list and Known bad inputs rule groups, blocking.",
+    severity=Severity.HIGH,
+    resource_types=(WEB_ACL,),
+    references=References(checkov=("CKV_AWS_192",)),
+)
+def waf_managed_baseline(resource: Resource, check: Check):
+    running = {}
+    for index, rule in enumerate(elements(resource.require("rules"))):
+        group = lookup(rule, "statement.managedRuleGroupStatement")
+        if group is not None and lookup(group, "vendorName") == "AWS":
+            counted = lookup(rule, "overrideAction.count") is not None
+            running[resource.require(f"rules.{index}.statement.managedRuleGroupStatement.name")] = counted
+    for group in BASELINE_GROUPS:
+        if group not in running:
+            yield f"no {group} rule group"
+        elif running[group]:
+            yield f"{group} only counts (overrideAction count): nothing is blocked"
+
+
+@RULES.stack(
+    id="waf-logging-redacted",
+    description=("Every web ACL logs to an aws-waf-logs- log group with the Authorization and Cookie headers "
+                 "redacted."),
+    severity=Severity.MEDIUM,
+    resource_types=(WEB_ACL, WEB_ACL_LOGGING, LOG_GROUP),
+    references=References(checkov=("CKV2_AWS_31",), aws=("WAF.11",)),
+)
+def waf_logging(stack: Stack, check: Check):
+    acls = stack.of_type(WEB_ACL)
+    if not acls:
+        check.not_applicable("no web ACL")
+    for acl in acls:
+        configs = stack.dependents(acl, [WEB_ACL_LOGGING], ["resourceArn"])
+        if not configs:
+            yield _finding(acl, "no logging configuration")
+            continue
+        for config in configs:
+            groups = stack.dependencies(config, "logDestinationConfigs")
+            names = [group.get("name") or group.get("namePrefix") for group in groups if group.type == LOG_GROUP]
+            if not any(isinstance(name, str) and name.startswith(WAF_LOG_PREFIX) for name in names):
+                yield _finding(config, f"logs to no log group named {WAF_LOG_PREFIX}...")
+            redacted = {str(lookup(field, "singleHeader.name")).lower()
+                        for field in elements(config.get("redactedFields"))}
+            missing = [header for header in REDACTED_HEADERS if header not in redacted]
+            if missing:
+                yield _finding(config, f"does not redact {', '.join(missing)}")
