@@ -197,7 +197,7 @@ def test_load_balancer_settings_and_access_logs(environment, protected):
     block = plan.named("us-east-1-api-alb-logs", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
     assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
     lifecycle = plan.named("us-east-1-api-alb-logs", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-    assert lifecycle.inputs["rules"][0]["expiration"]["days"] == (90 if protected else 14)
+    assert lifecycle.inputs["rules"][0]["expiration"]["days"] == (365 if protected else 14)
 
 
 def test_without_a_domain_one_http_listener_forwards_and_the_plan_says_so():

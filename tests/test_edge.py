@@ -237,7 +237,7 @@ def test_security_headers_on_every_behaviour(edge):
     assert policy.urn in _distribution(plan).dependencies["defaultCacheBehavior"]
 
 
-@pytest.mark.parametrize(("environment", "protect", "retention"), [("prod", True, 90), ("dev", False, 14)])
+@pytest.mark.parametrize(("environment", "protect", "retention"), [("prod", True, 365), ("dev", False, 14)])
 def test_buckets_are_private_encrypted_versioned_and_stateful(edge, environment, protect, retention):
     plan = edge(1, environment)
     for suffix, ownership in (("static", "BucketOwnerEnforced"), ("logs", "BucketOwnerPreferred")):
@@ -281,8 +281,8 @@ def test_every_child_uses_the_us_east_1_provider(edge):
     plan = edge(4, domain=DOMAIN)
     component = plan.named("edge", "qnom:components:Edge")
     children = plan.children_of(component)
-    assert len(children) == 23  # 2 buckets x 5, 5 bucket settings, OAC, 2 policies, WAF (+ its log key,
-    # log group and logging configuration), distribution
+    assert len(children) == 24  # 2 buckets x 5, 5 bucket settings, the static bucket's access logging,
+    # OAC, 2 policies, WAF (+ its log key, log group and logging configuration), distribution
     assert {plan.region_of(child) for child in children} == {"us-east-1"}
 
 

@@ -43,6 +43,7 @@ from policy.resource_types import (
     METRIC_ALARM,
     OPENSEARCH_DOMAIN,
     RDS_CLUSTER,
+    RDS_CLUSTER_PARAMETER_GROUP,
     RDS_CLUSTER_INSTANCE,
     RDS_INSTANCE,
     RDS_PARAMETER_GROUP,
@@ -199,6 +200,11 @@ def web_acl(limit: int | None) -> dict:
             "visibilityConfig": {"metricName": "acl", "sampledRequestsEnabled": True, "cloudwatchMetricsEnabled": True}}
 
 
+PG_PARAMS = {"family": "postgres16", "parameters": [
+    {"name": "log_min_duration_statement", "value": "1000", "applyMethod": "immediate"},
+    {"name": "log_connections", "value": "1", "applyMethod": "immediate"}]}
+
+
 def baseline_acl(counted: bool) -> dict:
     """A web ACL with the IP reputation and Known bad inputs groups (the second one counting with `counted`)."""
     acl = web_acl(2000)
@@ -345,7 +351,14 @@ RESOURCE_CASES = [
             ingress=[{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]),
     variant("subnet-no-auto-public-ip", SUBNET, {"vpcId": U, "mapPublicIpOnLaunch": False}, "mapPublicIpOnLaunch",
             mapPublicIpOnLaunch=True),
-    variant("log-group-retention", LOG_GROUP, {"retentionInDays": 90}, "30, below the required 90", retentionInDays=30),
+    variant("log-group-retention", LOG_GROUP, {"retentionInDays": 365}, "30, below the required 365", retentionInDays=30),
+    variant("postgres-logs-slow-statements-and-connections", RDS_PARAMETER_GROUP, PG_PARAMS,
+            "log_connections is None", parameters=PG_PARAMS["parameters"][:1]),
+    variant("postgres-logs-slow-statements-and-connections", RDS_CLUSTER_PARAMETER_GROUP,
+            with_(PG_PARAMS, family="aurora-postgresql16"), "log_min_duration_statement is '-1'",
+            parameters=[{"name": "log_min_duration_statement", "value": "-1"}, PG_PARAMS["parameters"][1]]),
+    variant("rds-replicas-export-logs", RDS_INSTANCE, with_(RDS_REPLICA, enabledCloudwatchLogsExports=["postgresql"]),
+            "does not include postgresql", enabledCloudwatchLogsExports=[]),
     variant("log-group-kms-encrypted", LOG_GROUP, {"retentionInDays": 90, "kmsKeyId": U}, "kmsKeyId is not set",
             kmsKeyId=None),
     case("kms-key-policy-least-privilege", KMS_KEY,
@@ -790,6 +803,25 @@ def test_web_acls_log_to_an_aws_waf_logs_group_with_credentials_redacted():
     assert check_stack("waf-logging-redacted", [group]) == NA
 
 
+def test_load_balancer_log_buckets_are_versioned():
+    bucket = stack_resource(S3_BUCKET, "alb-logs", {"forceDestroy": False})
+    balancer = stack_resource(LB, "api-alb", ALB, deps={"accessLogs": ["alb-logs"]})
+    versioning = stack_resource(S3_VERSIONING, "alb-logs-versioning", {"bucket": U, "versioningConfiguration": {"status": "Enabled"}},
+                                deps={"bucket": ["alb-logs"]})
+    assert check_stack("alb-log-bucket-versioned", [bucket, balancer, versioning]) == []
+    assert flagged(check_stack("alb-log-bucket-versioned", [bucket, balancer])) == ["alb-logs"]
+    assert check_stack("alb-log-bucket-versioned", [bucket, stack_resource(LB, "api-alb", ALB)]) == NA
+
+
+def test_buckets_that_receive_no_logs_have_access_logging():
+    static = stack_resource(S3_BUCKET, "static", {"forceDestroy": False})
+    logs = stack_resource(S3_BUCKET, "logs", {"forceDestroy": False})
+    logging = stack_resource("aws:s3/bucketLogging:BucketLogging", "static-logging", {"bucket": U, "targetBucket": U},
+                             deps={"bucket": ["static"], "targetBucket": ["logs"]})
+    assert check_stack("s3-access-logged", [static, logs, logging]) == []
+    assert flagged(check_stack("s3-access-logged", [static, logs])) == ["static", "logs"]
+
+
 def test_waf_guards_internet_facing_load_balancers_from_phase_2():
     balancer = stack_resource(LB, "api-alb", ALB)
     association = stack_resource(WEB_ACL_ASSOCIATION, "api-waf", {"resourceArn": U, "webAclArn": U},
@@ -924,7 +956,8 @@ def test_every_stack_rule_has_cases():
               "vpc-flow-logs-enabled", "alb-http-redirects-to-https", "sg-world-web-only-on-internet-alb",
               "alb-waf-from-phase", "instance-types-in-phase-families", "capacity-within-phase-ceilings",
               "stack-overrides-keep-phase-guarantees", "rds-master-password-rotated-secret",
-              "alb-ingress-cloudfront-only", "alb-requires-origin-secret", "waf-logging-redacted"}
+              "alb-ingress-cloudfront-only", "alb-requires-origin-secret", "waf-logging-redacted",
+              "alb-log-bucket-versioned", "s3-access-logged"}
     assert tested == {rule.id for rule in STACK_RULES}
 
 
@@ -937,7 +970,7 @@ def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))
     assert {policy.enforcement_level for policy in policies} == {level}
-    assert len(policies) == len(BY_ID) == 92
+    assert len(policies) == len(BY_ID) == 96
 
 
 def test_context_from_provider_tags_when_the_config_is_missing():

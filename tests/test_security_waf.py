@@ -41,7 +41,7 @@ def test_every_acl_logs_to_an_encrypted_aws_waf_logs_group_with_credentials_reda
     [group_name] = names(logging.dependencies["logDestinationConfigs"])
     group = plan.named(group_name, LOG_GROUP)
     assert group.inputs["namePrefix"] == f"aws-waf-logs-{acl_name}-"
-    assert group.inputs["retentionInDays"] == 90
+    assert group.inputs["retentionInDays"] == 365
     assert names(group.dependencies["kmsKeyId"]) == [key]
     assert plan.region_of(group) == plan.region_of(logging) == region
 

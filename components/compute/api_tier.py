@@ -7,7 +7,7 @@ Creates, under the component:
   (`{name}-alb-health`), and the instances' (the app port from the load balancer only;
   out: HTTPS, and the data tier's ports inside the VPC and, in a secondary region, in the
   primary region's VPC over the peering);
-- an S3 bucket for the load balancer's access logs (SSE-S3, private, TLS only, expiring);
+- an S3 bucket for the load balancer's access logs (SSE-S3, private, TLS only, versioned, expiring);
 - the load balancer (least outstanding requests, invalid header fields dropped, deletion
   protection in prod), its target group with the seed's health check, and its listeners:
   with `qnom:domain` HTTPS 443 (the DNS layer's validated certificate) forwarding and HTTP 80
@@ -268,14 +268,19 @@ class ApiTier(pulumi.ComponentResource):
     def _create_access_log_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
         name, profile = self._name, self._args.profile
         # Load balancer access logs can only be written with SSE-S3 (the default); SSE-KMS is
-        # refused. Logs are never overwritten, so the bucket keeps no versions.
-        bucket, _, _ = create_private_bucket(f"{name}-alb-logs", profile, self._child, versioned=False)
+        # refused. Versioned: a deleted or overwritten log stays recoverable as a noncurrent
+        # version for a day (S3.14 of AWS Foundational Security Best Practices). Versioning is
+        # switched on in place (PutBucketVersioning); the bucket stays.
+        bucket, _, _ = create_private_bucket(f"{name}-alb-logs", profile, self._child)
         aws.s3.BucketLifecycleConfiguration(f"{name}-alb-logs", aws.s3.BucketLifecycleConfigurationArgs(
             bucket=bucket.id,
             rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="expire-access-logs", status="Enabled",
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=f"{ACCESS_LOG_PREFIX}/"),
                 expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=profile.log_retention_days),
+                # An expired log becomes a noncurrent version; drop it a day later.
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=1),
             )],
         ), self._child)
         # Every region the catalog allows predates August 2022, where log delivery writes as

@@ -8,7 +8,8 @@ Creates, all through the us-east-1 provider:
 - from the phase with `cdn.origin_failover`, an origin group failing over from the primary
   region's origin to a secondary's on 500/502/503/504, serving the read-only failover paths;
 - the static-assets bucket (versioned, SSE-S3, all public access blocked, ACLs disabled,
-  TLS only, readable by this distribution alone) and its bucket policy;
+  TLS only, readable by this distribution alone, S3 server access logs into the log bucket
+  under `s3/static/`) and its bucket policy;
 - the access-log bucket (ACLs enabled for CloudFront's standard logging, expiring logs after
   the environment's retention), the origin access control, the static cache policy and a
   response headers policy with the security headers;
@@ -58,6 +59,7 @@ ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 CACHED_METHODS = ["GET", "HEAD"]
 LOG_PREFIX = "cloudfront/"
+STATIC_ACCESS_LOG_PREFIX = "s3/static/"
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class Edge(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
         static_bucket, static_public_block = self._create_static_bucket()
-        log_bucket, log_acl = self._create_log_bucket()
+        log_bucket, log_acl = self._create_log_bucket(static_bucket)
         access_control = self._create_origin_access_control()
         static_cache = self._create_static_cache_policy()
         headers = self._create_security_headers()
@@ -169,7 +171,7 @@ class Edge(pulumi.ComponentResource):
         ), self._child)
         return bucket, public_block
 
-    def _create_log_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketAcl]:
+    def _create_log_bucket(self, static_bucket: aws.s3.Bucket) -> tuple[aws.s3.Bucket, aws.s3.BucketAcl]:
         # CloudFront's standard logging writes through the bucket ACL: AWS documents that the
         # log bucket must have ACLs enabled (object ownership BucketOwnerPreferred) and grant
         # the awslogsdelivery account FULL_CONTROL. Standard logging is chosen over the newer
@@ -208,10 +210,21 @@ class Edge(pulumi.ComponentResource):
                     days_after_initiation=ABORT_INCOMPLETE_UPLOAD_DAYS),
             )],
         ), self._child)
-        aws.s3.BucketPolicy(f"{self._name}-logs", aws.s3.BucketPolicyArgs(
+        # The static bucket's S3 server access logs land here too, under their own prefix, written
+        # by the logging service under this policy (Amazon S3 User Guide, "Enabling Amazon S3 server
+        # access logging": the bucket policy grant to logging.s3.amazonaws.com, with the source
+        # bucket and account as conditions).
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        policy = aws.s3.BucketPolicy(f"{self._name}-logs", aws.s3.BucketPolicyArgs(
             bucket=bucket.id,
-            policy=documents.to_json(documents.bucket_tls_only_policy(bucket.arn)),
+            policy=documents.to_json(documents.access_log_bucket_policy(
+                bucket.arn, STATIC_ACCESS_LOG_PREFIX, static_bucket.arn, account_id)),
         ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[public_block])))
+        aws.s3.BucketLogging(f"{self._name}-static", aws.s3.BucketLoggingInitArgs(
+            bucket=static_bucket.id,
+            target_bucket=bucket.id,
+            target_prefix=STATIC_ACCESS_LOG_PREFIX,
+        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[policy])))
         return bucket, acl
 
     def _allow_distribution_reads(self, bucket: aws.s3.Bucket, public_block: aws.s3.BucketPublicAccessBlock,

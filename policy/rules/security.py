@@ -6,6 +6,9 @@
   custom origin; no rate limit keys on the client-chosen X-Forwarded-For.
 - Web ACLs: the AWS managed IP reputation and Known bad inputs groups on every ACL, and logs to an
   `aws-waf-logs-` log group with the Authorization and Cookie headers redacted.
+- Logs kept and complete: PostgreSQL parameter groups log slow statements and connections, read
+  replicas export their logs, load balancer log buckets are versioned, and every bucket that does
+  not itself receive logs has S3 server access logging.
 - Keys: every KMS key has an explicit key policy in which the account administers the key and
   uses it only under a condition naming the service, the encryption context or the source
   resource; every CloudWatch log group is encrypted with a customer-managed key.
@@ -21,6 +24,12 @@ from policy.resource_types import (
     CLOUDFRONT_DISTRIBUTION,
     KMS_KEY,
     LOG_GROUP,
+    RDS_CLUSTER_PARAMETER_GROUP,
+    RDS_INSTANCE,
+    RDS_PARAMETER_GROUP,
+    S3_BUCKET,
+    S3_LOGGING,
+    S3_VERSIONING,
     LISTENER,
     LOAD_BALANCER,
     SECURITY_GROUP,
@@ -252,3 +261,93 @@ def waf_logging(stack: Stack, check: Check):
             missing = [header for header in REDACTED_HEADERS if header not in redacted]
             if missing:
                 yield _finding(config, f"does not redact {', '.join(missing)}")
+
+
+# --------------------------------------------------------------------------- logs kept and complete
+
+LOGGED_PARAMETERS = ("log_min_duration_statement", "log_connections")
+
+
+@RULES.resource(
+    id="postgres-logs-slow-statements-and-connections",
+    description=("PostgreSQL parameter groups (RDS and Aurora) log slow statements (log_min_duration_statement "
+                 "0 or more) and connections (log_connections 1)."),
+    severity=Severity.MEDIUM,
+    resource_types=(RDS_PARAMETER_GROUP, RDS_CLUSTER_PARAMETER_GROUP),
+    references=References(checkov=("CKV2_AWS_30",)),
+)
+def postgres_logging(resource: Resource, check: Check):
+    family = str(resource.require("family", "") or "")
+    if "postgres" not in family:
+        check.not_applicable(f"family {family!r} is not PostgreSQL")
+    values = {str(lookup(item, "name")): lookup(item, "value") for item in elements(resource.require("parameters"))}
+    slow = values.get("log_min_duration_statement")
+    if slow is None or str(slow).lstrip("-").isdigit() is False or int(str(slow)) < 0:
+        yield f"log_min_duration_statement is {slow!r}: slow statements are not logged"
+    if str(values.get("log_connections")) not in ("1", "on", "true"):
+        yield f"log_connections is {values.get('log_connections')!r}: connections are not logged"
+
+
+@RULES.resource(
+    id="rds-replicas-export-logs",
+    description="RDS read replicas export their PostgreSQL logs to CloudWatch Logs, like their primary.",
+    severity=Severity.MEDIUM,
+    resource_types=(RDS_INSTANCE,),
+    references=References(checkov=("CKV_AWS_129",), aws=("RDS.9",)),
+)
+def replicas_export_logs(resource: Resource, check: Check):
+    if resource.get("replicateSourceDb") is None:
+        check.not_applicable("not a read replica (rds-logs-exported checks primaries)")
+    exports = [item for item in elements(resource.require("enabledCloudwatchLogsExports")) if item is not UNKNOWN]
+    if "postgresql" not in exports:
+        yield f"enabledCloudwatchLogsExports {exports} does not include postgresql"
+
+
+def _log_targets(stack: Stack) -> set[str]:
+    """URNs of the buckets that receive logs: S3 server access logs, load balancer and CloudFront logs."""
+    targets: set[str] = set()
+    for logging in stack.of_type(S3_LOGGING):
+        targets.update(logging.property_dependencies.get("targetBucket", ()))
+    for balancer in stack.of_type(LOAD_BALANCER):
+        targets.update(balancer.property_dependencies.get("accessLogs", ()))
+    for distribution in stack.of_type(CLOUDFRONT_DISTRIBUTION):
+        targets.update(distribution.property_dependencies.get("loggingConfig", ()))
+    return targets
+
+
+@RULES.stack(
+    id="alb-log-bucket-versioned",
+    description="Load balancer access-log buckets are versioned, so a deleted or overwritten log stays recoverable.",
+    severity=Severity.MEDIUM,
+    resource_types=(LOAD_BALANCER, S3_BUCKET, S3_VERSIONING),
+    references=References(checkov=("CKV_AWS_21",), aws=("S3.14",)),
+)
+def alb_log_bucket_versioned(stack: Stack, check: Check):
+    by_urn = stack.by_urn
+    buckets = {urn for balancer in stack.of_type(LOAD_BALANCER)
+               for urn in balancer.property_dependencies.get("accessLogs", ()) if urn in by_urn
+               and by_urn[urn].type == S3_BUCKET}
+    if not buckets:
+        check.not_applicable("no load balancer logs to a bucket of the stack")
+    for urn in sorted(buckets):
+        bucket = by_urn[urn]
+        versioning = stack.dependents(bucket, [S3_VERSIONING], ["bucket"])
+        if not any(lookup(item.get("versioningConfiguration"), "status") == "Enabled" for item in versioning):
+            yield _finding(bucket, "receives load balancer logs but is not versioned")
+
+
+@RULES.stack(
+    id="s3-access-logged",
+    description="Every bucket that does not itself receive logs has S3 server access logging.",
+    severity=Severity.MEDIUM,
+    resource_types=(S3_BUCKET, S3_LOGGING),
+    references=References(checkov=("CKV_AWS_18",), aws=("S3.9",)),
+)
+def s3_access_logged(stack: Stack, check: Check):
+    targets = _log_targets(stack)
+    buckets = [bucket for bucket in stack.of_type(S3_BUCKET) if bucket.urn not in targets]
+    if not buckets:
+        check.not_applicable("no bucket outside the log buckets")
+    for bucket in buckets:
+        if not stack.dependents(bucket, [S3_LOGGING], ["bucket"]):
+            yield _finding(bucket, "has no S3 server access logging")
