@@ -146,8 +146,8 @@ AURORA = {
 CACHE = {
     "description": "sessions", "engine": "redis", "engineVersion": "7.1", "nodeType": "cache.r5.large",
     "numCacheClusters": 2, "atRestEncryptionEnabled": True, "kmsKeyId": U, "transitEncryptionEnabled": True,
-    "authToken": "[secret]", "automaticFailoverEnabled": True, "multiAzEnabled": True,
-    "snapshotRetentionLimit": 7, "autoMinorVersionUpgrade": True,
+    "authToken": "[secret]", "authTokenUpdateStrategy": "ROTATE", "automaticFailoverEnabled": True,
+    "multiAzEnabled": True, "snapshotRetentionLimit": 7, "autoMinorVersionUpgrade": True,
 }
 DOMAIN = {
     "engineVersion": "OpenSearch_2.13",
@@ -359,6 +359,8 @@ RESOURCE_CASES = [
             parameters=[{"name": "log_min_duration_statement", "value": "-1"}, PG_PARAMS["parameters"][1]]),
     variant("rds-replicas-export-logs", RDS_INSTANCE, with_(RDS_REPLICA, enabledCloudwatchLogsExports=["postgresql"]),
             "does not include postgresql", enabledCloudwatchLogsExports=[]),
+    variant("cache-auth-token-rotates", CACHE_REPLICATION_GROUP, CACHE, "authTokenUpdateStrategy is 'SET'",
+            authTokenUpdateStrategy="SET"),
     variant("log-group-kms-encrypted", LOG_GROUP, {"retentionInDays": 90, "kmsKeyId": U}, "kmsKeyId is not set",
             kmsKeyId=None),
     case("kms-key-policy-least-privilege", KMS_KEY,
@@ -424,8 +426,10 @@ DEV = {"environment": "dev", "phase": 1}
     ("rds-multi-az-as-promised", RDS_INSTANCE, with_(RDS_PRIMARY, multiAz=False), {"phase": 2}),
     ("rds-backup-retention", RDS_INSTANCE, RDS_REPLICA, {}),
     ("cache-failover-as-promised", CACHE_REPLICATION_GROUP, with_(CACHE, automaticFailoverEnabled=False), {"phase": 1}),
-    *[(rule_id, CACHE_REPLICATION_GROUP, {"globalReplicationGroupId": U, "numCacheClusters": 2}, {"phase": 4})
-      for rule_id in ("cache-encrypted-at-rest", "cache-encrypted-in-transit", "cache-snapshot-retention-prod")],
+    *[(rule_id, CACHE_REPLICATION_GROUP, {"globalReplicationGroupId": U, "numCacheClusters": 2, "authToken": U},
+       {"phase": 4})
+      for rule_id in ("cache-encrypted-at-rest", "cache-encrypted-in-transit", "cache-snapshot-retention-prod",
+                      "cache-auth-token-rotates")],
     *[(rule_id, RDS_CLUSTER, with_(AURORA, globalClusterIdentifier=U, skipFinalSnapshot=True,
                                    manageMasterUserPassword=None), {"phase": 4})
       for rule_id in ("aurora-final-snapshot-prod",)],
@@ -970,7 +974,7 @@ def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))
     assert {policy.enforcement_level for policy in policies} == {level}
-    assert len(policies) == len(BY_ID) == 96
+    assert len(policies) == len(BY_ID) == 97
 
 
 def test_context_from_provider_tags_when_the_config_is_missing():

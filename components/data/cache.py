@@ -49,6 +49,8 @@ from components import defaults
 from phases.environment import EnvironmentProfile
 from phases.models import Cache as CacheSpec
 
+AUTH_TOKEN_ROTATION = "ROTATE"
+
 
 @dataclass(frozen=True, kw_only=True)
 class _CacheGroupArgs:
@@ -229,6 +231,13 @@ class Cache(pulumi.ComponentResource):
             kms_key_id=self._key.arn,
             transit_encryption_enabled=True,
             auth_token=self._auth_token,
+            # A new token is added beside the old one, both accepted until the next change, so the
+            # apps re-read the secret without a refused connection (ElastiCache User Guide,
+            # "Modifying the AUTH token on an existing cluster", ROTATE). The provider sends the
+            # token with the strategy whenever either changes (terraform-provider-aws,
+            # internal/service/elasticache/replication_group.go, resourceReplicationGroupUpdate;
+            # authTokenUpdateStrategyValidate requires the token beside it).
+            auth_token_update_strategy=AUTH_TOKEN_ROTATION,
             snapshot_retention_limit=profile.backup_retention_days,
             snapshot_window=defaults.CACHE_SNAPSHOT_WINDOW,
             maintenance_window=defaults.CACHE_MAINTENANCE_WINDOW,

@@ -9,6 +9,7 @@
 - Logs kept and complete: PostgreSQL parameter groups log slow statements and connections, read
   replicas export their logs, load balancer log buckets are versioned, and every bucket that does
   not itself receive logs has S3 server access logging.
+- Rotation: a cache's AUTH token changes with ElastiCache's ROTATE strategy (old and new both valid).
 - Keys: every KMS key has an explicit key policy in which the account administers the key and
   uses it only under a condition naming the service, the encryption context or the source
   resource; every CloudWatch log group is encrypted with a customer-managed key.
@@ -21,6 +22,7 @@ from pulumi_policy import Severity
 from policy.framework import Check, References, Registry
 from policy.views import UNKNOWN, Resource, Stack, elements, json_document, listify, lookup
 from policy.resource_types import (
+    CACHE_REPLICATION_GROUP,
     CLOUDFRONT_DISTRIBUTION,
     KMS_KEY,
     LOG_GROUP,
@@ -351,3 +353,23 @@ def s3_access_logged(stack: Stack, check: Check):
     for bucket in buckets:
         if not stack.dependents(bucket, [S3_LOGGING], ["bucket"]):
             yield _finding(bucket, "has no S3 server access logging")
+
+
+# --------------------------------------------------------------------------- rotation
+
+@RULES.resource(
+    id="cache-auth-token-rotates",
+    description=("ElastiCache groups with an AUTH token change it with the ROTATE strategy, so the old token "
+                 "stays valid while clients move to the new one."),
+    severity=Severity.MEDIUM,
+    resource_types=(CACHE_REPLICATION_GROUP,),
+    references=References(),
+)
+def cache_auth_token_rotates(resource: Resource, check: Check):
+    if resource.get("authToken") is None:
+        check.not_applicable("no AUTH token")
+    if resource.get("globalReplicationGroupId") is not None:
+        check.not_applicable("a global datastore member carries the primary's token")
+    strategy = resource.require("authTokenUpdateStrategy")
+    if strategy != "ROTATE":
+        yield f"authTokenUpdateStrategy is {strategy!r}: a token change would refuse clients still on the old one"
