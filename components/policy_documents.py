@@ -401,3 +401,23 @@ def service_principal_key_policy(account_id: pulumi.Input[str], service_principa
         {"Sid": "UseByService", "Effect": "Allow", "Principal": {"Service": service_principal},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*", "Condition": condition},
     ]}
+
+
+def cloudfront_log_key_policy(account_id: pulumi.Input[str], region: pulumi.Input[str],
+                              bucket_arn: pulumi.Input[str]) -> dict:
+    """Key policy of the key encrypting CloudFront's standard-log bucket (SSE-KMS with a bucket key).
+
+    CloudFront's log delivery needs kms:GenerateDataKey* on a customer-managed key (Amazon
+    CloudFront Developer Guide, "Configure standard logging (legacy)", permissions: the key policy
+    statement for delivery.logs.amazonaws.com when the bucket uses SSE-KMS), narrowed here to data
+    keys for this bucket: with an S3 Bucket Key the encryption context is the bucket's ARN (Amazon S3
+    User Guide, "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys", encryption context).
+    The account's principals read the logs through S3 only.
+    """
+    policy = service_key_policy(account_id, [_concat("s3.", region, ".amazonaws.com")])
+    policy["Statement"].append({
+        "Sid": "CloudFrontLogDelivery", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": "kms:GenerateDataKey*", "Resource": "*",
+        "Condition": {"StringEquals": {"kms:EncryptionContext:aws:s3:arn": bucket_arn}},
+    })
+    return policy

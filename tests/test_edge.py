@@ -249,7 +249,9 @@ def test_buckets_are_private_encrypted_versioned_and_stateful(edge, environment,
         assert [block[key] for key in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
                                        "restrictPublicBuckets")] == [True] * 4
         encryption = plan.named(name, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
-        assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+        # The log bucket: SSE-KMS under its own key (tests/test_security_logs.py).
+        assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == (
+            "AES256" if suffix == "static" else "aws:kms")
         versioning = plan.named(name, "aws:s3/bucketVersioning:BucketVersioning")
         assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
         controls = plan.named(name, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
@@ -281,8 +283,9 @@ def test_every_child_uses_the_us_east_1_provider(edge):
     plan = edge(4, domain=DOMAIN)
     component = plan.named("edge", "qnom:components:Edge")
     children = plan.children_of(component)
-    assert len(children) == 24  # 2 buckets x 5, 5 bucket settings, the static bucket's access logging,
-    # OAC, 2 policies, WAF (+ its log key, log group and logging configuration), distribution
+    assert len(children) == 31  # 2 buckets x 5, 5 bucket settings, the log bucket's key, the static
+    # bucket's access-log bucket (x 4, its lifecycle and policy) and access logging, OAC, 2 policies,
+    # WAF (+ its log key, log group and logging configuration), distribution
     assert {plan.region_of(child) for child in children} == {"us-east-1"}
 
 
@@ -290,7 +293,7 @@ def test_stateful_buckets_keep_urn_and_inputs_through_every_promotion(edge):
     def buckets(phase: int) -> dict:
         return {r.urn: r.inputs for r in edge(phase).of_type("aws:s3/bucket:Bucket")}
     first = buckets(1)
-    assert len(first) == 2
+    assert len(first) == 3  # static, CloudFront logs, the static bucket's access logs
     assert all(buckets(phase) == first for phase in (2, 3, 4))
 
 

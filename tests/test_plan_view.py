@@ -66,7 +66,7 @@ def test_summary_of_prod_phase_3_gives_every_tiers_size_primary_first(capsys, mo
         assert secondary["database"] == ["2 read replica(s) of the primary region's database, db.r5.xlarge"]
         assert secondary["cache"] == ["cache.r5.large, 2 node(s)"]
         assert "search" not in secondary and "workers" not in secondary
-    assert "45 protected resource(s) in the plan" in out
+    assert "47 protected resource(s) in the plan" in out
 
 
 def test_scheduled_actions_say_unchanged_instead_of_minus_one(capsys, monkeypatch):

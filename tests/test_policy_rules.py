@@ -826,6 +826,21 @@ def test_buckets_that_receive_no_logs_have_access_logging():
     assert flagged(check_stack("s3-access-logged", [static, logs])) == ["static", "logs"]
 
 
+def test_cloudfront_logs_go_to_an_sse_kms_bucket():
+    bucket = stack_resource(S3_BUCKET, "cdn-logs", {"forceDestroy": False})
+    distribution = stack_resource(CLOUDFRONT_DISTRIBUTION, "cdn", DISTRIBUTION, deps={"loggingConfig": ["cdn-logs"]})
+
+    def encryption(algorithm: str, key=U) -> dict:
+        default = {"sseAlgorithm": algorithm, **({"kmsMasterKeyId": key} if key else {})}
+        return stack_resource(S3_ENCRYPTION, "cdn-logs-encryption", {"bucket": U, "rules": [
+            {"applyServerSideEncryptionByDefault": default, "bucketKeyEnabled": True}]}, deps={"bucket": ["cdn-logs"]})
+
+    assert check_stack("cloudfront-log-bucket-kms", [bucket, distribution, encryption("aws:kms")]) == []
+    assert flagged(check_stack("cloudfront-log-bucket-kms", [bucket, distribution, encryption("AES256", None)])) == [
+        "cdn-logs"]
+    assert check_stack("cloudfront-log-bucket-kms", [bucket]) == NA
+
+
 def test_waf_guards_internet_facing_load_balancers_from_phase_2():
     balancer = stack_resource(LB, "api-alb", ALB)
     association = stack_resource(WEB_ACL_ASSOCIATION, "api-waf", {"resourceArn": U, "webAclArn": U},
@@ -961,7 +976,7 @@ def test_every_stack_rule_has_cases():
               "alb-waf-from-phase", "instance-types-in-phase-families", "capacity-within-phase-ceilings",
               "stack-overrides-keep-phase-guarantees", "rds-master-password-rotated-secret",
               "alb-ingress-cloudfront-only", "alb-requires-origin-secret", "waf-logging-redacted",
-              "alb-log-bucket-versioned", "s3-access-logged"}
+              "alb-log-bucket-versioned", "s3-access-logged", "cloudfront-log-bucket-kms"}
     assert tested == {rule.id for rule in STACK_RULES}
 
 
@@ -974,7 +989,7 @@ def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))
     assert {policy.enforcement_level for policy in policies} == {level}
-    assert len(policies) == len(BY_ID) == 97
+    assert len(policies) == len(BY_ID) == 98
 
 
 def test_context_from_provider_tags_when_the_config_is_missing():

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import pytest
 
+from components import policy_documents as documents
 from phases.environment import PROFILES
 from tests.support import build
 
+ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 LOGGED = [{"name": "log_min_duration_statement", "value": "1000", "applyMethod": "immediate"},
           {"name": "log_connections", "value": "1", "applyMethod": "immediate"}]
 
@@ -54,12 +56,30 @@ def test_load_balancer_log_buckets_are_versioned_and_drop_noncurrent_logs(region
     assert lifecycle.inputs["rules"][0]["noncurrentVersionExpiration"] == {"noncurrentDays": 1}
 
 
-def test_the_static_bucket_logs_its_access_into_the_edge_log_bucket():
+def test_the_static_bucket_logs_its_access_into_an_sse_s3_bucket_of_its_own():
     plan = build("prod", 2)
     logging = plan.named("edge-static", "aws:s3/bucketLogging:BucketLogging")
     assert names(logging.dependencies["bucket"]) == ["edge-static"]
-    assert names(logging.dependencies["targetBucket"]) == ["edge-logs"]
+    assert names(logging.dependencies["targetBucket"]) == ["edge-access-logs"]
     assert logging.inputs["targetPrefix"] == "s3/static/"
-    # The log bucket's policy grants S3 log delivery from the static bucket (its ARN is in the document).
-    policy = plan.named("edge-logs", "aws:s3/bucketPolicy:BucketPolicy")
-    assert sorted(names(policy.dependencies["policy"])) == ["edge-logs", "edge-static"]
+    # S3 server access logs reach only an SSE-S3 bucket.
+    encryption = plan.named("edge-access-logs", ENCRYPTION)
+    assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+    # Its policy grants S3 log delivery from the static bucket (the ARN is in the document).
+    policy = plan.named("edge-access-logs", "aws:s3/bucketPolicy:BucketPolicy")
+    assert sorted(names(policy.dependencies["policy"])) == ["edge-access-logs", "edge-static"]
+
+
+def test_cloudfront_logs_are_encrypted_with_a_key_that_lets_log_delivery_write_to_this_bucket_only():
+    plan = build("prod", 2)
+    encryption = plan.named("edge-logs", ENCRYPTION).inputs["rules"][0]
+    assert encryption["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+    assert encryption["bucketKeyEnabled"] is True
+    assert names(plan.named("edge-logs", ENCRYPTION).dependencies["rules"]) == ["edge-log-bucket-key"]
+    key = plan.named("edge-log-bucket-key", "aws:kms/key:Key")
+    assert key.options.get("protect") is True
+    policy = documents.cloudfront_log_key_policy("123456789012", "us-east-1", "arn:aws:s3:::edge-logs-abc")
+    delivery = policy["Statement"][-1]
+    assert delivery["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert delivery["Action"] == "kms:GenerateDataKey*"
+    assert delivery["Condition"] == {"StringEquals": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::edge-logs-abc"}}

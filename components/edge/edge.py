@@ -8,10 +8,11 @@ Creates, all through the us-east-1 provider:
 - from the phase with `cdn.origin_failover`, an origin group failing over from the primary
   region's origin to a secondary's on 500/502/503/504, serving the read-only failover paths;
 - the static-assets bucket (versioned, SSE-S3, all public access blocked, ACLs disabled,
-  TLS only, readable by this distribution alone, S3 server access logs into the log bucket
+  TLS only, readable by this distribution alone, S3 server access logs into `{name}-access-logs`
   under `s3/static/`) and its bucket policy;
-- the access-log bucket (ACLs enabled for CloudFront's standard logging, expiring logs after
-  the environment's retention), the origin access control, the static cache policy and a
+- the access-log bucket (ACLs enabled for CloudFront's standard logging, SSE-KMS under a key of
+  its own, `{name}-log-bucket-key`, expiring logs after the environment's retention), the
+  static bucket's S3 access-log bucket (`{name}-access-logs`, SSE-S3), the origin access control, the static cache policy and a
   response headers policy with the security headers;
 - from the phase with an API rate limit, a CLOUDFRONT-scope WAF web ACL: a rate-based rule per
   client IP, the AWS managed common rule set, IP reputation and Known bad inputs groups, logging
@@ -148,13 +149,15 @@ class Edge(pulumi.ComponentResource):
 
     # --- buckets -------------------------------------------------------------------------
 
-    def _create_private_bucket(self, suffix: str, object_ownership: str) -> tuple[
+    def _create_private_bucket(self, suffix: str, object_ownership: str, encryption: list | None = None,
+                               versioned: bool = True) -> tuple[
             aws.s3.Bucket, aws.s3.BucketPublicAccessBlock, aws.s3.BucketOwnershipControls]:
         # Stateful: the bucket keeps this logical name, parent and provider in every phase, and
         # its physical name is Pulumi's auto-name (a changed bucket name replaces the bucket).
-        # SSE-S3: OAC reads it without a key policy, and standard logging cannot write SSE-KMS.
+        # SSE-S3 by default: OAC reads the static bucket without a key policy, and S3 server access
+        # logs can only be delivered to an SSE-S3 bucket.
         return create_private_bucket(f"{self._name}-{suffix}", self._args.profile, self._child,
-                                     object_ownership=object_ownership)
+                                     object_ownership=object_ownership, encryption=encryption, versioned=versioned)
 
     def _create_static_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
         # ACLs disabled: only the bucket policy grants access, and only to this distribution.
@@ -178,8 +181,21 @@ class Edge(pulumi.ComponentResource):
         # CloudWatch log delivery because AWS Config (cloudfront-accesslogs-enabled, Security
         # Hub CloudFront.5) only recognises standard logging. The grant names one AWS account,
         # not the public, so every public-access block stays on.
-        bucket, public_block, ownership = self._create_private_bucket("logs", "BucketOwnerPreferred")
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=self._args.provider)
+        # SSE-KMS with a key of the edge: CloudFront's standard logging writes to it once the key
+        # policy lets its log delivery generate data keys (CloudFront Developer Guide, "Configure
+        # standard logging (legacy)", permissions). The key's policy names the bucket, which names
+        # the key: the bucket's ARN reaches the policy through a deferred output. The encryption
+        # changes in place (PutBucketEncryption); earlier logs keep SSE-S3.
+        bucket_arn, resolve_bucket_arn = pulumi.deferred_output()
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        self.log_key = aws.kms.Key(f"{self._name}-log-bucket-key", defaults.data_key_args(
+            f"{self._name} CloudFront logs", self._args.profile, documents.to_json(documents.cloudfront_log_key_policy(
+                account_id, aws.get_region_output(opts=invoke).region, bucket_arn))),
+            defaults.stateful_options(self._child, self._args.profile))
+        bucket, public_block, ownership = self._create_private_bucket(
+            "logs", "BucketOwnerPreferred", encryption=defaults.bucket_kms_encryption_rules(self.log_key.arn))
+        resolve_bucket_arn(bucket.arn)
         owner = aws.s3.get_canonical_user_id_output(opts=invoke)
         delivery = aws.cloudfront.get_log_delivery_canonical_user_id_output(opts=invoke)
         grant = aws.s3.BucketAclAccessControlPolicyGrantArgs
@@ -210,12 +226,29 @@ class Edge(pulumi.ComponentResource):
                     days_after_initiation=ABORT_INCOMPLETE_UPLOAD_DAYS),
             )],
         ), self._child)
-        # The static bucket's S3 server access logs land here too, under their own prefix, written
-        # by the logging service under this policy (Amazon S3 User Guide, "Enabling Amazon S3 server
-        # access logging": the bucket policy grant to logging.s3.amazonaws.com, with the source
-        # bucket and account as conditions).
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        policy = aws.s3.BucketPolicy(f"{self._name}-logs", aws.s3.BucketPolicyArgs(
+        aws.s3.BucketPolicy(f"{self._name}-logs", aws.s3.BucketPolicyArgs(
+            bucket=bucket.id,
+            policy=documents.to_json(documents.bucket_tls_only_policy(bucket.arn)),
+        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[public_block])))
+        self._log_static_access(static_bucket, account_id)
+        return bucket, acl
+
+    def _log_static_access(self, static_bucket: aws.s3.Bucket, account_id: pulumi.Input[str]) -> None:
+        # A bucket of its own: S3 server access logs go only to an SSE-S3 bucket in the source's
+        # region (Amazon S3 User Guide, "Enabling Amazon S3 server access logging": "SSE-KMS is not
+        # supported" for the destination), and the CloudFront log bucket is SSE-KMS. The logging
+        # service writes under the bucket policy, limited to this source bucket and account.
+        profile = self._args.profile
+        bucket, public_block, _ = self._create_private_bucket("access-logs", "BucketOwnerEnforced", versioned=False)
+        aws.s3.BucketLifecycleConfiguration(f"{self._name}-access-logs", aws.s3.BucketLifecycleConfigurationArgs(
+            bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-access-logs", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=profile.log_retention_days),
+            )],
+        ), self._child)
+        policy = aws.s3.BucketPolicy(f"{self._name}-access-logs", aws.s3.BucketPolicyArgs(
             bucket=bucket.id,
             policy=documents.to_json(documents.access_log_bucket_policy(
                 bucket.arn, STATIC_ACCESS_LOG_PREFIX, static_bucket.arn, account_id)),
@@ -225,7 +258,6 @@ class Edge(pulumi.ComponentResource):
             target_bucket=bucket.id,
             target_prefix=STATIC_ACCESS_LOG_PREFIX,
         ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[policy])))
-        return bucket, acl
 
     def _allow_distribution_reads(self, bucket: aws.s3.Bucket, public_block: aws.s3.BucketPublicAccessBlock,
                                   distribution: aws.cloudfront.Distribution) -> None:

@@ -8,7 +8,7 @@
   `aws-waf-logs-` log group with the Authorization and Cookie headers redacted.
 - Logs kept and complete: PostgreSQL parameter groups log slow statements and connections, read
   replicas export their logs, load balancer log buckets are versioned, and every bucket that does
-  not itself receive logs has S3 server access logging.
+  not itself receive logs has S3 server access logging; CloudFront's log bucket uses SSE-KMS.
 - Rotation: a cache's AUTH token changes with ElastiCache's ROTATE strategy (old and new both valid).
 - Keys: every KMS key has an explicit key policy in which the account administers the key and
   uses it only under a condition naming the service, the encryption context or the source
@@ -30,6 +30,7 @@ from policy.resource_types import (
     RDS_INSTANCE,
     RDS_PARAMETER_GROUP,
     S3_BUCKET,
+    S3_ENCRYPTION,
     S3_LOGGING,
     S3_VERSIONING,
     LISTENER,
@@ -353,6 +354,28 @@ def s3_access_logged(stack: Stack, check: Check):
     for bucket in buckets:
         if not stack.dependents(bucket, [S3_LOGGING], ["bucket"]):
             yield _finding(bucket, "has no S3 server access logging")
+
+
+@RULES.stack(
+    id="cloudfront-log-bucket-kms",
+    description="The bucket receiving CloudFront's standard logs is encrypted with a customer-managed KMS key (SSE-KMS).",
+    severity=Severity.MEDIUM,
+    resource_types=(CLOUDFRONT_DISTRIBUTION, S3_BUCKET, S3_ENCRYPTION),
+    references=References(checkov=("CKV_AWS_145",)),
+)
+def cloudfront_log_bucket_kms(stack: Stack, check: Check):
+    by_urn = stack.by_urn
+    buckets = [by_urn[urn] for distribution in stack.of_type(CLOUDFRONT_DISTRIBUTION)
+               for urn in distribution.property_dependencies.get("loggingConfig", ())
+               if urn in by_urn and by_urn[urn].type == S3_BUCKET]
+    if not buckets:
+        check.not_applicable("no CloudFront standard logging to a bucket of the stack")
+    for bucket in buckets:
+        rules = [rule for encryption in stack.dependents(bucket, [S3_ENCRYPTION], ["bucket"])
+                 for rule in elements(encryption.get("rules"))]
+        if not any(lookup(rule, "applyServerSideEncryptionByDefault.sseAlgorithm") == "aws:kms"
+                   and lookup(rule, "applyServerSideEncryptionByDefault.kmsMasterKeyId") is not None for rule in rules):
+            yield _finding(bucket, "receives CloudFront's logs without SSE-KMS under a customer-managed key")
 
 
 # --------------------------------------------------------------------------- rotation
