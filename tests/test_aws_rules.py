@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+from components.edge.origin_access import VIEWER_ADDRESS_CODE as VIEWER_CODE
 from qnom import mocks
 from qnom.awsrules import RULES, check
 from qnom.engine import SECRET, UNKNOWN, RecordedResource
@@ -285,6 +286,10 @@ CASES = [
     Case("elb-listener-rule-condition-values", listener_rule(["a", "b"], ["/health", "/v1/*", "/v2/*", "/v3/*"]),
          refused="ValidationError: A rule can only have '5' condition values"),
     Case("elb-listener-rule-condition-values", listener_rule(["a", "b"], ["/health"])),
+    # 13. CloudFront Functions: 10 KB of code at most.
+    Case("cloudfront-function-size", res("aws:cloudfront/function:Function", "viewer", {"code": "x" * 10241}),
+         refused="FunctionSizeLimitExceeded"),
+    Case("cloudfront-function-size", res("aws:cloudfront/function:Function", "viewer", {"code": VIEWER_CODE})),
 ]
 
 
