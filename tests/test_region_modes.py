@@ -41,9 +41,9 @@ def test_every_plan_keeps_its_urns(plan):
     run = run_program(stack, {**load_config(stack, phase=str(phase)), PLAN_DATE_KEY: PLAN_DATE.isoformat(), **extra})
     actual = {resource.urn for resource in run.resources}
     assert (sorted(expected - actual), sorted(actual - expected)) == ([], [])
-    assert len(actual) == {"dev-phase-1": 153, "dev-phase-2": 214, "dev-phase-3": 499, "dev-phase-4": 521,
-                           "prod-phase-1": 170, "prod-phase-2": 235, "prod-phase-3": 546, "prod-phase-4": 568,
-                           "prod-phase-4-cutover": 583, "prod-phase-4-retired": 559}[plan]
+    assert len(actual) == {"dev-phase-1": 170, "dev-phase-2": 236, "dev-phase-3": 531, "dev-phase-4": 553,
+                           "prod-phase-1": 189, "prod-phase-2": 259, "prod-phase-3": 584, "prod-phase-4": 606,
+                           "prod-phase-4-cutover": 621, "prod-phase-4-retired": 597}[plan]
 
 
 # Roles -------------------------------------------------------------------------------------------
