@@ -14,7 +14,7 @@ peered region).
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -123,13 +123,18 @@ def private_network_interface(security_group_id: pulumi.Input[str]) -> aws.ec2.L
     )
 
 
-def data_key_args(purpose: str, profile: EnvironmentProfile) -> aws.kms.KeyArgs:
-    """A customer-managed symmetric key for one purpose, rotated yearly by AWS.
+def data_key_args(purpose: str, profile: EnvironmentProfile,
+                  policy: pulumi.Input[str] | None = None) -> aws.kms.KeyArgs:
+    """A customer-managed symmetric key for one purpose, rotated yearly by AWS, with `policy` as its
+    key policy (`service_key_args`, `log_key_args` build one; None: AWS's default key policy, which
+    lets IAM grant anything on the key).
 
     Keys are stateful: deleting one makes everything it encrypted unreadable, so callers
-    create it with `stateful_options` and AWS waits the profile's window before deletion.
+    create it with `stateful_options` and AWS waits the profile's window before deletion. A new
+    policy is applied in place (PutKeyPolicy): the key and what it encrypted stay.
     """
     return aws.kms.KeyArgs(
+        policy=policy,
         description=f"qnom {purpose}: encryption at rest",
         enable_key_rotation=True,
         deletion_window_in_days=profile.recovery_window_days,
@@ -157,6 +162,17 @@ def bucket_encryption_rules() -> list:
         apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
             sse_algorithm="AES256",
         ),
+    )]
+
+
+def bucket_kms_encryption_rules(kms_key_arn: pulumi.Input[str]) -> list:
+    """Default encryption of a bucket with a customer-managed key, with an S3 Bucket Key (one data key
+    per bucket and period instead of one KMS call per object; the encryption context is then the
+    bucket's ARN)."""
+    return [aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+            sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn),
+        bucket_key_enabled=True,
     )]
 
 
@@ -236,3 +252,25 @@ def app_egress_rules(security_group_id: pulumi.Input[str], vpc_cidr: str,
                 cidr_ipv4=cidr, description=f"{name} in {region}'s VPC (VPC peering)",
             )
     return rules
+
+
+def service_key_args(purpose: str, profile: EnvironmentProfile, services: Sequence[str],
+                     invoke: pulumi.InvokeOptions, *, any_region: bool = False) -> aws.kms.KeyArgs:
+    """`data_key_args` with an explicit key policy: administered through IAM, used only through
+    `services` (endpoint prefixes: "rds", "secretsmanager") in the key's region or, with
+    `any_region`, in any region (what cross-region copies need: RDS read replicas and replicated
+    secrets in other regions, ElastiCache global datastores)."""
+    account_id = aws.get_caller_identity_output(opts=invoke).account_id
+    region = aws.get_region_output(opts=invoke).region
+    endpoints = [f"{service}.*.amazonaws.com" if any_region else pulumi.Output.concat(service, ".", region,
+                                                                                      ".amazonaws.com")
+                 for service in services]
+    return data_key_args(purpose, profile, policy_documents.to_json(
+        policy_documents.service_key_policy(account_id, endpoints)))
+
+
+def log_key_args(purpose: str, profile: EnvironmentProfile, invoke: pulumi.InvokeOptions) -> aws.kms.KeyArgs:
+    """`data_key_args` for a key encrypting the CloudWatch Logs log groups of one region."""
+    account_id = aws.get_caller_identity_output(opts=invoke).account_id
+    region = aws.get_region_output(opts=invoke).region
+    return data_key_args(purpose, profile, policy_documents.to_json(policy_documents.log_key_policy(account_id, region)))

@@ -34,6 +34,7 @@ from components import defaults
 from components.edge.dns import Dns, DnsArgs, DnsRegion
 from components.edge.edge import ApiOrigin, Edge, EdgeArgs
 from components.observability.stack_monitoring import StackMonitoring, StackMonitoringArgs
+from components.edge.origin_access import create_origin_secrets
 from components.data.cache import DatastoreMembership
 from components.data.database import AuroraSecondary
 from components.region import PrimaryRegionArgs, Region, SecondaryRegionArgs, provider_name
@@ -102,6 +103,8 @@ class Platform(pulumi.ComponentResource):
         self.phase_name, self.environment = phase.name, settings.environment
         self.region_names = [region.name for region in phase.regions]
         session_secret = self._create_session_secret(name, child)
+        # Before any region: every load balancer accepts them, and the edge sends one.
+        self._origin_secrets = create_origin_secrets(name, settings.origin_secret_slot, child)
         # The regions' listeners need the certificates Dns validates, and Dns needs the
         # regions' load balancers: deferred outputs close the loop without a second pass.
         certificates = {spec.name: pulumi.deferred_output() for spec in phase.regions} if settings.domain else {}
@@ -115,6 +118,7 @@ class Platform(pulumi.ComponentResource):
         db_keys = {spec.name: pulumi.deferred_output() for spec in phase.regions[1:]}
         self.primary = Region(phase.primary_region.name, PrimaryRegionArgs(
             spec=phase.primary_region, settings=settings, session_secret=session_secret.result,
+            origin_secrets=self._origin_secrets,
             certificate_arn=certificate_of(phase.primary_region.name),
             db_secret_replicas={region: key for region, (key, _) in db_keys.items()}), child)
         cache_datastore = self._create_cache_global_datastore()
@@ -132,6 +136,7 @@ class Platform(pulumi.ComponentResource):
         for index, spec in enumerate(phase.regions[1:]):
             self.regions[spec.name] = Region(spec.name, SecondaryRegionArgs(
                 spec=spec, settings=settings, session_secret=session_secret.result,
+                origin_secrets=self._origin_secrets,
                 certificate_arn=certificate_of(spec.name),
                 primary_data=self.primary.shared_data,
                 primary_vpc_id=self.primary.vpc_id,
@@ -200,6 +205,7 @@ class Platform(pulumi.ComponentResource):
             health_path=phase.api.health_check.path,
             domain=settings.domain,
             certificate_arn=self.dns.cloudfront_certificate_arn if self.dns else None,
+            origin_secrets=self._origin_secrets,
         ), child)
         if self.dns:
             resolve_cdn_name(self.edge.domain_name)

@@ -10,7 +10,9 @@ Documents: trust policies (one AWS service), app instance grants (configuration 
 object prefix, job queue, ECR pulls), TLS-only statements and policies for buckets and queues, the
 buckets' log delivery grants (S3 server access logs, load balancer access logs), the CloudFront
 read grant of the static bucket, the queue's redrive and redrive-allow policies, OpenSearch's
-domain access and log delivery policies, and the VPC flow log role's policy.
+domain access and log delivery policies, the VPC flow log role's policy, and KMS key policies
+(administration through IAM only; use through named services, by CloudWatch Logs of one region,
+or by one service principal for named resources).
 """
 
 from __future__ import annotations
@@ -428,3 +430,114 @@ def log_delivery_policy(log_group_arns: Sequence[pulumi.Input[str]]) -> dict:
             "Resource": [_concat(arn, ":*") for arn in log_group_arns],
         }],
     }
+
+
+# --- KMS key policies ---------------------------------------------------------------------------
+
+KMS_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+    "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:List*", "kms:PutKeyPolicy", "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+"""Managing a key, never using it: no Encrypt/Decrypt/GenerateDataKey, no CreateGrant."""
+KMS_USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+KMS_GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+
+
+def _account_root(account_id: pulumi.Input[str]) -> pulumi.Input[str]:
+    return _concat("arn:aws:iam::", account_id, ":root")
+
+
+def key_admin_statement(account_id: pulumi.Input[str]) -> dict:
+    """The account administers the key through IAM, and only administers it: use is granted by the
+    other statements alone (AWS KMS Developer Guide, "Default key policy": the account root
+    principal delegates to IAM policies; "Allows key administrators to administer the KMS key")."""
+    return {"Sid": "AdministerThroughIam", "Effect": "Allow", "Principal": {"AWS": _account_root(account_id)},
+            "Action": KMS_ADMIN_ACTIONS, "Resource": "*"}
+
+
+def _via(endpoints: Sequence[pulumi.Input[str]]) -> dict:
+    wildcard = any(isinstance(endpoint, str) and "*" in endpoint for endpoint in endpoints)
+    return {"StringLike" if wildcard else "StringEquals": {"kms:ViaService": list(endpoints)}}
+
+
+def service_key_policy(account_id: pulumi.Input[str], via_endpoints: Sequence[pulumi.Input[str]]) -> dict:
+    """Key policy of a key that AWS services use on behalf of this account's IAM principals.
+
+    Use, and grants for AWS resources (RDS, ElastiCache, OpenSearch create grants for their
+    storage), only through the given service endpoints (`rds.us-east-1.amazonaws.com`) and only for
+    callers of this account whose IAM policies allow it (AWS KMS Developer Guide, "kms:ViaService",
+    "kms:CallerAccount", "kms:GrantIsForAWSResource"; the pattern of AWS managed keys' policies).
+    """
+    caller = {"kms:CallerAccount": account_id}
+    via = _via(via_endpoints)
+    condition = {key: dict(value) for key, value in via.items()}
+    condition.setdefault("StringEquals", {}).update(caller)
+    grant_condition = {key: dict(value) for key, value in condition.items()}
+    grant_condition["Bool"] = {"kms:GrantIsForAWSResource": "true"}
+    # The account principal stands for this account's IAM principals whose IAM policies allow the
+    # action (AWS KMS Developer Guide, "Default key policy"): never a wildcard principal.
+    anyone_in_account = {"AWS": _account_root(account_id)}
+    return {"Version": VERSION, "Statement": [
+        key_admin_statement(account_id),
+        {"Sid": "UseThroughServices", "Effect": "Allow", "Principal": anyone_in_account,
+         "Action": KMS_USE_ACTIONS, "Resource": "*", "Condition": condition},
+        {"Sid": "GrantsForServiceResources", "Effect": "Allow", "Principal": anyone_in_account,
+         "Action": KMS_GRANT_ACTIONS, "Resource": "*", "Condition": grant_condition},
+    ]}
+
+
+def log_key_policy(account_id: pulumi.Input[str], region: pulumi.Input[str]) -> dict:
+    """Key policy of a key encrypting CloudWatch Logs log groups of one region and account.
+
+    CloudWatch Logs encrypts as its regional service principal, and only for log groups of this
+    account and region, named in the encryption context (Amazon CloudWatch Logs User Guide,
+    "Encrypt log data in CloudWatch Logs using AWS KMS", step 2: the key policy).
+    """
+    log_groups = _concat("arn:aws:logs:", region, ":", account_id, ":log-group:*")
+    return {"Version": VERSION, "Statement": [
+        key_admin_statement(account_id),
+        {"Sid": "CloudWatchLogsOfThisAccount", "Effect": "Allow",
+         "Principal": {"Service": _concat("logs.", region, ".amazonaws.com")},
+         "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+         "Resource": "*",
+         "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}}},
+    ]}
+
+
+def service_principal_key_policy(account_id: pulumi.Input[str], service_principal: str,
+                                 source_arns: Sequence[pulumi.Input[str]] = ()) -> dict:
+    """Key policy of a key one AWS service principal uses itself (e.g. `cloudwatch.amazonaws.com`
+    publishing alarms to an encrypted SNS topic): data keys and decryption for that principal only,
+    on behalf of this account and, with `source_arns`, of those resources alone (AWS KMS Developer
+    Guide, "aws:SourceArn" and "aws:SourceAccount" in key policies: the confused-deputy guard)."""
+    condition: dict = {"StringEquals": {"aws:SourceAccount": account_id}}
+    if source_arns:
+        condition["ArnLike"] = {"aws:SourceArn": list(source_arns)}
+    return {"Version": VERSION, "Statement": [
+        key_admin_statement(account_id),
+        {"Sid": "UseByService", "Effect": "Allow", "Principal": {"Service": service_principal},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*", "Condition": condition},
+    ]}
+
+
+def cloudfront_log_key_policy(account_id: pulumi.Input[str], region: pulumi.Input[str],
+                              bucket_arn: pulumi.Input[str]) -> dict:
+    """Key policy of the key encrypting CloudFront's standard-log bucket (SSE-KMS with a bucket key).
+
+    CloudFront's log delivery needs kms:GenerateDataKey* on a customer-managed key (Amazon
+    CloudFront Developer Guide, "Configure standard logging (legacy)", permissions: the key policy
+    statement for delivery.logs.amazonaws.com when the bucket uses SSE-KMS), narrowed here to data
+    keys for this bucket: with an S3 Bucket Key the encryption context is the bucket's ARN (Amazon S3
+    User Guide, "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys", encryption context).
+    The account's principals read the logs through S3 only.
+    """
+    policy = service_key_policy(account_id, [_concat("s3.", region, ".amazonaws.com")])
+    policy["Statement"].append({
+        "Sid": "CloudFrontLogDelivery", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": "kms:GenerateDataKey*", "Resource": "*",
+        "Condition": {"StringEquals": {"kms:EncryptionContext:aws:s3:arn": bucket_arn}},
+    })
+    return policy

@@ -1,7 +1,8 @@
 """One AWS region of the platform: its explicit AWS provider and everything regional.
 
 Every regional resource hangs under its `Region` and uses the region's provider from
-phase 1 on, so adding a region in a later phase only adds siblings. Creates the region's
+phase 1 on, so adding a region in a later phase only adds siblings. Creates the region's log
+key (`{region}-logs-key`: KMS, encrypting every log group of the region) and its
 `Network` and `ApiTier` (sized from the region's capacity; the traffic schedule only in
 the primary region). The primary region also holds the job `Queue` and the `Workers`
 consuming it (phase 2 on), `ObjectStorage`, the `Database`, the `Cache` and (phase 3 on)
@@ -55,6 +56,7 @@ from components.compute.api_tier import ApiTier, ApiTierArgs
 from components.compute.app_config import AppAccess, AppConfig, AppConfigArgs, SharedData
 from components.data.cache import Cache, DatastoreMembership, MemberCacheArgs, StandaloneCacheArgs
 from components.data.database import DB_NAME, AuroraSecondary, Database, FollowerDatabaseArgs, WriterDatabaseArgs
+from components.edge.origin_access import OriginSecrets
 from components.network.network import Network, NetworkArgs, subnet_cidrs
 from components.data.object_storage import BUCKET_KEYS, ObjectStorage, ObjectStorageArgs
 from components.network.peering import AccepterPeeringArgs, Peering, RequesterPeeringArgs
@@ -85,6 +87,8 @@ class _RegionArgs:
     """The API's session-signing secret, one value for every region."""
     certificate_arn: pulumi.Input[str] | None = None
     """The region's validated ACM certificate for the domain (from `Dns`); None without a domain."""
+    origin_secrets: OriginSecrets | None = None
+    """The origin secrets the load balancer requires (`create_origin_secrets`); None: not required."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,6 +149,7 @@ RegionArgs = PrimaryRegionArgs | SecondaryRegionArgs
 class Region(pulumi.ComponentResource):
     provider: aws.Provider
     availability_zones: list[str]
+    log_key: aws.kms.Key
     network: Network
     vpc_id: pulumi.Output[str]
     alb_dns_name: pulumi.Output[str]
@@ -176,12 +181,14 @@ class Region(pulumi.ComponentResource):
         # in the default provider's region by accident.
         self._child = pulumi.ResourceOptions(parent=self, providers={"aws": self.provider})
         self.availability_zones = self._pick_zones()
+        self.log_key = self._create_log_key()
         self.network = Network(f"{name}-network", NetworkArgs(
             region=spec.name,
             cidr=spec.cidr,
             availability_zones=self.availability_zones,
             nat_per_az=settings.nat_per_az,
             flow_log_retention_days=settings.profile.log_retention_days,
+            log_key_arn=self.log_key.arn,
         ), self._child)
         self.vpc_id = self.network.vpc_id
         self.queue = self.workers = self.storage = self.cache = self.search = None
@@ -276,6 +283,8 @@ class Region(pulumi.ComponentResource):
             boot_after=self._boot_after(),
             tags=settings.tags,
             surge_size=settings.api_surge_size(spec),
+            log_key_arn=self.log_key.arn,
+            origin_secrets=self._args.origin_secrets,
         ), self._child)
 
     def _deferred_clients(self) -> tuple[dict[str, pulumi.Output[str]], dict]:
@@ -480,6 +489,7 @@ class Region(pulumi.ComponentResource):
             subnet_ids=self.network.isolated_subnet_ids,
             profile=settings.profile,
             client_security_groups=self._client_security_groups(),
+            log_key_arn=self.log_key.arn,
         )
 
     def _create_data_stores(self, args: PrimaryRegionArgs) -> None:
@@ -509,6 +519,7 @@ class Region(pulumi.ComponentResource):
             subnet_ids=isolated,
             profile=profile,
             client_security_groups=clients,
+            log_key_arn=self.log_key.arn,
             create_service_linked_role=settings.search_service_role == "create",
         ), self._child) if phase.search else None
 
@@ -529,6 +540,14 @@ class Region(pulumi.ComponentResource):
             self.global_cache = Cache(f"{self._name}-cache-global", MemberCacheArgs(
                 **self._cache_placement(), datastore=args.cache_datastore,
             ), self._child)
+
+    def _create_log_key(self) -> aws.kms.Key:
+        # One key for the region's log groups (flow logs, cache and search logs, the web ACL's): its
+        # policy admits CloudWatch Logs of this region for this account's log groups only.
+        profile = self._args.settings.profile
+        return aws.kms.Key(f"{self._name}-logs-key", defaults.log_key_args(
+            f"{self._name} logs", profile, pulumi.InvokeOptions(provider=self.provider)),
+            defaults.stateful_options(self._child, profile))
 
     @property
     def serving_cache(self) -> Cache:

@@ -75,7 +75,10 @@ PROFILES: dict[str, EnvironmentProfile] = {
         deletion_protection=True,
         final_snapshot=True,
         backup_retention_days=7,
-        log_retention_days=90,
+        # A year of logs: what audits of a production system ask for (CIS AWS Foundations and PCI
+        # DSS 10.5.1 keep audit history at least a year); 365 is one of CloudWatch Logs' accepted
+        # retention values (PutRetentionPolicy, retentionInDays).
+        log_retention_days=365,
         force_destroy_buckets=False,
         recovery_window_days=30,
         search_dedicated_masters=True,

@@ -63,6 +63,8 @@ HostedZoneMode = Literal["lookup", "create"]
 """Whether the domain's hosted zone is looked up or created by the stack."""
 ServiceRoleMode = Literal["create", "existing"]
 """Whether the stack creates the account's OpenSearch service-linked role or uses the one there."""
+OriginSecretSlot = Literal["a", "b"]
+"""Which of the two origin secrets CloudFront sends (the load balancers accept both)."""
 CLOCK_TIME_ZONE = "UTC"
 """Time zone of the default plan date for a phase without a traffic schedule."""
 _PROBLEM = "qnom_setting"
@@ -293,6 +295,10 @@ class StackSettings(BaseModel):
         None, alias="alertEmail",
         description="E-mail address subscribed to the on-call and critical alert topics (AWS mails a confirmation "
                     "link first). Unset (default): the topics exist without subscribers.")
+    origin_secret_slot: Annotated[OriginSecretSlot, Choice] = Field(
+        "a", alias="originSecretSlot",
+        description="Which of the two origin secrets CloudFront sends to the load balancers, which accept both: "
+                    "a (default) or b. Rotate one secret while the other is sent, then switch.")
     plan_date: date = Field(
         None, alias="planDate", validate_default=True,
         description="Day the program plans for (YYYY-MM-DD): the seasonal scaling windows are dated from it. "

@@ -39,6 +39,7 @@ CLOUDFRONT_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 LISTENERS = (LISTENER,)  # as a tuple for the engine's listener rule (qnom/awsrules/elb.py)
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -64,6 +65,8 @@ KMS_KEY = "aws:kms/key:Key"
 IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+WEB_ACL_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+CLOUDFRONT_FUNCTION = "aws:cloudfront/function:Function"
 
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"

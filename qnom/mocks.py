@@ -160,6 +160,34 @@ def _elb_service_account(region: str, _args: dict) -> dict:
     return {"id": "127311923021", "arn": "arn:aws:iam::127311923021:root", "region": region}
 
 
+# AWS-managed prefix lists the program references, with their documented weights (Amazon VPC User
+# Guide, "AWS-managed prefix lists": CloudFront's origin-facing list weighs 55, Route 53's health
+# checkers' list 25). A managed list's id differs by region; the mock derives a stable one.
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+MANAGED_PREFIX_LIST_WEIGHTS = {
+    CLOUDFRONT_PREFIX_LIST: 55,
+    "route53-healthchecks": 25,
+}
+
+
+def prefix_list_weight(name: str) -> int | None:
+    """Documented weight of an AWS-managed prefix list by name (regional names by their last label)."""
+    return MANAGED_PREFIX_LIST_WEIGHTS.get(name) or MANAGED_PREFIX_LIST_WEIGHTS.get(name.rsplit(".", 1)[-1])
+
+
+def prefix_list_id(region: str, name: str) -> str:
+    return "pl-" + mock_id("prefix-list", region, name)[:8]
+
+
+def _managed_prefix_list(region: str, args: dict) -> dict:
+    name = args.get("name") or next((value for item in args.get("filters") or ()
+                                     if item.get("name") == "prefix-list-name" for value in item.get("values", [])), "")
+    list_id = prefix_list_id(region, name)
+    return {"id": list_id, "name": name, "addressFamily": "IPv4", "maxEntries": prefix_list_weight(name) or 1,
+            "ownerId": "AWS", "version": 1, "entries": [], "tags": {},
+            "arn": f"arn:aws:ec2:{region}:aws:prefix-list/{list_id}"}
+
+
 _CALLS = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:ssm/getParameter:getParameter": _ssm_parameter,
@@ -171,4 +199,5 @@ _CALLS = {
     "aws:elb/getServiceAccount:getServiceAccount": _elb_service_account,
     "aws:s3/getCanonicalUserId:getCanonicalUserId": _canonical_user_id,
     "aws:cloudfront/getLogDeliveryCanonicalUserId:getLogDeliveryCanonicalUserId": _log_delivery_canonical_user_id,
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": _managed_prefix_list,
 }

@@ -199,14 +199,17 @@ def test_load_balancer_settings_and_access_logs(environment, protected):
     block = plan.named("us-east-1-api-alb-logs", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
     assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
     lifecycle = plan.named("us-east-1-api-alb-logs", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-    assert lifecycle.inputs["rules"][0]["expiration"]["days"] == (90 if protected else 14)
+    assert lifecycle.inputs["rules"][0]["expiration"]["days"] == (365 if protected else 14)
 
 
 def test_without_a_domain_one_http_listener_forwards_and_the_plan_says_so():
     plan = build("dev", 2)
     [listener] = plan.of_type(LISTENER)
     assert (listener.name, listener.inputs["port"], listener.inputs["protocol"]) == ("us-east-1-api-http", 80, "HTTP")
-    assert listener.inputs["defaultActions"][0]["type"] == "forward"
+    # It forwards what carries the origin secret (tests/test_security_origin.py); the rest gets a 403.
+    assert listener.inputs["defaultActions"][0]["type"] == "fixed-response"
+    rule = plan.named("us-east-1-api-from-cloudfront", "aws:lb/listenerRule:ListenerRule")
+    assert rule.inputs["actions"][0]["type"] == "forward"
     assert plan.of_type("aws:acm/certificate:Certificate") == []
     assert plan.outputs["apiListener"].startswith("HTTP :80 forwards to the API: qnom:domain is not set")
 
@@ -340,16 +343,18 @@ def test_session_secret_is_generated_once_and_stored_in_every_region():
 # Security groups ------------------------------------------------------------------------
 
 # Phase 3 in dev (no domain) and in prod (the prod stack's domain).
-@pytest.mark.parametrize("environment, open_ports", [("dev", [80]), ("prod", [80, 443])])
-def test_only_the_load_balancer_is_open_to_the_internet(environment, open_ports):
+@pytest.mark.parametrize("environment, open_ports", [("dev", [80]), ("prod", [443, 443])])
+def test_only_the_load_balancer_is_reachable_from_outside_and_only_from_aws_prefix_lists(environment, open_ports):
     plan = build(environment, 3)
     groups = plan.of_type("aws:ec2/securityGroup:SecurityGroup")
     assert all(not g.inputs.get("ingress") for g in groups)  # no inline rules anywhere
     public = [r for r in plan.of_type(INGRESS) if r.inputs.get("cidrIpv4") == "0.0.0.0/0" or r.inputs.get("cidrIpv6")]
-    for rule in public:
-        assert depends_on(rule, "securityGroupId")[0].endswith("-api-alb")
+    assert public == []  # nothing open to the internet: CloudFront and Route 53 reach the ALB by prefix list
+    listed = [r for r in plan.of_type(INGRESS) if r.inputs.get("prefixListId")]
+    for rule in listed:
+        assert depends_on(rule, "securityGroupId")[0].endswith(("-api-alb", "-api-alb-health"))
         assert rule.inputs["fromPort"] == rule.inputs["toPort"] and rule.inputs["fromPort"] in (80, 443)
-    assert sorted(r.inputs["fromPort"] for r in public if r.name.startswith("us-east-1")) == open_ports
+    assert sorted(r.inputs["fromPort"] for r in listed if r.name.startswith("us-east-1")) == open_ports
 
 
 def test_instances_take_traffic_from_the_load_balancer_only():
@@ -385,10 +390,10 @@ def test_waf_from_phase_2_with_the_phase_rate_limit(phase, regions):
     acls = [acl for acl in plan.of_type(WEB_ACL) if acl.inputs["scope"] == "REGIONAL"]
     assert len(acls) == regions
     for acl in acls:
-        rate, common = acl.inputs["rules"]
+        rate, common = acl.inputs["rules"][:2]  # then the baseline groups: tests/test_security_waf.py
         assert rate["statement"]["rateBasedStatement"] == {
             "limit": 2000, "aggregateKeyType": "FORWARDED_IP", "evaluationWindowSec": 300,
-            "forwardedIpConfig": {"headerName": "X-Forwarded-For", "fallbackBehavior": "MATCH"}}
+            "forwardedIpConfig": {"headerName": "X-Viewer-Address", "fallbackBehavior": "MATCH"}}
         assert rate["action"] == {"block": {}}
         # Bodies over 8 KB (uploads, large POSTs) are counted, not blocked; the other rules block.
         assert common["statement"]["managedRuleGroupStatement"] == {

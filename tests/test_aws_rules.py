@@ -10,6 +10,8 @@ from datetime import date
 
 import pytest
 
+from components.edge.origin_access import VIEWER_ADDRESS_CODE as VIEWER_CODE
+from qnom import mocks
 from qnom.awsrules import RULES, check
 from qnom.engine import SECRET, UNKNOWN, RecordedResource
 from tests.support import PLAN_DATE
@@ -53,6 +55,24 @@ def res(resource_type: str, name: str, inputs: dict, *, deps: dict | None = None
         options={"protect": False, "retainOnDelete": False, "deleteBeforeReplace": delete_first,
                  "ignoreChanges": list(ignore), "replaceOnChanges": list(replace), "dependsOn": [], "aliases": []},
         dependencies={prop: [source.urn for source in sources] for prop, sources in (deps or {}).items()})
+
+
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+ALB_GROUP = res("aws:ec2/securityGroup:SecurityGroup", "alb", {"description": "load balancer"})
+CLOUDFRONT = mocks.prefix_list_id("us-east-1", mocks.CLOUDFRONT_PREFIX_LIST)
+CHECKERS = mocks.prefix_list_id("us-east-1", "com.amazonaws.us-east-1.route53-healthchecks")
+
+
+def ingress(name: str, prefix_list: str | None) -> RecordedResource:
+    source = {"prefixListId": prefix_list} if prefix_list else {"cidrIpv4": "10.0.0.0/16"}
+    return res(INGRESS, name, {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, **source},
+               deps={"securityGroupId": [ALB_GROUP]})
+
+
+def listener_rule(secrets: list[str], paths: list[str]) -> RecordedResource:
+    return res("aws:lb/listenerRule:ListenerRule", "from-cloudfront", {"priority": 10, "conditions": [
+        {"httpHeader": {"httpHeaderName": "X-Origin-Verify", "values": secrets}},
+        {"pathPattern": {"values": paths}}]})
 
 
 @dataclass(frozen=True)
@@ -313,6 +333,20 @@ CASES = [
          refused="Notifications are sent either over email"),
     Case("ce-anomaly-subscription-channel", res(SUBSCRIPTION, "anomalies", {
         "frequency": "IMMEDIATE", "subscribers": [{"type": "SNS", "address": UNKNOWN}]})),
+    # 13. Managed prefix lists weigh their size in a security group's 60 rules: CloudFront's 55 and
+    # Route 53's health checkers' 25 cannot share a group.
+    Case("ec2-security-group-rule-quota", ingress("alb-in-443", CLOUDFRONT), before=[ALB_GROUP, ingress(
+        "alb-health-in-443", CHECKERS)], refused="RulesPerSecurityGroupLimitExceeded: The maximum number of rules"),
+    Case("ec2-security-group-rule-quota", ingress("alb-in-443", CLOUDFRONT), before=[ALB_GROUP, ingress(
+        "alb-in-80", "pl-unknown"), ingress("app", None)]),
+    # 14. Listener rules: five match values per rule.
+    Case("elb-listener-rule-condition-values", listener_rule(["a", "b"], ["/health", "/v1/*", "/v2/*", "/v3/*"]),
+         refused="ValidationError: A rule can only have '5' condition values"),
+    Case("elb-listener-rule-condition-values", listener_rule(["a", "b"], ["/health"])),
+    # 15. CloudFront Functions: 10 KB of code at most.
+    Case("cloudfront-function-size", res("aws:cloudfront/function:Function", "viewer", {"code": "x" * 10241}),
+         refused="FunctionSizeLimitExceeded"),
+    Case("cloudfront-function-size", res("aws:cloudfront/function:Function", "viewer", {"code": VIEWER_CODE})),
 ]
 
 

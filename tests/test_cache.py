@@ -102,7 +102,7 @@ def test_cache_lives_in_the_isolated_subnets_and_logs_to_cloudwatch():
     group = plan.named("us-east-1-cache-group", GROUP)
     assert sorted(c["logType"] for c in group.inputs["logDeliveryConfigurations"]) == ["engine-log", "slow-log"]
     assert source_names(group, "logDeliveryConfigurations") == ["us-east-1-cache-logs"]
-    assert plan.named("us-east-1-cache-logs").inputs["retentionInDays"] == 90
+    assert plan.named("us-east-1-cache-logs").inputs["retentionInDays"] == 365
 
 
 COMPONENT_PROGRAM = textwrap.dedent('''

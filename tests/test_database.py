@@ -50,7 +50,8 @@ def test_phase_sizes_the_database(phase, instance_class, multi_az, replica_count
     assert [r.name for r in plan.of_type(INSTANCE) if "replicateSourceDb" not in r.inputs] == [PRIMARY]
     assert all(r.inputs["instanceClass"] == instance_class for r in replicas(plan))
     parameters = {p["name"]: p["value"] for p in plan.named("us-east-1-db-params").inputs["parameters"]}
-    assert parameters == {"rds.force_ssl": "1", "max_connections": max_connections}
+    assert parameters == {"rds.force_ssl": "1", "max_connections": max_connections,
+                          "log_min_duration_statement": "1000", "log_connections": "1"}
 
 
 def test_primary_storage_is_encrypted_gp3_with_autoscaling_and_its_own_key():
@@ -441,7 +442,7 @@ def test_cross_region_set_is_replicas_only_following_the_source_arn(cross_region
     assert [r.inputs["availabilityZone"] for r in instances] == ["us-west-2b", "us-west-2c"]
     # A hot standby refuses fewer connections than its source: the same limit as the primary region.
     assert {p["name"]: p["value"] for p in params.inputs["parameters"]} == {
-        "rds.force_ssl": "1", "max_connections": "1000"}
+        "rds.force_ssl": "1", "max_connections": "1000", "log_min_duration_statement": "1000", "log_connections": "1"}
     # Nothing takes a final snapshot here, so there is no snapshot-name suffix either.
     assert not [r for r in resources if r.type == "random:index/randomId:RandomId"]
     assert not [r for r in resources if r.type in (CLUSTER, CLUSTER_INSTANCE)]

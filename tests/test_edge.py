@@ -210,7 +210,7 @@ def test_web_acl_limits_each_client_ip_with_the_phase_rate(edge, phase):
     web_acl = plan.named("edge-waf", WEB_ACL)
     assert web_acl.inputs["scope"] == "CLOUDFRONT"
     assert plan.region_of(web_acl) == "us-east-1"
-    rate, common = web_acl.inputs["rules"]
+    rate, common = web_acl.inputs["rules"][:2]  # then the baseline groups: tests/test_security_waf.py
     assert rate["statement"]["rateBasedStatement"] == {
         "limit": 2000, "aggregateKeyType": "IP", "evaluationWindowSec": 300}
     assert rate["action"] == {"block": {}}
@@ -237,7 +237,7 @@ def test_security_headers_on_every_behaviour(edge):
     assert policy.urn in _distribution(plan).dependencies["defaultCacheBehavior"]
 
 
-@pytest.mark.parametrize(("environment", "protect", "retention"), [("prod", True, 90), ("dev", False, 14)])
+@pytest.mark.parametrize(("environment", "protect", "retention"), [("prod", True, 365), ("dev", False, 14)])
 def test_buckets_are_private_encrypted_versioned_and_stateful(edge, environment, protect, retention):
     plan = edge(1, environment)
     for suffix, ownership in (("static", "BucketOwnerEnforced"), ("logs", "BucketOwnerPreferred")):
@@ -249,7 +249,9 @@ def test_buckets_are_private_encrypted_versioned_and_stateful(edge, environment,
         assert [block[key] for key in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
                                        "restrictPublicBuckets")] == [True] * 4
         encryption = plan.named(name, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
-        assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+        # The log bucket: SSE-KMS under its own key (tests/test_security_logs.py).
+        assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == (
+            "AES256" if suffix == "static" else "aws:kms")
         versioning = plan.named(name, "aws:s3/bucketVersioning:BucketVersioning")
         assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
         controls = plan.named(name, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
@@ -281,7 +283,9 @@ def test_every_child_uses_the_us_east_1_provider(edge):
     plan = edge(4, domain=DOMAIN)
     component = plan.named("edge", "qnom:components:Edge")
     children = plan.children_of(component)
-    assert len(children) == 20  # 2 buckets x 5, 5 bucket settings, OAC, 2 policies, WAF, distribution
+    assert len(children) == 31  # 2 buckets x 5, 5 bucket settings, the log bucket's key, the static
+    # bucket's access-log bucket (x 4, its lifecycle and policy) and access logging, OAC, 2 policies,
+    # WAF (+ its log key, log group and logging configuration), distribution
     assert {plan.region_of(child) for child in children} == {"us-east-1"}
 
 
@@ -289,7 +293,7 @@ def test_stateful_buckets_keep_urn_and_inputs_through_every_promotion(edge):
     def buckets(phase: int) -> dict:
         return {r.urn: r.inputs for r in edge(phase).of_type("aws:s3/bucket:Bucket")}
     first = buckets(1)
-    assert len(first) == 2
+    assert len(first) == 3  # static, CloudFront logs, the static bucket's access logs
     assert all(buckets(phase) == first for phase in (2, 3, 4))
 
 

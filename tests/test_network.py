@@ -68,7 +68,7 @@ def test_isolated_subnets_have_no_route_out():
 
 
 def test_flow_logs_capture_all_traffic_into_a_retained_log_group():
-    for environment, retention in (("dev", 14), ("prod", 90)):
+    for environment, retention in (("dev", 14), ("prod", 365)):
         plan = build(environment, 2)
         flow_log = plan.named("us-east-1-network-flow-log")
         log_group = plan.named("us-east-1-network-flow-logs", "aws:cloudwatch/logGroup:LogGroup")

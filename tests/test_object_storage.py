@@ -70,7 +70,7 @@ def test_object_lifecycle_moves_cold_data_and_aborts_uploads():
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 365}
 
 
-@pytest.mark.parametrize(("environment", "days", "force_destroy"), [("prod", 90, False), ("dev", 14, True)])
+@pytest.mark.parametrize(("environment", "days", "force_destroy"), [("prod", 365, False), ("dev", 14, True)])
 def test_log_bucket_expires_logs_and_objects_log_into_it(environment, days, force_destroy):
     plan = build(environment, 1)
     lifecycle = settings_of(plan, LOGS, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")

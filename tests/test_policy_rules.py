@@ -25,6 +25,7 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as U
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from components import policy_documents
 from phases.settings import settings_from_config
 from policy.context import FixedContext, PolicyContext
 from policy.framework import to_policy
@@ -45,6 +46,7 @@ from policy.resource_types import (
     METRIC_ALARM,
     OPENSEARCH_DOMAIN,
     RDS_CLUSTER,
+    RDS_CLUSTER_PARAMETER_GROUP,
     RDS_CLUSTER_INSTANCE,
     RDS_INSTANCE,
     RDS_PARAMETER_GROUP,
@@ -147,8 +149,8 @@ AURORA = {
 CACHE = {
     "description": "sessions", "engine": "redis", "engineVersion": "7.1", "nodeType": "cache.r5.large",
     "numCacheClusters": 2, "atRestEncryptionEnabled": True, "kmsKeyId": U, "transitEncryptionEnabled": True,
-    "authToken": "[secret]", "automaticFailoverEnabled": True, "multiAzEnabled": True,
-    "snapshotRetentionLimit": 7, "autoMinorVersionUpgrade": True,
+    "authToken": "[secret]", "authTokenUpdateStrategy": "ROTATE", "automaticFailoverEnabled": True,
+    "multiAzEnabled": True, "snapshotRetentionLimit": 7, "autoMinorVersionUpgrade": True,
 }
 DOMAIN = {
     "engineVersion": "OpenSearch_2.13",
@@ -201,6 +203,32 @@ def web_acl(limit: int | None) -> dict:
             "visibilityConfig": {"metricName": "acl", "sampledRequestsEnabled": True, "cloudwatchMetricsEnabled": True}}
 
 
+PG_PARAMS = {"family": "postgres16", "parameters": [
+    {"name": "log_min_duration_statement", "value": "1000", "applyMethod": "immediate"},
+    {"name": "log_connections", "value": "1", "applyMethod": "immediate"}]}
+
+
+def baseline_acl(counted: bool) -> dict:
+    """A web ACL with the IP reputation and Known bad inputs groups (the second one counting with `counted`)."""
+    acl = web_acl(2000)
+    for priority, group in enumerate(("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet"),
+                                     start=2):
+        override = {"count": {}} if counted and priority == 3 else {"none": {}}
+        acl["rules"].append({"name": group, "priority": priority, "overrideAction": override,
+                             "statement": {"managedRuleGroupStatement": {"name": group, "vendorName": "AWS"}},
+                             "visibilityConfig": {"metricName": group, "sampledRequestsEnabled": True,
+                                                  "cloudwatchMetricsEnabled": True}})
+    return acl
+
+
+def forwarded_acl(header: str) -> dict:
+    """A regional web ACL whose rate limit counts the address in `header`."""
+    acl = web_acl(2000)
+    acl["rules"][0]["statement"]["rateBasedStatement"].update(
+        aggregateKeyType="FORWARDED_IP", forwardedIpConfig={"headerName": header, "fallbackBehavior": "MATCH"})
+    return acl
+
+
 def world(protocol: str, low: int, high: int) -> dict:
     return {"protocol": protocol, "fromPort": low, "toPort": high, "cidrBlocks": ["0.0.0.0/0"]}
 
@@ -208,8 +236,9 @@ def world(protocol: str, low: int, high: int) -> dict:
 DISTRIBUTION = {
     "enabled": True,
     "origins": [
-        {"originId": "api", "domainName": U, "customOriginConfig": {
-            "httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "https-only", "originSslProtocols": ["TLSv1.2"]}},
+        {"originId": "api", "domainName": U, "customHeaders": [{"name": "X-Origin-Verify", "value": U}],
+         "customOriginConfig": {"httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "https-only",
+                                "originSslProtocols": ["TLSv1.2"]}},
         {"originId": "static", "domainName": U, "originAccessControlId": U},
     ],
     "defaultCacheBehavior": {"targetOriginId": "static", "viewerProtocolPolicy": "redirect-to-https",
@@ -356,7 +385,24 @@ RESOURCE_CASES = [
             ingress=[{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]),
     variant("subnet-no-auto-public-ip", SUBNET, {"vpcId": U, "mapPublicIpOnLaunch": False}, "mapPublicIpOnLaunch",
             mapPublicIpOnLaunch=True),
-    variant("log-group-retention", LOG_GROUP, {"retentionInDays": 90}, "30, below the required 90", retentionInDays=30),
+    variant("log-group-retention", LOG_GROUP, {"retentionInDays": 365}, "30, below the required 365", retentionInDays=30),
+    variant("postgres-logs-slow-statements-and-connections", RDS_PARAMETER_GROUP, PG_PARAMS,
+            "log_connections is None", parameters=PG_PARAMS["parameters"][:1]),
+    variant("postgres-logs-slow-statements-and-connections", RDS_CLUSTER_PARAMETER_GROUP,
+            with_(PG_PARAMS, family="aurora-postgresql16"), "log_min_duration_statement is '-1'",
+            parameters=[{"name": "log_min_duration_statement", "value": "-1"}, PG_PARAMS["parameters"][1]]),
+    variant("rds-replicas-export-logs", RDS_INSTANCE, with_(RDS_REPLICA, enabledCloudwatchLogsExports=["postgresql"]),
+            "does not include postgresql", enabledCloudwatchLogsExports=[]),
+    variant("cache-auth-token-rotates", CACHE_REPLICATION_GROUP, CACHE, "authTokenUpdateStrategy is 'SET'",
+            authTokenUpdateStrategy="SET"),
+    variant("log-group-kms-encrypted", LOG_GROUP, {"retentionInDays": 90, "kmsKeyId": U}, "kmsKeyId is not set",
+            kmsKeyId=None),
+    case("kms-key-policy-least-privilege", KMS_KEY,
+         {"policy": json.dumps(policy_documents.service_key_policy("123456789012", ["rds.us-east-1.amazonaws.com"]))},
+         {"policy": json.dumps({"Version": "2012-10-17", "Statement": [
+             {"Sid": "EnableIamUserPermissions", "Effect": "Allow",
+              "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]})},
+         "EnableIamUserPermissions allows kms:* without a kms:ViaService"),
     variant("iam-no-admin-wildcard", IAM_ROLE_POLICY, {"role": U, "policy": ALLOW_LOGS},
             "every action on every resource", policy=ADMIN),
     case("required-tags", VPC, {"cidrBlock": "10.10.0.0/16", "tags": {"Name": "vpc"}}, {"cidrBlock": "10.10.0.0/16"},
@@ -366,6 +412,16 @@ RESOURCE_CASES = [
     variant("cloudfront-tls-minimum", CLOUDFRONT_DISTRIBUTION, DISTRIBUTION, "'TLSv1'",
             viewerCertificate={"acmCertificateArn": U, "minimumProtocolVersion": "TLSv1",
                                "sslSupportMethod": "sni-only"}),
+    variant("cloudfront-origin-secret-header", CLOUDFRONT_DISTRIBUTION, DISTRIBUTION, "no X-Origin-Verify",
+            origins=[{"originId": "api", "domainName": U, "customOriginConfig": {
+                "httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "https-only",
+                "originSslProtocols": ["TLSv1.2"]}}]),
+    case("waf-managed-baseline", WEB_ACL, baseline_acl(counted=False), web_acl(2000),
+         "no AWSManagedRulesAmazonIpReputationList"),
+    case("waf-managed-baseline", WEB_ACL, baseline_acl(counted=False), baseline_acl(counted=True),
+         "AWSManagedRulesKnownBadInputsRuleSet only counts"),
+    case("waf-rate-key-unforgeable", WEB_ACL, forwarded_acl("X-Viewer-Address"), forwarded_acl("X-Forwarded-For"),
+         "X-Forwarded-For, which the client can forge"),
     variant("cloudfront-origin-https", CLOUDFRONT_DISTRIBUTION, DISTRIBUTION, "http-only",
             origins=[{"originId": "api", "domainName": U, "customOriginConfig": {
                 "httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "http-only",
@@ -423,8 +479,10 @@ DEV = {"environment": "dev", "phase": 1}
     ("rds-multi-az-as-promised", RDS_INSTANCE, with_(RDS_PRIMARY, multiAz=False), {"phase": 2}),
     ("rds-backup-retention", RDS_INSTANCE, RDS_REPLICA, {}),
     ("cache-failover-as-promised", CACHE_REPLICATION_GROUP, with_(CACHE, automaticFailoverEnabled=False), {"phase": 1}),
-    *[(rule_id, CACHE_REPLICATION_GROUP, {"globalReplicationGroupId": U, "numCacheClusters": 2}, {"phase": 4})
-      for rule_id in ("cache-encrypted-at-rest", "cache-encrypted-in-transit", "cache-snapshot-retention-prod")],
+    *[(rule_id, CACHE_REPLICATION_GROUP, {"globalReplicationGroupId": U, "numCacheClusters": 2, "authToken": U},
+       {"phase": 4})
+      for rule_id in ("cache-encrypted-at-rest", "cache-encrypted-in-transit", "cache-snapshot-retention-prod",
+                      "cache-auth-token-rotates")],
     *[(rule_id, RDS_CLUSTER, with_(AURORA, globalClusterIdentifier=U, skipFinalSnapshot=True,
                                    manageMasterUserPassword=None), {"phase": 4})
       for rule_id in ("aurora-final-snapshot-prod",)],
@@ -758,6 +816,85 @@ def test_world_open_ports_only_on_internet_facing_load_balancers():
     assert flagged(found) == ["api-alb-in-443"]
 
 
+def test_load_balancers_admit_managed_prefix_lists_only():
+    group = stack_resource(SECURITY_GROUP, "api-alb-sg", {"ingress": []})
+    balancer = stack_resource(LB, "api-alb", ALB, deps={"securityGroups": ["api-alb-sg"]})
+
+    def rule(**source) -> dict:
+        return stack_resource(SECURITY_GROUP_INGRESS_RULE, "api-alb-in-443",
+                              {"securityGroupId": U, "ipProtocol": "tcp", "fromPort": 443, "toPort": 443, **source},
+                              deps={"securityGroupId": ["api-alb-sg"]})
+
+    assert check_stack("alb-ingress-cloudfront-only", [group, balancer, rule(prefixListId="pl-3b927c52")]) == []
+    found = check_stack("alb-ingress-cloudfront-only", [group, balancer, rule(cidrIpv4="0.0.0.0/0")])
+    assert flagged(found) == ["api-alb-in-443"] and "0.0.0.0/0" in found[0][0]
+    inline = stack_resource(SECURITY_GROUP, "api-alb-sg", {"ingress": [world("tcp", 80, 80)]})
+    assert flagged(check_stack("alb-ingress-cloudfront-only", [inline, balancer])) == ["api-alb-sg"]
+    internal = stack_resource(LB, "api-alb", with_(ALB, internal=True), deps={"securityGroups": ["api-alb-sg"]})
+    assert check_stack("alb-ingress-cloudfront-only", [group, internal, rule(cidrIpv4="10.0.0.0/16")]) == NA
+
+
+def test_listeners_forward_only_what_carries_the_origin_secret():
+    denied = {"type": "fixed-response", "fixedResponse": {"statusCode": "403", "contentType": "text/plain"}}
+    locked = listeners(("https", with_(HTTPS_LISTENER, defaultActions=[denied])), ("http", HTTP_REDIRECT))
+    assert check_stack("alb-requires-origin-secret", locked) == []
+    assert flagged(check_stack("alb-requires-origin-secret", listeners(("http", HTTP_FORWARD)))) == ["http"]
+
+
+def test_web_acls_log_to_an_aws_waf_logs_group_with_credentials_redacted():
+    acl = stack_resource(WEB_ACL, "api-waf", web_acl(2000))
+    group = stack_resource(LOG_GROUP, "api-waf-logs", {"namePrefix": "aws-waf-logs-api-waf-", "kmsKeyId": U})
+    redacted = [{"singleHeader": {"name": "authorization"}}, {"singleHeader": {"name": "cookie"}}]
+
+    def logging(fields: list, destination: str = "api-waf-logs") -> dict:
+        return stack_resource("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "api-waf-log",
+                              {"resourceArn": U, "logDestinationConfigs": [U], "redactedFields": fields},
+                              deps={"resourceArn": ["api-waf"], "logDestinationConfigs": [destination]})
+
+    assert check_stack("waf-logging-redacted", [acl, group, logging(redacted)]) == []
+    assert flagged(check_stack("waf-logging-redacted", [acl, group])) == ["api-waf"]
+    found = check_stack("waf-logging-redacted", [acl, group, logging(redacted[:1])])
+    assert flagged(found) == ["api-waf-log"] and "does not redact cookie" in found[0][0]
+    other = stack_resource(LOG_GROUP, "app-logs", {"name": "app"})
+    found = check_stack("waf-logging-redacted", [acl, other, logging(redacted, "app-logs")])
+    assert "no log group named aws-waf-logs-" in found[0][0]
+    assert check_stack("waf-logging-redacted", [group]) == NA
+
+
+def test_load_balancer_log_buckets_are_versioned():
+    bucket = stack_resource(S3_BUCKET, "alb-logs", {"forceDestroy": False})
+    balancer = stack_resource(LB, "api-alb", ALB, deps={"accessLogs": ["alb-logs"]})
+    versioning = stack_resource(S3_VERSIONING, "alb-logs-versioning", {"bucket": U, "versioningConfiguration": {"status": "Enabled"}},
+                                deps={"bucket": ["alb-logs"]})
+    assert check_stack("alb-log-bucket-versioned", [bucket, balancer, versioning]) == []
+    assert flagged(check_stack("alb-log-bucket-versioned", [bucket, balancer])) == ["alb-logs"]
+    assert check_stack("alb-log-bucket-versioned", [bucket, stack_resource(LB, "api-alb", ALB)]) == NA
+
+
+def test_buckets_that_receive_no_logs_have_access_logging():
+    static = stack_resource(S3_BUCKET, "static", {"forceDestroy": False})
+    logs = stack_resource(S3_BUCKET, "logs", {"forceDestroy": False})
+    logging = stack_resource("aws:s3/bucketLogging:BucketLogging", "static-logging", {"bucket": U, "targetBucket": U},
+                             deps={"bucket": ["static"], "targetBucket": ["logs"]})
+    assert check_stack("s3-access-logged", [static, logs, logging]) == []
+    assert flagged(check_stack("s3-access-logged", [static, logs])) == ["static", "logs"]
+
+
+def test_cloudfront_logs_go_to_an_sse_kms_bucket():
+    bucket = stack_resource(S3_BUCKET, "cdn-logs", {"forceDestroy": False})
+    distribution = stack_resource(CLOUDFRONT_DISTRIBUTION, "cdn", DISTRIBUTION, deps={"loggingConfig": ["cdn-logs"]})
+
+    def encryption(algorithm: str, key=U) -> dict:
+        default = {"sseAlgorithm": algorithm, **({"kmsMasterKeyId": key} if key else {})}
+        return stack_resource(S3_ENCRYPTION, "cdn-logs-encryption", {"bucket": U, "rules": [
+            {"applyServerSideEncryptionByDefault": default, "bucketKeyEnabled": True}]}, deps={"bucket": ["cdn-logs"]})
+
+    assert check_stack("cloudfront-log-bucket-kms", [bucket, distribution, encryption("aws:kms")]) == []
+    assert flagged(check_stack("cloudfront-log-bucket-kms", [bucket, distribution, encryption("AES256", None)])) == [
+        "cdn-logs"]
+    assert check_stack("cloudfront-log-bucket-kms", [bucket]) == NA
+
+
 def test_waf_guards_internet_facing_load_balancers_from_phase_2():
     balancer = stack_resource(LB, "api-alb", ALB)
     association = stack_resource(WEB_ACL_ASSOCIATION, "api-waf", {"resourceArn": U, "webAclArn": U},
@@ -903,7 +1040,9 @@ def test_every_stack_rule_has_cases():
               "stateful-resources-protected", "sqs-main-queue-has-dlq", "sqs-dlq-alarmed", "sqs-queue-tls-only",
               "vpc-flow-logs-enabled", "alb-http-redirects-to-https", "sg-world-web-only-on-internet-alb",
               "alb-waf-from-phase", "instance-types-in-phase-families", "capacity-within-phase-ceilings",
-              "stack-overrides-keep-phase-guarantees", "rds-master-password-rotated-secret", "k8s-deployment-has-pdb"}
+              "stack-overrides-keep-phase-guarantees", "rds-master-password-rotated-secret", "k8s-deployment-has-pdb",
+              "alb-ingress-cloudfront-only", "alb-requires-origin-secret", "waf-logging-redacted",
+              "alb-log-bucket-versioned", "s3-access-logged", "cloudfront-log-bucket-kms"}
     assert tested == {rule.id for rule in STACK_RULES}
 
 
@@ -916,7 +1055,7 @@ def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))
     assert {policy.enforcement_level for policy in policies} == {level}
-    assert len(policies) == len(BY_ID) == 93
+    assert len(policies) == len(BY_ID) == 107
 
 
 def test_context_from_provider_tags_when_the_config_is_missing():

@@ -57,14 +57,14 @@ def test_promotions_only_add_stateful_resources():
         old = {r.name for r in build("prod", before).resources if r.type in STATEFUL}
         new = {r.name for r in build("prod", after).resources if r.type in STATEFUL}
         added[after] = sorted(new - old)
-    assert added[2] == ["us-east-1-db-replica-0", "us-east-1-queue-dlq", "us-east-1-queue-main"]
+    assert added[2] == ["edge-logs-key", "us-east-1-db-replica-0", "us-east-1-queue-dlq", "us-east-1-queue-main"]
     assert added[3] == [
         # The secondary regions: API tiers (access-log buckets, session secrets and their keys),
-        # cross-region database replicas with their keys, and caches of their own. Every region:
-        # the Kubernetes secrets key of its EKS cluster.
+        # cross-region database replicas with their keys, and caches of their own. Every region: the
+        # Kubernetes secrets key of its EKS cluster, its alert key and its log key.
         "eu-west-1-api-alb-logs", "eu-west-1-api-secrets-key", "eu-west-1-api-session-secret", "eu-west-1-cache-auth-token",
         "eu-west-1-cache-group", "eu-west-1-cache-key", "eu-west-1-db-key", "eu-west-1-db-replica-0",
-        "eu-west-1-db-replica-1", "eu-west-1-k8s-secrets-key", "eu-west-1-monitoring-alerts-key",
+        "eu-west-1-db-replica-1", "eu-west-1-k8s-secrets-key", "eu-west-1-logs-key", "eu-west-1-monitoring-alerts-key",
         "us-east-1-db-replica-1", "us-east-1-k8s-secrets-key", "us-east-1-search-domain", "us-east-1-search-key",
         "us-east-1-search-master",
         "us-west-2-api-alb-logs", "us-west-2-api-secrets-key", "us-west-2-api-session-secret",
@@ -72,7 +72,8 @@ def test_promotions_only_add_stateful_resources():
         "us-west-2-cache-group", "us-west-2-cache-key",
         # The cross-Region copy of the writer's automated backups, in the first secondary region.
         "us-west-2-db-backup-copy", "us-west-2-db-key", "us-west-2-db-replica-0",
-        "us-west-2-db-replica-1", "us-west-2-k8s-secrets-key", "us-west-2-monitoring-alerts-key"]
+        "us-west-2-db-replica-1", "us-west-2-k8s-secrets-key", "us-west-2-logs-key",
+        "us-west-2-monitoring-alerts-key"]
     assert added[4] == [
         # The global cache datastore and its members beside the phase-3 caches, and the Aurora replica.
         "eu-west-1-cache-global-auth-token", "eu-west-1-cache-global-group", "eu-west-1-cache-global-key",
@@ -129,7 +130,8 @@ def test_stateful_resources_are_protected_in_prod(phase):
 
 @pytest.mark.parametrize("phase", [1, 2, 3, 4])
 def test_no_secret_appears_in_clear_text(phase):
-    secret_inputs = re.compile(r"password|authtoken|secretstring|secretbinary", re.IGNORECASE)
+    # authTokenUpdateStrategy names how a token changes (ROTATE), not a token.
+    secret_inputs = re.compile(r"password|authtoken(?!updatestrategy)|secretstring|secretbinary", re.IGNORECASE)
     leaks = []
 
     def visit(name: str, value: Any, path: str) -> None:

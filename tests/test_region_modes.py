@@ -41,11 +41,11 @@ def test_every_plan_keeps_its_urns(plan):
     run = run_program(stack, {**load_config(stack, phase=str(phase)), PLAN_DATE_KEY: PLAN_DATE.isoformat(), **extra})
     actual = {resource.urn for resource in run.resources}
     assert (sorted(expected - actual), sorted(actual - expected)) == ([], [])
-    # Every region: its monitoring. Phase 3 on: each region's Kubernetes tier (86 resources, 95 with
+    # Every region: its monitoring and log key; the edge's origin secrets. Phase 3 on: each region's Kubernetes tier (86 resources, 95 with
     # the phase-4 mesh) and the data stores' rules admitting its clusters.
-    assert len(actual) == {"dev-phase-1": 180, "dev-phase-2": 249, "dev-phase-3": 861, "dev-phase-4": 912,
-                           "prod-phase-1": 199, "prod-phase-2": 272, "prod-phase-3": 914, "prod-phase-4": 965,
-                           "prod-phase-4-cutover": 980, "prod-phase-4-retired": 954}[plan]
+    assert len(actual) == {"dev-phase-1": 197, "dev-phase-2": 271, "dev-phase-3": 893, "dev-phase-4": 944,
+                           "prod-phase-1": 218, "prod-phase-2": 296, "prod-phase-3": 952, "prod-phase-4": 1003,
+                           "prod-phase-4-cutover": 1018, "prod-phase-4-retired": 992}[plan]
 
 
 # Roles -------------------------------------------------------------------------------------------

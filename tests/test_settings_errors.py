@@ -169,4 +169,4 @@ def test_keys_are_read_by_their_qnom_names_only():
                                     "apiImage, authServiceImage, clusterAdminRoleArn, clusterPublicAccessCidrs, "
                                     "costProfile, databaseCutover, domain, environment, failoverRegion, "
                                     "hostedZone, notificationServiceImage, openSearchServiceRole, orderServiceImage, "
-                                    "overrides, phase, planDate, retireRegionalCaches, routing, surge, userServiceImage"]
+                                    "originSecretSlot, overrides, phase, planDate, retireRegionalCaches, routing, surge, userServiceImage"]

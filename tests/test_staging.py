@@ -32,7 +32,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
                      log_retention_days=30, force_destroy_buckets=True, recovery_window_days=7,
                      search_dedicated_masters=True, nat_per_az=True, spot_only=True)),
     ("prod", dict(protect_stateful=True, deletion_protection=True, final_snapshot=True, backup_retention_days=7,
-                  log_retention_days=90, force_destroy_buckets=False, recovery_window_days=30,
+                  log_retention_days=365, force_destroy_buckets=False, recovery_window_days=30,
                   search_dedicated_masters=True, nat_per_az=True, spot_only=False)),
 ])
 def test_environment_profiles(environment, expected):

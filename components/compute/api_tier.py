@@ -1,15 +1,20 @@
 """API tier of one region: the public Application Load Balancer and the API's Auto Scaling group.
 
 Creates, under the component:
-- security groups: the load balancer's (the only group open to the internet: port 80, and
-  443 when a domain is set) and the instances' (the app port from the load balancer only;
+- security groups: the load balancer's, admitting only CloudFront's origin-facing servers (AWS's
+  managed prefix list) on the port CloudFront connects to (443 with a domain, else 80), with a
+  domain a second one on the load balancer admitting Route 53's health checkers on 443
+  (`{name}-alb-health`), and the instances' (the app port from the load balancer only;
   out: HTTPS, and the data tier's ports inside the VPC and, in a secondary region, in the
   primary region's VPC over the peering);
-- an S3 bucket for the load balancer's access logs (SSE-S3, private, TLS only, expiring);
+- an S3 bucket for the load balancer's access logs (SSE-S3, private, TLS only, versioned, expiring);
 - the load balancer (least outstanding requests, invalid header fields dropped, deletion
   protection in prod), its target group with the seed's health check, and its listeners:
   with `qnom:domain` HTTPS 443 (the DNS layer's validated certificate) forwarding and HTTP 80
-  redirecting to it; without a domain one plain HTTP 80 listener that forwards;
+  redirecting to it; without a domain one plain HTTP 80 listener. With `origin_secrets` the
+  forwarding listener answers 403 by default and forwards only requests carrying one of the origin
+  secrets (`{name}-from-cloudfront`) and, with a domain, the health path (`{name}-health-checks`,
+  Route 53's health checkers send no custom header);
 - the session secret in Secrets Manager, holding the value the caller generated;
 - the instance role and profile: SSM core, reading the app configuration path, the session,
   database and cache secrets (and decrypting them with their keys through Secrets Manager),
@@ -29,7 +34,8 @@ Creates, under the component:
 - with `schedule` (the primary region only): the traffic schedule's scheduled actions, dated
   from `plan_date`;
 - with `surge_size` (`qnom:surge`): the group held at that size, its scheduled actions suspended;
-- with `spec.rate_limit_per_5min`: a regional WAFv2 web ACL on the load balancer.
+- with `spec.rate_limit_per_5min`: a regional WAFv2 web ACL on the load balancer, logging (with
+  `log_key_arn`) to an `aws-waf-logs-` log group with Authorization and Cookie redacted.
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ from components.compute.app_config import AppAccess
 from components.data.buckets import create_private_bucket
 from components.compute.instance_group import GroupArgs, LaunchTemplateArgs, create_group, create_launch_template
 from components.compute.instance_role import app_access_policies, create_instance_role
-from components.edge.waf import rate_limited_web_acl
+from components.edge import origin_access
+from components.edge.waf import WafLogging, rate_limited_web_acl
 from phases import models
 from phases.environment import EnvironmentProfile
 
@@ -105,6 +112,11 @@ class ApiTierArgs:
     surge_size: int | None = None
     """Instances the group holds while the stack surges (`qnom:surge`): its min and max at least this,
     its scheduled actions suspended. Default None: no surge."""
+    log_key_arn: pulumi.Input[str] | None = None
+    """The region's log key: the web ACL logs to a log group it encrypts. Default None: no ACL logs."""
+    origin_secrets: origin_access.OriginSecrets | None = None
+    """The origin secrets CloudFront sends; the forwarding listener requires one. Default None: the
+    listener forwards every request the security group admits (CloudFront's servers only)."""
 
 
 class ApiTier(pulumi.ComponentResource):
@@ -207,12 +219,19 @@ class ApiTier(pulumi.ComponentResource):
             vpc_id=args.vpc_id, description="QNom API instances: app port from the load balancer only",
             tags={"Name": f"{name}-instances"},
         ), self._child)
-        # 443 opens only with a listener behind it; 80 always (it redirects once TLS is on).
-        for port in (HTTP_PORT, HTTPS_PORT) if args.domain else (HTTP_PORT,):
-            aws.vpc.SecurityGroupIngressRule(f"{name}-alb-in-{port}", aws.vpc.SecurityGroupIngressRuleArgs(
-                security_group_id=alb_sg.id, ip_protocol="tcp", from_port=port, to_port=port,
-                cidr_ipv4="0.0.0.0/0", description=f"clients on {port}",
-            ), self._child)
+        # Only CloudFront's origin-facing servers, on the one port CloudFront connects to (HTTPS
+        # with a domain, plain HTTP without one: components/edge/edge.py), so nobody bypasses the
+        # CDN and its web ACL. The rule keeps its name; changing its source from a CIDR to a prefix
+        # list replaces the rule, never the group (terraform-provider-aws,
+        # internal/service/ec2/vpc_security_group_ingress_rule.go, ModifyPlan: "you cannot change
+        # the rule's source type"). With a domain the port-80 rule goes: CloudFront never uses it.
+        port = HTTPS_PORT if args.domain else HTTP_PORT
+        cloudfront = origin_access.managed_prefix_list_id(origin_access.CLOUDFRONT_PREFIX_LIST, self._invoke)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-alb-in-{port}", aws.vpc.SecurityGroupIngressRuleArgs(
+            security_group_id=alb_sg.id, ip_protocol="tcp", from_port=port, to_port=port,
+            prefix_list_id=cloudfront, description=f"CloudFront origin-facing servers on {port}",
+        ), self._child)
+        self.health_sg = self._create_health_check_group() if args.domain else None
         aws.vpc.SecurityGroupEgressRule(f"{name}-alb-out-app", aws.vpc.SecurityGroupEgressRuleArgs(
             security_group_id=alb_sg.id, ip_protocol="tcp", from_port=args.spec.port, to_port=args.spec.port,
             referenced_security_group_id=instance_sg.id, description="requests and health checks to the API",
@@ -226,6 +245,22 @@ class ApiTier(pulumi.ComponentResource):
             aws.vpc.SecurityGroupEgressRule(f"{name}-instances-out-{key}", rule, self._child)
         return alb_sg, instance_sg
 
+    def _create_health_check_group(self) -> aws.ec2.SecurityGroup:
+        # A group of its own: CloudFront's list (weight 55) and the health checkers' (25) would
+        # exceed the 60 inbound rules of one group (components/edge/origin_access.py).
+        name, args = self._name, self._args
+        group = aws.ec2.SecurityGroup(f"{name}-alb-health", aws.ec2.SecurityGroupArgs(
+            vpc_id=args.vpc_id, description="QNom API load balancer: Route 53 health checkers on HTTPS",
+            tags={"Name": f"{name}-alb-health"},
+        ), self._child)
+        checkers = origin_access.managed_prefix_list_id(
+            origin_access.health_checkers_prefix_list(args.region), self._invoke)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-alb-health-in-{HTTPS_PORT}", aws.vpc.SecurityGroupIngressRuleArgs(
+            security_group_id=group.id, ip_protocol="tcp", from_port=HTTPS_PORT, to_port=HTTPS_PORT,
+            prefix_list_id=checkers, description=f"Route 53 health checkers on {HTTPS_PORT}",
+        ), self._child)
+        return group
+
     # Secrets and logs -------------------------------------------------------------------
 
     def _create_session_secret(self) -> aws.secretsmanager.Secret:
@@ -233,8 +268,8 @@ class ApiTier(pulumi.ComponentResource):
         stateful = defaults.stateful_options(self._child, args.profile)
         # A key of the stack's own (not the account's aws/secretsmanager key): its policy and
         # rotation are in the stack, and only the instance role is granted decrypt.
-        self.secrets_key = aws.kms.Key(f"{self._name}-secrets-key", defaults.data_key_args("api secrets", args.profile),
-                                       stateful)
+        self.secrets_key = aws.kms.Key(f"{self._name}-secrets-key", defaults.service_key_args(
+            "api secrets", args.profile, ["secretsmanager"], self._invoke), stateful)
         secret = aws.secretsmanager.Secret(f"{self._name}-session-secret", aws.secretsmanager.SecretArgs(
             name=args.session_secret_name,
             description="Signs the API's session cookies (seed: Session Management, SESSION_SECRET)",
@@ -249,14 +284,19 @@ class ApiTier(pulumi.ComponentResource):
     def _create_access_log_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
         name, profile = self._name, self._args.profile
         # Load balancer access logs can only be written with SSE-S3 (the default); SSE-KMS is
-        # refused. Logs are never overwritten, so the bucket keeps no versions.
-        bucket, _, _ = create_private_bucket(f"{name}-alb-logs", profile, self._child, versioned=False)
+        # refused. Versioned: a deleted or overwritten log stays recoverable as a noncurrent
+        # version for a day (S3.14 of AWS Foundational Security Best Practices). Versioning is
+        # switched on in place (PutBucketVersioning); the bucket stays.
+        bucket, _, _ = create_private_bucket(f"{name}-alb-logs", profile, self._child)
         aws.s3.BucketLifecycleConfiguration(f"{name}-alb-logs", aws.s3.BucketLifecycleConfigurationArgs(
             bucket=bucket.id,
             rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="expire-access-logs", status="Enabled",
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=f"{ACCESS_LOG_PREFIX}/"),
                 expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=profile.log_retention_days),
+                # An expired log becomes a noncurrent version; drop it a day later.
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=1),
             )],
         ), self._child)
         # Every region the catalog allows predates August 2022, where log delivery writes as
@@ -278,7 +318,9 @@ class ApiTier(pulumi.ComponentResource):
             load_balancer_type="application",
             internal=False,
             subnets=list(args.public_subnet_ids),
-            security_groups=[self.alb_sg.id],
+            # Adding the health checkers' group later updates the load balancer in place
+            # (SetSecurityGroups).
+            security_groups=[self.alb_sg.id, *([self.health_sg.id] if self.health_sg else [])],
             idle_timeout=args.spec.idle_timeout_seconds,
             drop_invalid_header_fields=True,
             enable_deletion_protection=args.profile.deletion_protection,
@@ -316,17 +358,22 @@ class ApiTier(pulumi.ComponentResource):
     def _create_listeners(self) -> aws.lb.Listener:
         name = self._name
         forward = [aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)]
+        # With origin secrets, what arrives without one gets a 403 and only the rules forward.
+        default = [origin_access.denied_action()] if self._args.origin_secrets else forward
         if not self._args.domain:
             # No domain, so no certificate: the API is served over plain HTTP (dev).
-            return aws.lb.Listener(f"{name}-http", aws.lb.ListenerArgs(
-                load_balancer_arn=self.alb.arn, port=HTTP_PORT, protocol="HTTP", default_actions=forward,
+            listener = aws.lb.Listener(f"{name}-http", aws.lb.ListenerArgs(
+                load_balancer_arn=self.alb.arn, port=HTTP_PORT, protocol="HTTP", default_actions=default,
             ), self._child)
+            self._require_origin_secret(listener)
+            return listener
         # AWS refuses a pending certificate on a listener; the ARN comes from the DNS layer's
         # certificate validation, so this listener waits until ACM has issued it.
         https = aws.lb.Listener(f"{name}-https", aws.lb.ListenerArgs(
             load_balancer_arn=self.alb.arn, port=HTTPS_PORT, protocol="HTTPS",
-            ssl_policy=defaults.TLS_POLICY, certificate_arn=self._args.certificate_arn, default_actions=forward,
+            ssl_policy=defaults.TLS_POLICY, certificate_arn=self._args.certificate_arn, default_actions=default,
         ), self._child)
+        self._require_origin_secret(https)
         # Same name as the plain listener of a stack without a domain, so setting a domain
         # later updates it in place.
         aws.lb.Listener(f"{name}-http", aws.lb.ListenerArgs(
@@ -338,6 +385,27 @@ class ApiTier(pulumi.ComponentResource):
             )],
         ), self._child)
         return https
+
+    def _require_origin_secret(self, listener: aws.lb.Listener) -> None:
+        secrets = self._args.origin_secrets
+        if secrets is None:
+            return
+        name = self._name
+        forward = [aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)]
+        # ELB User Guide, "Listener rules", HTTP header conditions: values compare case-insensitively,
+        # up to 128 characters each; both secrets fit one condition (three values at most).
+        aws.lb.ListenerRule(f"{name}-from-cloudfront", aws.lb.ListenerRuleArgs(
+            listener_arn=listener.arn, priority=10, actions=forward,
+            conditions=origin_access.listener_conditions(secrets),
+        ), self._child)
+        if self._args.domain:
+            # Route 53's HTTPS health checks cannot send a header: the health path alone is
+            # answered without the secret (only CloudFront and the health checkers get this far).
+            aws.lb.ListenerRule(f"{name}-health-checks", aws.lb.ListenerRuleArgs(
+                listener_arn=listener.arn, priority=20, actions=forward,
+                conditions=[aws.lb.ListenerRuleConditionArgs(path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
+                    values=[self._args.spec.health_check.path]))],
+            ), self._child)
 
     # Instances --------------------------------------------------------------------------
 
@@ -512,10 +580,12 @@ class ApiTier(pulumi.ComponentResource):
             return None
         name = self._name
         # Viewers arrive through CloudFront, so the source IP is an edge's, shared by thousands
-        # of clients: count the client address CloudFront forwards instead. A client can forge
-        # that header, which is why the CDN's own web ACL, keyed on the real viewer IP, is the
-        # limit that holds at the edge.
-        acl = rate_limited_web_acl(f"{name}-waf", "REGIONAL", limit, "FORWARDED_IP", self._child)
+        # of clients: count the viewer address the edge's function writes instead (not
+        # X-Forwarded-For, whose first address the client chooses). Only CloudFront reaches the
+        # load balancer, so the header is CloudFront's word.
+        logging = WafLogging(self._args.profile.log_retention_days, self._args.log_key_arn) \
+            if self._args.log_key_arn is not None else None
+        acl = rate_limited_web_acl(f"{name}-waf", "REGIONAL", limit, "FORWARDED_IP", self._child, logging)
         aws.wafv2.WebAclAssociation(f"{name}-waf", aws.wafv2.WebAclAssociationArgs(
             resource_arn=self.alb.arn, web_acl_arn=acl.arn,
         ), self._child)

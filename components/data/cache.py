@@ -49,6 +49,8 @@ from components import defaults
 from phases.environment import EnvironmentProfile
 from phases.models import Cache as CacheSpec
 
+AUTH_TOKEN_ROTATION = "ROTATE"
+
 
 @dataclass(frozen=True, kw_only=True)
 class _CacheGroupArgs:
@@ -66,6 +68,9 @@ class _CacheGroupArgs:
     """Environment profile: protection, snapshot retention, final snapshots, log retention."""
     client_security_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Security groups allowed to connect on 6379, by client name (`api`, `workers`). Default: none."""
+    log_key_arn: pulumi.Input[str] | None = None
+    """KMS key encrypting the slow log's log group (the region's log key); default None: CloudWatch Logs'
+    own encryption."""
     client_cidrs: Mapping[str, str] = field(default_factory=dict)
     """CIDR blocks allowed to connect on 6379, by rule name (`us-west-2-private-0`): the app subnets of
     regions that reach this store over an inter-region VPC peering, where AWS accepts no security-group
@@ -127,7 +132,11 @@ class Cache(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         self._stateful = defaults.stateful_options(self._child, args.profile)
 
-        self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("cache", args.profile), self._stateful)
+        # Used through ElastiCache (at rest, in any region: a global datastore's members) and
+        # Secrets Manager (the AUTH token's secret).
+        self._key = aws.kms.Key(f"{name}-key", defaults.service_key_args(
+            "cache", args.profile, ["elasticache", "secretsmanager"], pulumi.InvokeOptions(parent=self),
+            any_region=True), self._stateful)
         self._security_group = defaults.client_only_security_group(
             f"{name}-sg", "qnom cache: client tiers only", args.vpc_id, defaults.REDIS_PORT,
             args.client_security_groups, self._child,
@@ -138,6 +147,7 @@ class Cache(pulumi.ComponentResource):
         ), self._child)
         self._log_group = aws.cloudwatch.LogGroup(f"{name}-logs", aws.cloudwatch.LogGroupArgs(
             retention_in_days=args.profile.log_retention_days,
+            kms_key_id=args.log_key_arn,
         ), self._child)
         match args:
             case StandaloneCacheArgs():
@@ -225,6 +235,13 @@ class Cache(pulumi.ComponentResource):
             kms_key_id=self._key.arn,
             transit_encryption_enabled=True,
             auth_token=self._auth_token,
+            # A new token is added beside the old one, both accepted until the next change, so the
+            # apps re-read the secret without a refused connection (ElastiCache User Guide,
+            # "Modifying the AUTH token on an existing cluster", ROTATE). The provider sends the
+            # token with the strategy whenever either changes (terraform-provider-aws,
+            # internal/service/elasticache/replication_group.go, resourceReplicationGroupUpdate;
+            # authTokenUpdateStrategyValidate requires the token beside it).
+            auth_token_update_strategy=AUTH_TOKEN_ROTATION,
             snapshot_retention_limit=profile.backup_retention_days,
             snapshot_window=defaults.CACHE_SNAPSHOT_WINDOW,
             maintenance_window=defaults.CACHE_MAINTENANCE_WINDOW,

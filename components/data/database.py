@@ -100,6 +100,17 @@ SERVERLESS_CLASS = "db.serverless"
 DB_NAME = "qnom"  # fixed for the instance's lifetime: AWS replaces an instance whose db_name changes
 MASTER_USERNAME = "qnom_admin"  # fixed too: a new master user name replaces the instance
 LOG_EXPORTS = ["postgresql", "upgrade"]
+SLOW_STATEMENT_MS = 1000
+"""Statements running longer than this are logged with their duration (log_min_duration_statement)."""
+
+
+def logging_parameters(parameter: type) -> list:
+    """What PostgreSQL logs, in an instance or cluster parameter group (`parameter`: its args type):
+    statements slower than `SLOW_STATEMENT_MS` and every connection. Both are dynamic parameters,
+    applied without a reboot (Amazon RDS User Guide, "Parameters for PostgreSQL logging";
+    Aurora User Guide, "Aurora PostgreSQL parameters": both are cluster-level too)."""
+    return [parameter(name="log_min_duration_statement", value=str(SLOW_STATEMENT_MS), apply_method="immediate"),
+            parameter(name="log_connections", value="1", apply_method="immediate")]
 
 MASTER_PASSWORD_LENGTH = 40
 MASTER_PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
@@ -240,7 +251,12 @@ class Database(pulumi.ComponentResource):
         self._name, self._args, self._spec = name, args, args.spec
         self._child = pulumi.ResourceOptions(parent=self)
         self._stateful = defaults.stateful_options(self._child, args.profile)
-        self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("database", args.profile), self._stateful)
+        # Used through RDS (storage, Performance Insights, snapshots) and Secrets Manager (the master
+        # secrets, their rotation and their replicas in other regions), in any region: cross-region
+        # replicas and replicated secrets reach it from the other regions' endpoints.
+        self._key = aws.kms.Key(f"{name}-key", defaults.service_key_args(
+            "database", args.profile, ["rds", "secretsmanager"], pulumi.InvokeOptions(parent=self),
+            any_region=True), self._stateful)
         match args:
             case WriterDatabaseArgs():
                 self._create_writer(args)
@@ -489,6 +505,7 @@ class Database(pulumi.ComponentResource):
                 aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1", apply_method="pending-reboot"),
                 aws.rds.ParameterGroupParameterArgs(name="max_connections", value=str(self._spec.max_connections),
                                                     apply_method="pending-reboot"),
+                *logging_parameters(aws.rds.ParameterGroupParameterArgs),
             ],
         ), self._child)
 
@@ -606,6 +623,9 @@ class Database(pulumi.ComponentResource):
                 deletion_protection=profile.deletion_protection,
                 # AWS takes no final snapshot of a read replica; the primary's backups hold the data.
                 skip_final_snapshot=True,
+                # A replica writes its own PostgreSQL log (its queries, its connections), which the
+                # primary's export does not carry.
+                enabled_cloudwatch_logs_exports=LOG_EXPORTS,
                 auto_minor_version_upgrade=True,
                 apply_immediately=True,
                 **self._instance_observability(),
@@ -644,7 +664,8 @@ class Database(pulumi.ComponentResource):
             family=f"{AURORA_ENGINE}{self._spec.major_version}",
             description="qnom Aurora PostgreSQL: TLS only",
             parameters=[aws.rds.ClusterParameterGroupParameterArgs(
-                name="rds.force_ssl", value="1", apply_method="pending-reboot")],
+                name="rds.force_ssl", value="1", apply_method="pending-reboot"),
+                *logging_parameters(aws.rds.ClusterParameterGroupParameterArgs)],
         ), self._child)
         # A cluster stays encrypted with its region's database key and keeps its subnet group,
         # zones and engine in every step, so nothing here is ever replaced.

@@ -66,8 +66,9 @@ class ObjectStorage(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         self._stateful = defaults.stateful_options(self._child, args.profile)
 
-        self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("object storage", args.profile),
-                                self._stateful)
+        # Used through S3 only: the app roles' grants already require it (object_prefix_policy).
+        self._key = aws.kms.Key(f"{name}-key", defaults.service_key_args(
+            "object storage", args.profile, ["s3"], pulumi.InvokeOptions(parent=self)), self._stateful)
         self._logs = self._create_bucket("logs", aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
             apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
                 sse_algorithm="AES256"),

@@ -64,6 +64,9 @@ class SearchArgs:
     """Environment profile: protection, dedicated masters, log retention."""
     client_security_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Security groups allowed to connect on 443, by client name (`api`, `workers`). Default: none."""
+    log_key_arn: pulumi.Input[str] | None = None
+    """KMS key encrypting the domain's log groups (the region's log key); default None: CloudWatch Logs'
+    own encryption."""
     create_service_linked_role: bool = True
     """Create the account's OpenSearch service-linked role (kept on delete). Default True; False when
     the account already has it (`qnom:openSearchServiceRole existing`)."""
@@ -91,7 +94,9 @@ class Search(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         self._stateful = defaults.stateful_options(self._child, args.profile)
 
-        self._key = aws.kms.Key(f"{name}-key", defaults.data_key_args("search", args.profile), self._stateful)
+        # Used through OpenSearch Service (at rest) and Secrets Manager (the master user's secret).
+        self._key = aws.kms.Key(f"{name}-key", defaults.service_key_args(
+            "search", args.profile, ["es", "secretsmanager"], pulumi.InvokeOptions(parent=self)), self._stateful)
         self._security_group = defaults.client_only_security_group(
             f"{name}-sg", "qnom search: client tiers only", args.vpc_id, defaults.HTTPS_PORT,
             args.client_security_groups, self._child)
@@ -141,6 +146,7 @@ class Search(pulumi.ComponentResource):
         return {
             log_type: aws.cloudwatch.LogGroup(f"{self._name}-{suffix}", aws.cloudwatch.LogGroupArgs(
                 retention_in_days=self._args.profile.log_retention_days,
+                kms_key_id=self._args.log_key_arn,
             ), self._child)
             for log_type, suffix in LOG_TYPES.items()
         }

@@ -8,12 +8,20 @@ Creates, all through the us-east-1 provider:
 - from the phase with `cdn.origin_failover`, an origin group failing over from the primary
   region's origin to a secondary's on 500/502/503/504, serving the read-only failover paths;
 - the static-assets bucket (versioned, SSE-S3, all public access blocked, ACLs disabled,
-  TLS only, readable by this distribution alone) and its bucket policy;
-- the access-log bucket (ACLs enabled for CloudFront's standard logging, expiring logs after
-  the environment's retention), the origin access control, the static cache policy and a
+  TLS only, readable by this distribution alone, S3 server access logs into `{name}-access-logs`
+  under `s3/static/`) and its bucket policy;
+- the access-log bucket (ACLs enabled for CloudFront's standard logging, SSE-KMS under a key of
+  its own, `{name}-log-bucket-key`, expiring logs after the environment's retention), the
+  static bucket's S3 access-log bucket (`{name}-access-logs`, SSE-S3), the origin access control, the static cache policy and a
   response headers policy with the security headers;
 - from the phase with an API rate limit, a CLOUDFRONT-scope WAF web ACL: a rate-based rule per
-  client IP and the AWS managed common rule set.
+  client IP, the AWS managed common rule set, IP reputation and Known bad inputs groups, logging
+  to an `aws-waf-logs-` log group encrypted with the edge's log key (`{name}-logs-key`);
+- with `origin_secrets`: both origin secrets in Secrets Manager (`{name}-origin-secret`, under a
+  key of its own, `{name}-secrets-key`), the one `qnom:originSecretSlot` names sent to every API
+  origin in `X-Origin-Verify`, and a viewer-request CloudFront Function on the API behaviours
+  writing the viewer's address into `X-Viewer-Address` (`{name}-viewer-address`), the regional
+  rate limit's key (components/edge/origin_access.py).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components import defaults
 from components import policy_documents as documents
 from components.data.buckets import create_private_bucket
 from components.defaults import (
@@ -32,8 +41,9 @@ from components.defaults import (
     ORIGIN_TLS_PROTOCOLS,
     VIEWER_MINIMUM_TLS,
 )
+from components.edge import origin_access
 from components.edge.dns import origin_name, regional_origin_name
-from components.edge.waf import rate_limited_web_acl
+from components.edge.waf import WafLogging, rate_limited_web_acl
 from phases.environment import EnvironmentProfile
 from phases.models import Cdn
 
@@ -50,6 +60,7 @@ ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 CACHED_METHODS = ["GET", "HEAD"]
 LOG_PREFIX = "cloudfront/"
+STATIC_ACCESS_LOG_PREFIX = "s3/static/"
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,9 @@ class EdgeArgs:
     """Validated us-east-1 ACM certificate for `domain`; required with a domain, else None."""
     read_only_paths: Sequence[str] = ()
     """More read-only (GET/HEAD/OPTIONS) API path patterns served through the failover group; default none."""
+    origin_secrets: origin_access.OriginSecrets | None = None
+    """The origin secrets the load balancers accept; CloudFront sends the active one. Default None:
+    no origin header, no secret, no viewer-address function."""
 
 
 class Edge(pulumi.ComponentResource):
@@ -90,6 +104,7 @@ class Edge(pulumi.ComponentResource):
     static_bucket_name: pulumi.Output[str]
     log_bucket_name: pulumi.Output[str]
     web_acl_arn: pulumi.Output[str] | None
+    origin_secret_arn: pulumi.Output[str] | None
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
@@ -99,11 +114,13 @@ class Edge(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
         static_bucket, static_public_block = self._create_static_bucket()
-        log_bucket, log_acl = self._create_log_bucket()
+        log_bucket, log_acl = self._create_log_bucket(static_bucket)
         access_control = self._create_origin_access_control()
         static_cache = self._create_static_cache_policy()
         headers = self._create_security_headers()
         web_acl = self._create_web_acl()
+        self._origin_secret = self._store_origin_secrets()
+        self._viewer_address = self._create_viewer_address_function()
         distribution = self._create_distribution(static_bucket, access_control, static_cache, headers,
                                                  log_bucket, log_acl, web_acl)
         self._allow_distribution_reads(static_bucket, static_public_block, distribution)
@@ -115,6 +132,7 @@ class Edge(pulumi.ComponentResource):
         self.static_bucket_name = static_bucket.bucket
         self.log_bucket_name = log_bucket.bucket
         self.web_acl_arn = web_acl.arn if web_acl else None
+        self.origin_secret_arn = self._origin_secret.arn if self._origin_secret else None
         self.url = (pulumi.Output.from_input(f"https://{args.domain}") if args.domain
                     else distribution.domain_name.apply(lambda domain: f"https://{domain}"))
         self.register_outputs({
@@ -125,18 +143,21 @@ class Edge(pulumi.ComponentResource):
             "static_bucket_name": self.static_bucket_name,
             "log_bucket_name": self.log_bucket_name,
             "web_acl_arn": self.web_acl_arn,
+            "origin_secret_arn": self.origin_secret_arn,
             "url": self.url,
         })
 
     # --- buckets -------------------------------------------------------------------------
 
-    def _create_private_bucket(self, suffix: str, object_ownership: str) -> tuple[
+    def _create_private_bucket(self, suffix: str, object_ownership: str, encryption: list | None = None,
+                               versioned: bool = True) -> tuple[
             aws.s3.Bucket, aws.s3.BucketPublicAccessBlock, aws.s3.BucketOwnershipControls]:
         # Stateful: the bucket keeps this logical name, parent and provider in every phase, and
         # its physical name is Pulumi's auto-name (a changed bucket name replaces the bucket).
-        # SSE-S3: OAC reads it without a key policy, and standard logging cannot write SSE-KMS.
+        # SSE-S3 by default: OAC reads the static bucket without a key policy, and S3 server access
+        # logs can only be delivered to an SSE-S3 bucket.
         return create_private_bucket(f"{self._name}-{suffix}", self._args.profile, self._child,
-                                     object_ownership=object_ownership)
+                                     object_ownership=object_ownership, encryption=encryption, versioned=versioned)
 
     def _create_static_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
         # ACLs disabled: only the bucket policy grants access, and only to this distribution.
@@ -153,15 +174,28 @@ class Edge(pulumi.ComponentResource):
         ), self._child)
         return bucket, public_block
 
-    def _create_log_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketAcl]:
+    def _create_log_bucket(self, static_bucket: aws.s3.Bucket) -> tuple[aws.s3.Bucket, aws.s3.BucketAcl]:
         # CloudFront's standard logging writes through the bucket ACL: AWS documents that the
         # log bucket must have ACLs enabled (object ownership BucketOwnerPreferred) and grant
         # the awslogsdelivery account FULL_CONTROL. Standard logging is chosen over the newer
         # CloudWatch log delivery because AWS Config (cloudfront-accesslogs-enabled, Security
         # Hub CloudFront.5) only recognises standard logging. The grant names one AWS account,
         # not the public, so every public-access block stays on.
-        bucket, public_block, ownership = self._create_private_bucket("logs", "BucketOwnerPreferred")
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=self._args.provider)
+        # SSE-KMS with a key of the edge: CloudFront's standard logging writes to it once the key
+        # policy lets its log delivery generate data keys (CloudFront Developer Guide, "Configure
+        # standard logging (legacy)", permissions). The key's policy names the bucket, which names
+        # the key: the bucket's ARN reaches the policy through a deferred output. The encryption
+        # changes in place (PutBucketEncryption); earlier logs keep SSE-S3.
+        bucket_arn, resolve_bucket_arn = pulumi.deferred_output()
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        self.log_key = aws.kms.Key(f"{self._name}-log-bucket-key", defaults.data_key_args(
+            f"{self._name} CloudFront logs", self._args.profile, documents.to_json(documents.cloudfront_log_key_policy(
+                account_id, aws.get_region_output(opts=invoke).region, bucket_arn))),
+            defaults.stateful_options(self._child, self._args.profile))
+        bucket, public_block, ownership = self._create_private_bucket(
+            "logs", "BucketOwnerPreferred", encryption=defaults.bucket_kms_encryption_rules(self.log_key.arn))
+        resolve_bucket_arn(bucket.arn)
         owner = aws.s3.get_canonical_user_id_output(opts=invoke)
         delivery = aws.cloudfront.get_log_delivery_canonical_user_id_output(opts=invoke)
         grant = aws.s3.BucketAclAccessControlPolicyGrantArgs
@@ -196,7 +230,34 @@ class Edge(pulumi.ComponentResource):
             bucket=bucket.id,
             policy=documents.to_json(documents.bucket_tls_only_policy(bucket.arn)),
         ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[public_block])))
+        self._log_static_access(static_bucket, account_id)
         return bucket, acl
+
+    def _log_static_access(self, static_bucket: aws.s3.Bucket, account_id: pulumi.Input[str]) -> None:
+        # A bucket of its own: S3 server access logs go only to an SSE-S3 bucket in the source's
+        # region (Amazon S3 User Guide, "Enabling Amazon S3 server access logging": "SSE-KMS is not
+        # supported" for the destination), and the CloudFront log bucket is SSE-KMS. The logging
+        # service writes under the bucket policy, limited to this source bucket and account.
+        profile = self._args.profile
+        bucket, public_block, _ = self._create_private_bucket("access-logs", "BucketOwnerEnforced", versioned=False)
+        aws.s3.BucketLifecycleConfiguration(f"{self._name}-access-logs", aws.s3.BucketLifecycleConfigurationArgs(
+            bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-access-logs", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=profile.log_retention_days),
+            )],
+        ), self._child)
+        policy = aws.s3.BucketPolicy(f"{self._name}-access-logs", aws.s3.BucketPolicyArgs(
+            bucket=bucket.id,
+            policy=documents.to_json(documents.access_log_bucket_policy(
+                bucket.arn, STATIC_ACCESS_LOG_PREFIX, static_bucket.arn, account_id)),
+        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[public_block])))
+        aws.s3.BucketLogging(f"{self._name}-static", aws.s3.BucketLoggingInitArgs(
+            bucket=static_bucket.id,
+            target_bucket=bucket.id,
+            target_prefix=STATIC_ACCESS_LOG_PREFIX,
+        ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[policy])))
 
     def _allow_distribution_reads(self, bucket: aws.s3.Bucket, public_block: aws.s3.BucketPublicAccessBlock,
                                   distribution: aws.cloudfront.Distribution) -> None:
@@ -259,7 +320,52 @@ class Edge(pulumi.ComponentResource):
         if limit is None:
             return None
         # CloudFront sees the viewer's own address: the per-client limit that holds.
-        return rate_limited_web_acl(f"{self._name}-waf", "CLOUDFRONT", limit, "IP", self._child)
+        # Its logs stay in us-east-1 with the ACL, under a log key of the edge's own.
+        profile = self._args.profile
+        key = aws.kms.Key(f"{self._name}-logs-key", defaults.log_key_args(
+            f"{self._name} logs", profile, pulumi.InvokeOptions(parent=self, provider=self._args.provider)),
+            defaults.stateful_options(self._child, profile))
+        return rate_limited_web_acl(f"{self._name}-waf", "CLOUDFRONT", limit, "IP", self._child,
+                                    WafLogging(profile.log_retention_days, key.arn))
+
+    # --- origin secret and viewer address ------------------------------------------------
+
+    def _store_origin_secrets(self) -> aws.secretsmanager.Secret | None:
+        secrets = self._args.origin_secrets
+        if secrets is None:
+            return None
+        stateful = defaults.stateful_options(self._child, self._args.profile)
+        key = aws.kms.Key(f"{self._name}-secrets-key", defaults.service_key_args(
+            "edge secrets", self._args.profile, ["secretsmanager"],
+            pulumi.InvokeOptions(parent=self, provider=self._args.provider)), stateful)
+        secret = aws.secretsmanager.Secret(f"{self._name}-origin-secret", aws.secretsmanager.SecretArgs(
+            description=f"Origin secrets: CloudFront sends {origin_access.ORIGIN_SECRET_HEADER}, the load "
+                        "balancers accept either value",
+            kms_key_id=key.arn,
+            recovery_window_in_days=defaults.secret_recovery_days(self._args.profile),
+        ), stateful)
+        value = pulumi.Output.json_dumps({"header": origin_access.ORIGIN_SECRET_HEADER, "active": secrets.active,
+                                          **{slot: secrets.values[slot] for slot in origin_access.SLOTS}})
+        aws.secretsmanager.SecretVersion(f"{self._name}-origin-secret", aws.secretsmanager.SecretVersionArgs(
+            secret_id=secret.id, secret_string=pulumi.Output.secret(value),
+        ), self._child)
+        return secret
+
+    def _create_viewer_address_function(self) -> aws.cloudfront.Function | None:
+        if self._args.origin_secrets is None:
+            return None
+        return aws.cloudfront.Function(f"{self._name}-viewer-address", aws.cloudfront.FunctionArgs(
+            runtime="cloudfront-js-2.0",
+            comment="Writes the viewer's address for the origin's rate limit",
+            code=origin_access.VIEWER_ADDRESS_CODE,
+            publish=True,  # a behaviour runs the LIVE stage only
+        ), self._child)
+
+    def _api_functions(self, association: type) -> list | None:
+        """The viewer-address function on an API behaviour (`association`: the behaviour kind's args type)."""
+        if self._viewer_address is None:
+            return None
+        return [association(event_type="viewer-request", function_arn=self._viewer_address.arn)]
 
     # --- the distribution ----------------------------------------------------------------
 
@@ -268,9 +374,13 @@ class Edge(pulumi.ComponentResource):
         # CloudFront validates them over TLS 1.2. Without one, a load balancer has only its
         # amazonaws.com name, which no certificate can cover, and no HTTPS listener (the
         # compute tier listens on HTTP then), so CloudFront can only reach it over HTTP.
+        secrets = self._args.origin_secrets
         return aws.cloudfront.DistributionOriginArgs(
             origin_id=origin_id,
             domain_name=host,
+            # The load balancers forward only requests carrying an origin secret (api_tier.py).
+            custom_headers=[aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                name=origin_access.ORIGIN_SECRET_HEADER, value=secrets.sent)] if secrets else None,
             custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                 http_port=80,
                 https_port=443,
@@ -321,7 +431,9 @@ class Edge(pulumi.ComponentResource):
             compress=False,  # the API compresses its own responses; nothing is cached to compress
         )
         default = aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
-            target_origin_id=API_ORIGIN_ID, allowed_methods=ALL_METHODS, **api)
+            target_origin_id=API_ORIGIN_ID, allowed_methods=ALL_METHODS, **api,
+            function_associations=self._api_functions(
+                aws.cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs))
         ordered = [aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
             path_pattern=STATIC_PATH,
             target_origin_id=STATIC_ORIGIN_ID,
@@ -338,7 +450,9 @@ class Edge(pulumi.ComponentResource):
             # serves read-only paths; writes rely on Route 53's health-checked routing behind
             # the default behaviour.
             ordered += [aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
-                path_pattern=path, target_origin_id=FAILOVER_GROUP_ID, allowed_methods=READ_METHODS, **api)
+                path_pattern=path, target_origin_id=FAILOVER_GROUP_ID, allowed_methods=READ_METHODS, **api,
+                function_associations=self._api_functions(
+                    aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs))
                 for path in [self._args.health_path, *self._args.read_only_paths]]
         return default, ordered
 

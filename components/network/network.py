@@ -48,6 +48,9 @@ class NetworkArgs:
     """True: one NAT gateway per AZ. False: one shared NAT gateway in the first AZ."""
     flow_log_retention_days: int
     """Retention of the flow log group, days."""
+    log_key_arn: pulumi.Input[str] | None = None
+    """KMS key encrypting the component's log groups (the region's log key, whose policy admits CloudWatch
+    Logs); default None: CloudWatch Logs' own encryption."""
 
 
 class Network(pulumi.ComponentResource):
@@ -194,6 +197,7 @@ class Network(pulumi.ComponentResource):
     def _create_flow_logs(self) -> pulumi.Output[str]:
         log_group = aws.cloudwatch.LogGroup(f"{self._name}-flow-logs", aws.cloudwatch.LogGroupArgs(
             retention_in_days=self._args.flow_log_retention_days,
+            kms_key_id=self._args.log_key_arn,
         ), self._child)
         role = aws.iam.Role(f"{self._name}-flow-logs", aws.iam.RoleArgs(
             assume_role_policy=documents.to_json(documents.trust_policy("vpc-flow-logs.amazonaws.com")),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from policy.framework import ResourceRule, Rule, StackRule
-from policy.rules import compute, data, edge, kubernetes, network, observability, stack
+from policy.rules import compute, data, edge, kubernetes, network, observability, security, stack
 
 RULES: tuple[Rule, ...] = (*network.RULES, *compute.RULES, *data.RULES, *edge.RULES, *kubernetes.RULES,
-                           *observability.RULES, *stack.RULES)
+                           *observability.RULES, *security.RULES, *stack.RULES)
 RESOURCE_RULES: tuple[ResourceRule, ...] = tuple(rule for rule in RULES if isinstance(rule, ResourceRule))
 STACK_RULES: tuple[StackRule, ...] = tuple(rule for rule in RULES if isinstance(rule, StackRule))
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}

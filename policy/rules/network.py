@@ -105,7 +105,7 @@ def subnet_public_ip(resource: Resource, check: Check):
 @RULES.resource(
     id="log-group-retention",
     description=("CloudWatch log groups expire logs, keeping them at least the environment's retention "
-                 "(dev 14, prod 90 days)."),
+                 "(dev 14, prod 365 days)."),
     severity=Severity.LOW,
     resource_types=(LOG_GROUP,),
     references=References(checkov=("CKV_AWS_66",), aws=("CloudWatch.16",)),

@@ -1,10 +1,10 @@
-"""CloudFront: cache behaviors that target an origin group."""
+"""CloudFront: cache behaviors that target an origin group; the size of a CloudFront Function."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policy.resource_types import CLOUDFRONT_DISTRIBUTION
+from policy.resource_types import CLOUDFRONT_DISTRIBUTION, CLOUDFRONT_FUNCTION
 from qnom.awsrules import Request, rule
 
 ORIGIN_GROUP_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -27,3 +27,17 @@ def _origin_group_methods(request: Request) -> Iterator[str]:
             yield ("InvalidArgument: The parameter AllowedMethods cannot include POST, PUT, PATCH, or DELETE for a "
                    f"cached behavior associated with an origin group. ({where} -> {behavior['targetOriginId']}: "
                    f"{', '.join(sorted(methods - ORIGIN_GROUP_METHODS))})")
+
+
+FUNCTION_CODE_LIMIT = 10 * 1024
+
+
+@rule("cloudfront-function-size", CLOUDFRONT_FUNCTION,
+      error="FunctionSizeLimitExceeded: The function is too large.",
+      # Amazon CloudFront Developer Guide, "Quotas on CloudFront Functions": maximum function size
+      # 10 KB; CloudFront API Reference, CreateFunction, errors: FunctionSizeLimitExceeded (413).
+      source="https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateFunction.html")
+def _function_size(request: Request) -> Iterator[str]:
+    code = request.inputs.get("code")
+    if isinstance(code, str) and len(code.encode()) > FUNCTION_CODE_LIMIT:
+        yield f"FunctionSizeLimitExceeded: The function is too large. ({len(code.encode())} bytes, at most {FUNCTION_CODE_LIMIT})"

@@ -1,4 +1,5 @@
-"""EC2: launch templates whose instances run containers that need the instance's credentials."""
+"""EC2: launch templates whose instances run containers that need the instance's credentials;
+security groups within their quota of inbound rules, managed prefix lists counted by weight."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import binascii
 import re
 from collections.abc import Iterator
 
-from policy.resource_types import LAUNCH_TEMPLATE
+from policy.resource_types import LAUNCH_TEMPLATE, SECURITY_GROUP_INGRESS_RULE
+from qnom import mocks
 from qnom.awsrules import Request, known, rule
 
 # `docker run` on Docker's default bridge network: every container request to the metadata
@@ -52,3 +54,37 @@ def _container_hop_limit(request: Request) -> Iterator[str]:
         yield (f"In a container environment, if the hop limit is 1, the IMDSv2 response does not return because "
                f"going to the container is considered an additional network hop (httpPutResponseHopLimit "
                f"{hops:g} with IMDSv2 required, and the user data runs `docker run` on the bridge network)")
+
+
+SECURITY_GROUP_RULE_QUOTA = 60
+"""Default inbound rules per security group (Amazon VPC User Guide, "Amazon VPC quotas", Security groups)."""
+
+
+def _rule_weight(record, region: str | None) -> int:
+    """Rules one ingress rule counts as: a managed prefix list its weight, anything else one."""
+    list_id = record.inputs.get("prefixListId")
+    if not isinstance(list_id, str) or region is None:
+        return 1
+    names = (mocks.CLOUDFRONT_PREFIX_LIST, f"com.amazonaws.{region}.route53-healthchecks")
+    weights = {mocks.prefix_list_id(region, name): mocks.prefix_list_weight(name) for name in names}
+    return weights.get(list_id, 1)
+
+
+@rule("ec2-security-group-rule-quota", SECURITY_GROUP_INGRESS_RULE,
+      error="RulesPerSecurityGroupLimitExceeded: The maximum number of rules per security group has been reached.",
+      # Amazon VPC User Guide, "AWS-managed prefix lists" > "AWS-managed prefix list weight": a
+      # rule referencing a managed prefix list counts as the list's weight against the quota of
+      # rules per security group (CloudFront's origin-facing list: 55; Route 53's health checkers': 25).
+      source="https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html")
+def _security_group_rule_quota(request: Request) -> Iterator[str]:
+    groups = set(request.record.dependencies.get("securityGroupId", []))
+    if not groups:
+        return
+    region = request.region
+    siblings = [record for record in request.registered.values()
+                if record.type == SECURITY_GROUP_INGRESS_RULE and record.urn != request.record.urn
+                and groups & set(record.dependencies.get("securityGroupId", []))]
+    total = sum(_rule_weight(record, region) for record in (*siblings, request.record))
+    if total > SECURITY_GROUP_RULE_QUOTA:
+        yield ("RulesPerSecurityGroupLimitExceeded: The maximum number of rules per security group has been "
+               f"reached. (inbound rules weigh {total} here, the quota is {SECURITY_GROUP_RULE_QUOTA})")
