@@ -59,25 +59,14 @@ def alert_key_policy(account_id: pulumi.Input[str], publishers: Sequence[str]) -
     event sources from AWS services and encrypted topics"); AWS-managed `alias/aws/sns` cannot be
     changed to allow it, hence a customer-managed key.
     """
-    return {
-        "Version": VERSION,
-        "Statement": [
-            {
-                "Sid": "AccountAdministersThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": _concat("arn:aws:iam::", account_id, ":root")},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "AlertPublishersEncrypt",
-                "Effect": "Allow",
-                "Principal": {"Service": sorted(publishers)},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-            },
-        ],
-    }
+    # The publishers act for this account only (aws:SourceAccount: the confused-deputy guard, AWS KMS
+    # Developer Guide, "aws:SourceAccount"); the account administers the key and uses it through IAM.
+    return {"Version": VERSION, "Statement": [
+        key_admin_statement(account_id),
+        {"Sid": "AlertPublishersEncrypt", "Effect": "Allow", "Principal": {"Service": sorted(publishers)},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
+    ]}
 
 
 def alert_topic_policy(topic_arn: pulumi.Input[str], account_id: pulumi.Input[str],

@@ -427,6 +427,7 @@ class Region(pulumi.ComponentResource):
             # A secondary region's services write to the primary's stores, over the peering.
             data_cidrs=list(self._remote_data_cidrs.values()),
             access=self._app_access(send_to_queue=True),
+            log_key_arn=self.log_key.arn,
         ), self._child)
 
     def _create_monitoring(self) -> Monitoring:

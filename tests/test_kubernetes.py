@@ -127,7 +127,9 @@ def test_cluster_endpoint_encryption_logs_and_access():
                                               "bootstrapClusterCreatorAdminPermissions": False}
     assert cluster.inputs["upgradePolicy"] == {"supportType": "STANDARD"}
     logs = _of(plan, "aws:cloudwatch/logGroup:LogGroup", "us-east-1-k8s-control-plane")
-    assert logs.inputs["name"] == "/aws/eks/qnom-prod/cluster" and logs.inputs["retentionInDays"] == 90
+    assert logs.inputs["name"] == "/aws/eks/qnom-prod/cluster" and logs.inputs["retentionInDays"] == 365
+    # Encrypted with the region's log key, like every log group of the stack.
+    assert logs.dependencies["kmsKeyId"] == [_of(plan, "aws:kms/key:Key", "us-east-1-logs-key").urn]
     assert _of(plan, "aws:kms/key:Key", "us-east-1-k8s-secrets-key").options["protect"] is True
     entries = {r.name: r.inputs["type"] for r in plan.of_type("aws:eks/accessEntry:AccessEntry")
                if r.name.startswith("us-east-1")}

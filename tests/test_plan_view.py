@@ -67,11 +67,12 @@ def test_summary_of_prod_phase_3_gives_every_tiers_size_primary_first(capsys, mo
         assert secondary["cache"] == ["cache.r5.large, 2 node(s)"]
         assert "search" not in secondary and "workers" not in secondary
     # 39 data stores and keys, plus the backup copy, a KMS key per region for the clusters' secrets and
-    # one for each region's alert topics, and the stack's own alert key.
+    # one for each region's alert topics and logs, the stack's own alert key, and the edge's origin
+    # secret, its key, the CloudFront log bucket's key and the static bucket's access-log bucket.
     assert primary["kubernetes"] == ["EKS 1.34, system nodes m5.large 2 / 2 / 4 (min / desired / max), Karpenter for "
                                      "the services; 5 Deployment(s): api-deployment 4, auth-service 3, "
                                      "notification-service 2, order-service 5, user-service 3"]
-    assert "47 protected resource(s) in the plan" in out
+    assert "55 protected resource(s) in the plan" in out
 
 
 def test_scheduled_actions_say_unchanged_instead_of_minus_one(capsys, monkeypatch):

@@ -185,7 +185,7 @@ class Edge(pulumi.ComponentResource):
         # SSE-KMS with a key of the edge: CloudFront's standard logging writes to it once the key
         # policy lets its log delivery generate data keys (CloudFront Developer Guide, "Configure
         # standard logging (legacy)", permissions). The key's policy names the bucket, which names
-        # the key: the bucket's ARN reaches the policy through a deferred output. The encryption
+        # the key: the bucket's ARN (from its name) reaches the policy through a deferred output. The encryption
         # changes in place (PutBucketEncryption); earlier logs keep SSE-S3.
         bucket_arn, resolve_bucket_arn = pulumi.deferred_output()
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
@@ -195,7 +195,9 @@ class Edge(pulumi.ComponentResource):
             defaults.stateful_options(self._child, self._args.profile))
         bucket, public_block, ownership = self._create_private_bucket(
             "logs", "BucketOwnerPreferred", encryption=defaults.bucket_kms_encryption_rules(self.log_key.arn))
-        resolve_bucket_arn(bucket.arn)
+        # From the bucket's name (auto-named, so known in a preview), not its ARN (known only once
+        # S3 has created it): the key policy, and the checks run on it, are known in a preview.
+        resolve_bucket_arn(pulumi.Output.from_input(documents.s3_bucket_arn(bucket.bucket)))
         owner = aws.s3.get_canonical_user_id_output(opts=invoke)
         delivery = aws.cloudfront.get_log_delivery_canonical_user_id_output(opts=invoke)
         grant = aws.s3.BucketAclAccessControlPolicyGrantArgs

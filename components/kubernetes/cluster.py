@@ -66,14 +66,20 @@ class ClusterParts:
 
 def create_cluster(name: str, cluster_name: str, region: str, spec: KubernetesSpec, profile: EnvironmentProfile,
                    subnet_ids: list[pulumi.Input[str]], public_access_cidrs: tuple[str, ...],
-                   admin_role_arn: str | None, child: pulumi.ResourceOptions) -> ClusterParts:
+                   admin_role_arn: str | None, child: pulumi.ResourceOptions,
+                   log_key_arn: pulumi.Input[str] | None = None) -> ClusterParts:
     stateful = defaults.stateful_options(child, profile)
     # The key is fixed for the cluster's life: EKS cannot remove or change envelope encryption once
     # it is on (Amazon EKS User Guide, "Encrypt Kubernetes secrets with KMS on existing clusters").
-    key = aws.kms.Key(f"{name}-secrets-key", defaults.data_key_args("kubernetes-secrets", profile), stateful)
+    # EKS encrypts and decrypts the secrets' data keys through its own endpoint with the cluster
+    # role, and creates a grant for the cluster (Amazon EKS User Guide, "Encrypt Kubernetes secrets
+    # with KMS"): use only through EKS in this region.
+    key = aws.kms.Key(f"{name}-secrets-key", defaults.service_key_args(
+        "kubernetes-secrets", profile, ["eks"], pulumi.InvokeOptions(parent=child.parent)), stateful)
     logs = aws.cloudwatch.LogGroup(f"{name}-control-plane", aws.cloudwatch.LogGroupArgs(
         name=cluster_log_group_name(cluster_name),
         retention_in_days=profile.log_retention_days,
+        kms_key_id=log_key_arn,
     ), child)
     role = _role(f"{name}-cluster", "eks.amazonaws.com", "QNom EKS control plane",
                  {"cluster": CLUSTER_POLICY_ARN}, child)

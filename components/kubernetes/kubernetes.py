@@ -62,6 +62,8 @@ class KubernetesArgs:
     """IAM role with cluster admin; default None: the principal running the deployment."""
     data_cidrs: Sequence[str] = ()
     """Other VPCs holding data the services write (a secondary region: the primary's). Default none."""
+    log_key_arn: pulumi.Input[str] | None = None
+    """The region's log key, encrypting the control plane's log group. Default None: AWS's own."""
     access: AppAccess | None = None
     """What the services may reach in AWS, as the API instances may (configuration path, secrets,
     bucket prefix, the job queue), granted through EKS Pod Identity. Default None: no AWS access."""
@@ -85,7 +87,7 @@ class Kubernetes(pulumi.ComponentResource):
         subnets = list(args.subnet_ids)
 
         parts = create_cluster(name, args.cluster_name, args.region, spec, args.profile, subnets,
-                               args.public_access_cidrs, args.admin_role_arn, self._child)
+                               args.public_access_cidrs, args.admin_role_arn, self._child, args.log_key_arn)
         self.provider = kubernetes.Provider(f"{name}-provider", kubernetes.ProviderArgs(
             kubeconfig=pulumi.Output.secret(parts.kubeconfig),
             # Every object the stack declares is applied server-side, so a field another manager
