@@ -3,8 +3,8 @@ that `qnom plan`'s own overhead is measured against (`make bench`).
 
     venv/bin/python scripts/bare_registration.py PLAN.json
 
-Imports the SDK class of every resource type in the plan (the same `pulumi_aws` and
-`pulumi_random` modules the program imports), then constructs each resource through that class
+Imports the SDK class of every resource type in the plan (the same `pulumi_aws`,
+`pulumi_kubernetes` and `pulumi_random` modules the program imports), then constructs each resource through that class
 (its inputs as the class's keyword arguments, nested values as plain dicts) under Pulumi's mock
 runtime, with the same name, parent, provider and options as the plan records, in an order
 where parents, providers and explicit dependencies come first. No settings, no
@@ -40,11 +40,24 @@ def sdk_class(resource_type: str) -> type | None:
     if resource_type.startswith("pulumi:providers:"):
         return importlib.import_module(f"pulumi_{resource_type.rsplit(':', 1)[1]}").Provider
     package, module_path, class_name = resource_type.split(":")
+    if package == "kubernetes":
+        return kubernetes_class(module_path, class_name)
     if package not in ("aws", "random"):
         return None
     module = module_path.split("/")[0]
     base = importlib.import_module(f"pulumi_{package}")
     return getattr(base if module == "index" else importlib.import_module(f"pulumi_{package}.{module}"), class_name)
+
+
+def kubernetes_class(module_path: str, class_name: str) -> type:
+    """`apps/v1` `Deployment` -> `pulumi_kubernetes.apps.v1.Deployment` (an API group's first label
+    names the module: `networking.k8s.io/v1` -> `networking.v1`, `helm.sh/v3` -> `helm.v3`); a kind
+    the SDK has no class for (a custom resource) -> `apiextensions.CustomResource`."""
+    group, version = module_path.split("/")
+    try:
+        return getattr(importlib.import_module(f"pulumi_kubernetes.{group.split('.')[0]}.{version}"), class_name)
+    except (ImportError, AttributeError):
+        return importlib.import_module("pulumi_kubernetes.apiextensions").CustomResource
 
 
 def keyword_arguments(cls: type, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +114,11 @@ def register(resources: list[dict[str, Any]]) -> int:
         inputs = resource["inputs"]
         if resource["type"].startswith("pulumi:providers:"):
             inputs = {key: _decoded(value) for key, value in inputs.items()}
+        if cls.__name__ == "CustomResource":
+            registered[resource["urn"]] = cls(resource["name"], opts=opts, api_version=inputs["apiVersion"],
+                                              kind=inputs["kind"], metadata=inputs.get("metadata"),
+                                              spec=inputs.get("spec"))
+            continue
         registered[resource["urn"]] = cls(resource["name"], opts=opts, **keyword_arguments(cls, inputs))
     return len(registered)
 

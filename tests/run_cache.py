@@ -32,7 +32,10 @@ def run_key(stack: str, config: dict[str, Any], program: Path) -> str:
     settings: str | None = None
     if program.resolve() == MAIN_PROGRAM:
         try:
-            settings = repr(settings_from_config(config, stack=stack))
+            # Overrides written in another key order are the same settings: sorted, they share the run.
+            ordered = {key: json.loads(json.dumps(value, sort_keys=True)) if isinstance(value, dict) else value
+                       for key, value in config.items()}
+            settings = repr(settings_from_config(ordered, stack=stack))
         except SettingsError:
             settings = None  # invalid settings: keyed on the raw config, and never cached anyway
     described = settings or json.dumps(engine_config(config), sort_keys=True)

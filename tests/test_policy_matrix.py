@@ -165,18 +165,25 @@ def test_a_single_api_instance_in_prod_fails():
 
 
 def test_multi_az_off_in_phase_3_fails():
-    result = report("prod", 3, NO_MULTI_AZ)
+    # Prod phase 3's own plan with what the override changes: the settings, and the primary's
+    # multiAz, which the program takes from the phase's database block (tests/test_database.py).
+    run = build("prod", 3, **DOMAINS["prod"]).run
+    single_az = [dataclasses.replace(item, inputs={**item.inputs, "multiAz": False})
+                 if item.name == "us-east-1-db-primary" and item.type == "aws:rds/instance:Instance" else item
+                 for item in run.resources]
+    settings = settings_for("prod", 3, NO_MULTI_AZ, **DOMAINS["prod"])
+    assert settings.phase.database.multi_az is False
+    result = evaluate(dataclasses.replace(run, resources=single_az), settings)
     failed = result.failed_rules("mandatory")
     assert "stack-overrides-keep-phase-guarantees" in failed
-    primary = build("prod", 3, NO_MULTI_AZ, **DOMAINS["prod"]).named("us-east-1-db-primary", "aws:rds/instance:Instance")
-    assert primary.inputs["multiAz"] is False
     assert "rds-multi-az-as-promised" in failed
     messages = [item.message for item in result.mandatory if item.rule == "stack-overrides-keep-phase-guarantees"]
     assert messages == ["qnom:overrides.database.multi_az is false, but phase 3 (scale) promises a Multi-AZ database"]
 
 
 def test_the_same_weakening_is_advisory_in_dev():
-    result = report("dev", 3, NO_MULTI_AZ)
+    # The rule reads the settings alone, so dev phase 3's own plan serves with the weakened settings.
+    result = evaluate(build("dev", 3).run, settings_for("dev", 3, NO_MULTI_AZ))
     assert result.passed
     assert "stack-overrides-keep-phase-guarantees" in result.failed_rules("advisory")
 
@@ -191,7 +198,7 @@ def test_the_settings_model_refuses_a_single_instance_in_phase_1():
 def test_pack_config_changes_levels():
     relaxed = report("prod", 2, SINGLE_API_INSTANCE, {"all": "advisory"})
     assert relaxed.passed and relaxed.advisory
-    disabled = report("prod", 2, NO_MULTI_AZ, {"stack-overrides-keep-phase-guarantees": "disabled"})
+    disabled = report("prod", 2, SINGLE_API_INSTANCE, {"stack-overrides-keep-phase-guarantees": "disabled"})
     assert statuses(disabled)["stack-overrides-keep-phase-guarantees"] == "disabled"
     assert "stack-overrides-keep-phase-guarantees" not in disabled.failed_rules()
 

@@ -74,7 +74,7 @@ def _qnom_args(words: list[str]) -> list[str] | None:
     return None
 
 
-DATED_COMMANDS = ("plan", "policy", "promote")
+DATED_COMMANDS = ("plan", "policy", "promote", "render", "cost")
 """Commands that plan, and so take `--date`."""
 WRITING_COMMANDS = ("promote", "surge")
 """Commands that may write the stack file (`--yes`, `surge on`): they get a copy of it."""
