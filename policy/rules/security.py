@@ -21,6 +21,7 @@ from pulumi_policy import Severity
 
 from policy.framework import Check, References, Registry
 from policy.views import UNKNOWN, Resource, Stack, elements, json_document, listify, lookup
+from policy.rules.stack import log_buckets
 from policy.resource_types import (
     CACHE_REPLICATION_GROUP,
     CLOUDFRONT_DISTRIBUTION,
@@ -306,18 +307,6 @@ def replicas_export_logs(resource: Resource, check: Check):
         yield f"enabledCloudwatchLogsExports {exports} does not include postgresql"
 
 
-def _log_targets(stack: Stack) -> set[str]:
-    """URNs of the buckets that receive logs: S3 server access logs, load balancer and CloudFront logs."""
-    targets: set[str] = set()
-    for logging in stack.of_type(S3_LOGGING):
-        targets.update(logging.property_dependencies.get("targetBucket", ()))
-    for balancer in stack.of_type(LOAD_BALANCER):
-        targets.update(balancer.property_dependencies.get("accessLogs", ()))
-    for distribution in stack.of_type(CLOUDFRONT_DISTRIBUTION):
-        targets.update(distribution.property_dependencies.get("loggingConfig", ()))
-    return targets
-
-
 @RULES.stack(
     id="alb-log-bucket-versioned",
     description="Load balancer access-log buckets are versioned, so a deleted or overwritten log stays recoverable.",
@@ -347,7 +336,7 @@ def alb_log_bucket_versioned(stack: Stack, check: Check):
     references=References(checkov=("CKV_AWS_18",), aws=("S3.9",)),
 )
 def s3_access_logged(stack: Stack, check: Check):
-    targets = _log_targets(stack)
+    targets = log_buckets(stack)
     buckets = [bucket for bucket in stack.of_type(S3_BUCKET) if bucket.urn not in targets]
     if not buckets:
         check.not_applicable("no bucket outside the log buckets")
