@@ -2,7 +2,7 @@
 
 Plans the stack at its current phase and at `--to` in one process and prints the change grouped by
 component (added, changed with every input's old and new value, replaced, deleted: `qnom.diff`),
-the budget delta and the capacity delta (`qnom.capacity`). Refuses, exit 3, when a stateful resource
+the fixed-cost delta (`qnom.cost`) and the capacity delta (`qnom.capacity`). Refuses, exit 3, when a stateful resource
 would be replaced, deleted or moved (naming the resource and the input), or when the step skips a
 phase or goes down one without `--allow-skip` / `--allow-downgrade`. With `--yes` (and no refusal)
 it writes `qnom:phase` into the stack file, line by line so comments and key order stay, and prints
@@ -27,6 +27,7 @@ from phases.settings import settings_from_config
 from qnom.capacity import capacity_delta
 from qnom.commands import EXIT_FAILURE, EXIT_OK, add_date_option, add_stack_options, resolve_stack
 from qnom.diff import PlanDiff, diff_runs, refusals
+from qnom.cost import cost_document
 from qnom.engine import run_program
 from qnom.gradual import gradual_weeks
 from qnom.plan import load_config
@@ -71,14 +72,17 @@ def promotion(args: argparse.Namespace) -> dict[str, Any]:
     refused += [{"urn": hazard.urn, "resource": hazard.name, "type": hazard.type, "reason": hazard.reason,
                  "input": hazard.input, "detail": hazard.detail, "message": str(hazard)}
                 for hazard in refusals(before, after)]
-    old_budget, new_budget = current.phase.budget.monthly_usd, target.phase.budget.monthly_usd
+    # The fixed monthly cost of each plan as `qnom cost` prices it (the dated price table), beside
+    # the phases' budgets.
+    old_cost, new_cost = cost_document(before, current)["total"], cost_document(after, target)["total"]
     return {
         "stack": args.stack,
         "from": current.phase.number,
         "to": target.phase.number,
         **diff.to_json(),
-        "costDelta": {"basis": "the phases' monthly budgets in the catalog (the seed's), USD",
-                      "from": old_budget, "to": new_budget, "delta": new_budget - old_budget},
+        "costDelta": {"basis": "fixed monthly cost of each plan at on-demand list prices (qnom cost), USD",
+                      "from": old_cost, "to": new_cost, "delta": round(new_cost - old_cost, 2),
+                      "budgetFrom": current.phase.budget.monthly_usd, "budgetTo": target.phase.budget.monthly_usd},
         "capacityDelta": capacity_delta(current.phase, target.phase),
         "refused": refused,
         "_diff": diff,
@@ -217,7 +221,8 @@ def _print(document: dict[str, Any], diff: PlanDiff, args: argparse.Namespace) -
                         new = _short(values["new"]) if "new" in values else "(absent)"
                     out(f"             {name}: {old} -> {new}\n")
     cost = document["costDelta"]
-    out(f"\nbudget: ${cost['from']:,}/month -> ${cost['to']:,}/month ({cost['delta']:+,})\n")
+    out(f"\nfixed cost: ${cost['from']:,.2f}/month -> ${cost['to']:,.2f}/month ({cost['delta']:+,.2f}; "
+        f"budget ${cost['budgetFrom']:,} -> ${cost['budgetTo']:,})\n")
     out("capacity:\n")
     for region, changes in document["capacityDelta"].items():
         for key, values in changes.items():
