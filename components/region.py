@@ -64,7 +64,9 @@ from components.data.queue import Queue, QueueArgs
 from components.data.search import Search, SearchArgs
 from components.compute.workers import Workers, WorkersArgs
 from components.kubernetes.kubernetes import Kubernetes, KubernetesArgs
-from components.observability.monitoring import MonitoredDatabase, MonitoredQueue, Monitoring, MonitoringArgs
+from components.kubernetes.sizing import hpa_minimum
+from components.observability.monitoring import (MonitoredCluster, MonitoredDatabase, MonitoredQueue, Monitoring,
+                                                 MonitoringArgs)
 from phases.models import RegionSpec
 from phases.settings import SERVICE_IMAGE_FIELDS, StackSettings
 
@@ -415,8 +417,7 @@ class Region(pulumi.ComponentResource):
         return Kubernetes(f"{self._name}-k8s", KubernetesArgs(
             spec=settings.phase.kubernetes,
             region=spec.name,
-            # EKS names are per account and region, so every region's cluster carries the stack's name.
-            cluster_name=f"{settings.project}-{settings.stack}",
+            cluster_name=self._cluster_name(),
             vpc_cidr=spec.cidr,
             subnet_ids=self.network.private_subnet_ids,
             profile=settings.profile,
@@ -429,6 +430,10 @@ class Region(pulumi.ComponentResource):
             access=self._app_access(send_to_queue=True),
             log_key_arn=self.log_key.arn,
         ), self._child)
+
+    def _cluster_name(self) -> str:
+        # EKS names are per account and region, so every region's cluster carries the stack's name.
+        return f"{self._args.settings.project}-{self._args.settings.stack}"
 
     def _create_monitoring(self) -> Monitoring:
         """The region's alert topics and alarms, on everything the region runs."""
@@ -459,6 +464,11 @@ class Region(pulumi.ComponentResource):
             search_volume_gb=phase.search.volume_size_gb if phase.search else 0,
             anomaly_detection=phase.monitoring.anomaly_detection,
             alert_email=settings.alert_email,
+            kubernetes=MonitoredCluster(
+                name=self._cluster_name(),
+                minimum_pods={service.name: hpa_minimum(service, phase.kubernetes.hpa)
+                              for service in phase.kubernetes.services},
+            ) if self.kubernetes else None,
         ), self._child)
 
     def _client_security_groups(self) -> dict[str, pulumi.Output[str]]:

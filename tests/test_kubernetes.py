@@ -139,7 +139,8 @@ def test_cluster_endpoint_encryption_logs_and_access():
 def test_managed_addons_and_network_policy_enforcement():
     plan = build("prod", 3)
     addons = {r.inputs["addonName"]: r for r in plan.of_type("aws:eks/addon:Addon") if r.name.startswith("us-east-1")}
-    assert sorted(addons) == ["coredns", "eks-pod-identity-agent", "kube-proxy", "metrics-server", "vpc-cni"]
+    assert sorted(addons) == ["amazon-cloudwatch-observability", "coredns", "eks-pod-identity-agent", "kube-proxy",
+                              "metrics-server", "vpc-cni"]
     assert addons["vpc-cni"].inputs["configurationValues"] == '{"enableNetworkPolicy": "true"}'
     nodes = _of(plan, "aws:eks/nodeGroup:NodeGroup", "us-east-1-k8s-system")
     assert addons["coredns"].options["dependsOn"] == addons["metrics-server"].options["dependsOn"] == [nodes.urn]

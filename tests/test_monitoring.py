@@ -353,3 +353,44 @@ def test_search_alarms_on_red_status_and_free_storage_from_phase_3():
     free = alarm(plan, "us-east-1", "search-free-space")
     assert free.inputs["threshold"] == 100 * 1024 * 0.1  # 10% of the catalog's 100 GiB, in MiB
     assert [r.name for r in plan.of_type(ALARM) if r.name.startswith("us-west-2-monitoring-search")] == []
+
+
+# --------------------------------------------------------------------------- Kubernetes workloads
+
+@pytest.mark.parametrize(("key", "metric", "threshold", "topic"), [
+    # The seed's CPU (60/80%) and memory (70/85%) KPIs on the EKS nodes, any failed node.
+    ("k8s-node-cpu-target", "node_cpu_utilization", 60, "oncall"),
+    ("k8s-node-cpu-critical", "node_cpu_utilization", 80, "critical"),
+    ("k8s-node-memory-target", "node_memory_utilization", 70, "oncall"),
+    ("k8s-node-memory-critical", "node_memory_utilization", 85, "critical"),
+    ("k8s-failed-nodes-critical", "cluster_failed_node_count", 0, "critical"),
+])
+def test_eks_nodes_alarm_at_the_seed_levels_from_container_insights(key, metric, threshold, topic):
+    plan = build("prod", 3)
+    for region in ("us-east-1", "us-west-2", "eu-west-1"):
+        found = alarm(plan, region, key)
+        assert (found.inputs["namespace"], found.inputs["metricName"], found.inputs["threshold"]) == (
+            "ContainerInsights", metric, threshold)
+        assert found.inputs["dimensions"] == {"ClusterName": "qnom-prod"}
+        assert action_names(plan, found) == [f"{region}-monitoring-{topic}"]
+
+
+@pytest.mark.parametrize(("service", "minimum"), [
+    # The seed's Service Decomposition replicas; the API gateway's HPA minimum is the seed HPA's 3.
+    ("api-gateway", 3), ("auth-service", 3), ("user-service", 3), ("order-service", 5), ("notification-service", 2),
+])
+def test_every_service_alarms_below_its_hpa_minimum(service, minimum):
+    found = alarm(build("prod", 3), "us-east-1", f"k8s-{service}-pods")
+    assert (found.inputs["metricName"], found.inputs["threshold"], found.inputs["comparisonOperator"]) == (
+        "service_number_of_running_pods", minimum, "LessThanThreshold")
+    assert found.inputs["dimensions"] == {"ClusterName": "qnom-prod", "Namespace": service, "Service": service}
+    assert found.inputs["treatMissingData"] == "breaching"  # no pods publish no datapoints
+
+
+def test_container_insights_runs_with_its_own_pod_identity():
+    plan = build("prod", 3)
+    addon = plan.named("us-east-1-k8s-amazon-cloudwatch-observability", "aws:eks/addon:Addon")
+    assert addon.inputs["podIdentityAssociations"][0]["serviceAccount"] == "cloudwatch-agent"
+    role = plan.named("us-east-1-k8s-cloudwatch-agent", "aws:iam/role:Role")
+    assert "pods.eks.amazonaws.com" in role.inputs["assumeRolePolicy"]
+    assert [alarm for alarm in build("prod", 2).of_type(ALARM) if "-k8s-" in alarm.name] == []

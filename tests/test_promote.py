@@ -73,7 +73,7 @@ def test_promote_prod_to_3_as_json(capsys):
             "refused"} <= set(document)
     assert (document["stack"], document["from"], document["to"]) == ("prod", 2, 3)
     assert document["refused"] == [] and document["deleted"] == []
-    assert (document["costDelta"]["from"], document["costDelta"]["to"]) == (1188.31, 9405.25)  # qnom cost totals
+    assert (document["costDelta"]["from"], document["costDelta"]["to"]) == (1188.31, 9408.25)  # qnom cost totals
     assert (document["costDelta"]["budgetFrom"], document["costDelta"]["budgetTo"]) == (1500, 10000)
     primary = document["capacityDelta"]["us-east-1"]
     assert primary["apiMax"] == {"from": 6, "to": 20}

@@ -2,7 +2,7 @@
 
 The recipe: the cluster and everything AWS holds for it (`cluster.py`), the Kubernetes provider
 built from the cluster's outputs, Karpenter and its NodePools (`karpenter.py`), Prometheus and
-prometheus-adapter (`observability.py`), the services (`services.py`) with their AWS access (one
+prometheus-adapter (`observability.py`), Container Insights (`container_insights.py`), the services (`services.py`) with their AWS access (one
 role, `-services`, with the API instances' grants: configuration path, secrets, bucket prefix, job
 queue; each service's account assumes it through an EKS Pod Identity association) and, in phase 4,
 the Istio ambient mesh (`mesh.py`). The same children in phases 3 and 4, plus the mesh's: promotion 3 -> 4
@@ -28,6 +28,7 @@ from components.compute.instance_role import app_access_policies
 from components.kubernetes import sizing
 from components.kubernetes.cluster import create_cluster
 from components.kubernetes.karpenter import SPREAD_VALUES, create_karpenter, pod_identity_trust
+from components.kubernetes.container_insights import create_container_insights
 from components.kubernetes.mesh import create_mesh
 from components.kubernetes.observability import create_metrics
 from components.kubernetes.services import ServicesArgs, create_services
@@ -100,6 +101,7 @@ class Kubernetes(pulumi.ComponentResource):
                                  args.profile.spot_only, subnets, self._child, k8s, system_ready)
         metrics = create_metrics(name, spec, pulumi.ResourceOptions.merge(
             k8s, pulumi.ResourceOptions(depends_on=system_ready)))
+        create_container_insights(name, parts.cluster, self._child, system_ready)
         mesh = create_mesh(name, spec, pulumi.ResourceOptions.merge(
             k8s, pulumi.ResourceOptions(depends_on=system_ready))) if spec.mesh else []
         self._grant_services_access(parts.cluster)

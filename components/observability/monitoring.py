@@ -24,7 +24,7 @@ act only on SNS topics of their own region):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -65,6 +65,16 @@ class MonitoredQueue:
 
 
 @dataclass(frozen=True)
+class MonitoredCluster:
+    """An EKS cluster publishing Container Insights metrics, and its services' minimum pods."""
+
+    name: str
+    """The cluster's name (the metrics' ClusterName dimension)."""
+    minimum_pods: Mapping[str, int]
+    """Service (its namespace and Kubernetes Service share the name) -> the HPA's minimum replicas."""
+
+
+@dataclass(frozen=True)
 class MonitoringArgs:
     region: str
     """AWS region of the alarms and topics (the parent Region's provider)."""
@@ -100,6 +110,8 @@ class MonitoringArgs:
     """Anomaly-detection alarms on request count and p95 latency; default False."""
     alert_email: str | None = None
     """Address subscribed to both topics (`qnom:alertEmail`); default None: no subscription."""
+    kubernetes: MonitoredCluster | None = None
+    """The region's EKS cluster (phase 3 on), whose Container Insights metrics get alarms; default None."""
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -122,6 +134,7 @@ class Monitoring(pulumi.ComponentResource):
         self._create_queue_alarms()
         self._create_search_alarms()
         self._create_anomaly_alarms()
+        self._create_kubernetes_alarms()
         self.widgets = self._dashboard_widgets()
         self.oncall_topic_arn = self._oncall.arn
         self.critical_topic_arn = self._critical.arn
@@ -320,6 +333,31 @@ class Monitoring(pulumi.ComponentResource):
                     f"of {args.search_volume_gb} GiB", [self._oncall.arn], namespace="AWS/ES",
                     metric_name="FreeStorageSpace", dimensions=domain, statistic="Minimum", threshold=free_mib,
                     comparison_operator="LessThanThreshold")
+
+    def _create_kubernetes_alarms(self) -> None:
+        """Phase 3 on, from Container Insights (Amazon CloudWatch User Guide, "Amazon EKS and Kubernetes
+        Container Insights metrics"): the nodes' CPU and memory at the seed's KPI levels, any failed
+        node, and a service running fewer pods than its HPA's minimum (a missing series breaches:
+        no pods, no datapoints)."""
+        cluster = self._args.kubernetes
+        if cluster is None:
+            return
+        spec, dimensions = self._spec, {"ClusterName": cluster.name}
+        insights = dict(namespace="ContainerInsights", statistic="Average", dimensions=dimensions)
+        self._levels("k8s-node-cpu", "EKS node CPU", spec.cpu_percent, "%",
+                     metric_name="node_cpu_utilization", **insights)
+        self._levels("k8s-node-memory", "EKS node memory", spec.memory_percent, "%",
+                     metric_name="node_memory_utilization", **insights)
+        self._alarm("k8s-failed-nodes-critical", f"A node of EKS cluster {cluster.name} has failed", [self._critical.arn],
+                    namespace="ContainerInsights", metric_name="cluster_failed_node_count", statistic="Maximum",
+                    dimensions=dimensions, threshold=0, comparison_operator="GreaterThanThreshold")
+        for service, minimum in sorted(cluster.minimum_pods.items()):
+            self._alarm(f"k8s-{service}-pods", f"{service} runs fewer than its HPA's minimum of {minimum} pods "
+                        f"for {WARNING_MINUTES} minutes", [self._oncall.arn],
+                        namespace="ContainerInsights", metric_name="service_number_of_running_pods",
+                        statistic="Average", treat_missing_data="breaching",
+                        dimensions={**dimensions, "Namespace": service, "Service": service},
+                        threshold=minimum, comparison_operator="LessThanThreshold")
 
     def _create_anomaly_alarms(self) -> None:
         if not self._args.anomaly_detection:
