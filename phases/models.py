@@ -745,14 +745,22 @@ class Phase(Model):
 
     def surged(self) -> Phase:
         """The phase in surge mode: the cache evicts any key, the database allows at least the surge's
-        connections, the WAF limit is the stricter of the two. Sizes only: AWS changes each of them in
+        connections, the WAF limit is the stricter of the two, the Kubernetes API gateway's HPA keeps
+        at least the playbook's pods. Sizes only: AWS changes each of them in
         place (parameter values, a rate-based rule's limit), so surge on and off replace nothing. The
         API groups' surge floor is `surge_size()`, applied by the API tier."""
         if self.surge is None:
             return self
         surge = self.surge
         limit = self.api.rate_limit_per_5min
-        return self.model_validate(self.model_dump() | {
+        kubernetes = {}
+        if self.kubernetes is not None:
+            # The playbook's `kubectl scale deployment api-deployment --replicas=20`, held: with the HPA in
+            # charge of the replicas, its minimum is what keeps 20 (an in-place HPA update).
+            hpa = self.kubernetes.hpa
+            kubernetes = {"kubernetes": self.kubernetes.model_dump() | {"hpa": hpa.model_dump() | {
+                "min_replicas": max(hpa.min_replicas, surge.kubernetes_min_replicas)}}}
+        return self.model_validate(self.model_dump() | kubernetes | {
             "cache": self.cache.model_dump() | {"maxmemory_policy": surge.cache_maxmemory_policy},
             "database": self.database.model_dump() | {
                 "max_connections": max(self.database.max_connections, surge.db_max_connections)},

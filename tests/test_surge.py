@@ -109,3 +109,10 @@ def test_surge_on_and_off_edit_the_stack_file(capsys, tmp_path):
     assert stack_file.read_text() == original + '  qnom:surge: "false"\n'
     again = run_cli(capsys, "surge", "off", *common)
     assert "already off" in again.stdout and stack_file.read_text() == original + '  qnom:surge: "false"\n'
+
+
+def test_surge_holds_at_least_20_api_gateway_pods_from_phase_3():
+    # Seed playbook: kubectl scale deployment api-deployment --replicas=20, as the HPA's minimum.
+    assert settings_for("prod", 3, surge=True).phase.kubernetes.hpa.min_replicas == 20
+    assert settings_for("prod", 3).phase.kubernetes.hpa.min_replicas == 3
+    assert settings_for("prod", 2, surge=True).phase.kubernetes is None
