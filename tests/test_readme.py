@@ -12,6 +12,8 @@ run or checked according to its program:
 - `make <target>` must be a target of the Makefile (`make -n`, which runs nothing).
 - `aws eks update-kubeconfig` and `kubectl` need a running cluster: the cluster, namespace and
   objects they name must be ones the prod stack declares in phase 3.
+Every `$ python -m qnom ...` line of a `text` block runs the same way, and each line the README
+shows under it must be among the lines the command prints.
 Every fenced `yaml` block holding `config:` is a stack file: it must plan, and pass `qnom policy`
 with the `json` pack config that follows it in the README, if any (and fail without it when the
 README says the policy needs it). A command of any other program fails the test, so nothing new in
@@ -74,8 +76,8 @@ def _qnom_args(words: list[str]) -> list[str] | None:
     return None
 
 
-DATED_COMMANDS = ("plan", "policy", "promote", "render", "cost")
-"""Commands that plan, and so take `--date`."""
+DATED_COMMANDS = ("plan", "policy", "promote", "render", "cost", "surge", "capacity")
+"""Commands that plan, and so take `--date` (today may be a seasonal window's day, which changes the plan)."""
 WRITING_COMMANDS = ("promote", "surge")
 """Commands that may write the stack file (`--yes`, `surge on`): they get a copy of it."""
 COVERED_ELSEWHERE = {"--gradual": "tests/test_promote_gradual.py"}
@@ -236,3 +238,42 @@ def test_each_cluster_command_names_what_prod_declares_in_phase_3(words):
     declared = {(r.inputs["metadata"].get("namespace"), r.inputs["metadata"]["name"])
                 for r in plan.resources if r.type == KUBECTL_KINDS[kind]}
     assert (option["-n"], name) in declared
+
+
+
+def _shown_commands() -> list[tuple[list[str], list[str]]]:
+    """`$ python -m qnom ...` lines of the README's `text` blocks and the output shown under each."""
+    found = []
+    for language, body in BLOCKS:
+        if language != "text":
+            continue
+        current = None
+        for line in body.splitlines():
+            if line.startswith("$ "):
+                current = (line[2:], [])
+                found.append(current)
+            elif current is not None and line.strip() not in ("", "..."):
+                current[1].append(line.rstrip())
+    return [(command.split(" | ")[0].split(), output) for command, output in found]
+
+
+SHOWN = _shown_commands()
+
+
+@pytest.mark.parametrize(("words", "shown"), SHOWN, ids=[" ".join(words) for words, _ in SHOWN])
+def test_each_shown_command_prints_what_the_readme_shows(words, shown, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(PROJECT_DIR)
+    args = _qnom_args(words)
+    assert args is not None, words
+    if any(flag in args for flag in COVERED_ELSEWHERE):
+        return  # run by its own module (see test_each_qnom_command_exits_0)
+    if args[0] in WRITING_COMMANDS:
+        stack = args[args.index("--stack") + 1]
+        copy = tmp_path / f"Pulumi.{stack}.yaml"
+        copy.write_text((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+        args = [*args, "--stack-file", str(copy)]
+    result = run_cli(capsys, *_with_date(args))
+    assert result.returncode == 0, result.stderr
+    printed = [line.rstrip() for line in result.stdout.splitlines()]
+    missing = [line for line in shown if line not in printed]
+    assert missing == [], f"the README shows lines the command does not print: {missing[:3]} in {printed}"

@@ -5,7 +5,7 @@ Plans the stack as it is and with the setting flipped, prints what changes (`qno
 into the stack file (a line-level edit: comments and key order stay). It then prints the playbook's
 steps that are not the program's to take: `pulumi up`, the CloudFront invalidation of the stack's
 distribution (its `cdnDistributionId` output), the reboot a raised `max_connections` needs (a static
-PostgreSQL parameter), and the Kubernetes API deployment's surge floor from the catalog.
+PostgreSQL parameter), and from phase 3 the Kubernetes api-hpa minimum (20 pods).
 """
 
 from __future__ import annotations
@@ -65,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
     written = before.surge != on and not refused
     if written:
         set_config_value(args.stack_file, SURGE_KEY, "true" if on else "false")
-    surge = after.phase.surge
     document: dict[str, Any] = {
         "stack": args.stack, "surge": on, "written": written, **diff.to_json(), "refused": refused,
         "apiSurgeSize": {region.name: after.phase.surge_size(region) for region in after.phase.regions} if on else {},
-        "kubernetesMinReplicas": surge.kubernetes_min_replicas if surge and on else None,
+        # The API gateway's HPA minimum in surge (phase 3 on); None where the phase runs no Kubernetes.
+        "kubernetesMinReplicas": after.phase.kubernetes.hpa.min_replicas if on and after.phase.kubernetes else None,
         "next": follow_up(args.stack, on, before, after) if written else [],
     }
     if args.json:
@@ -93,7 +93,7 @@ def _print(document: dict[str, Any], args: argparse.Namespace) -> None:
     for region, size in document["apiSurgeSize"].items():
         out(f"  {region}: API group held at {size} instances\n")
     if document["kubernetesMinReplicas"]:
-        out(f"  Kubernetes API deployment floor: {document['kubernetesMinReplicas']} replicas\n")
+        out(f"  Kubernetes api-hpa minimum: {document['kubernetesMinReplicas']} api-deployment pods\n")
     if not document["written"]:
         out(f"{SURGE_KEY} is already {'on' if document['surge'] else 'off'} in {args.stack_file.name}; nothing written\n")
         return
