@@ -59,14 +59,7 @@ def alert_key_policy(account_id: pulumi.Input[str], publishers: Sequence[str]) -
     event sources from AWS services and encrypted topics"); AWS-managed `alias/aws/sns` cannot be
     changed to allow it, hence a customer-managed key.
     """
-    # The publishers act for this account only (aws:SourceAccount: the confused-deputy guard, AWS KMS
-    # Developer Guide, "aws:SourceAccount"); the account administers the key and uses it through IAM.
-    return {"Version": VERSION, "Statement": [
-        key_admin_statement(account_id),
-        {"Sid": "AlertPublishersEncrypt", "Effect": "Allow", "Principal": {"Service": sorted(publishers)},
-         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
-    ]}
+    return service_principal_key_policy(account_id, sorted(publishers))
 
 
 def alert_topic_policy(topic_arn: pulumi.Input[str], account_id: pulumi.Input[str],
@@ -496,10 +489,10 @@ def log_key_policy(account_id: pulumi.Input[str], region: pulumi.Input[str]) -> 
     ]}
 
 
-def service_principal_key_policy(account_id: pulumi.Input[str], service_principal: str,
+def service_principal_key_policy(account_id: pulumi.Input[str], service_principal: str | list[str],
                                  source_arns: Sequence[pulumi.Input[str]] = ()) -> dict:
-    """Key policy of a key one AWS service principal uses itself (e.g. `cloudwatch.amazonaws.com`
-    publishing alarms to an encrypted SNS topic): data keys and decryption for that principal only,
+    """Key policy of a key AWS service principals use themselves (e.g. `cloudwatch.amazonaws.com`
+    publishing alarms to an encrypted SNS topic): data keys and decryption for those principals only,
     on behalf of this account and, with `source_arns`, of those resources alone (AWS KMS Developer
     Guide, "aws:SourceArn" and "aws:SourceAccount" in key policies: the confused-deputy guard)."""
     condition: dict = {"StringEquals": {"aws:SourceAccount": account_id}}

@@ -331,12 +331,7 @@ def cost_document(run: ProgramRun, settings: StackSettings) -> dict[str, Any]:
 def _region(run: ProgramRun, record: RecordedResource) -> str | None:
     """The region a resource is billed in: its AWS provider's, or (a Kubernetes object, whose
     provider is the cluster's) the `Region` component it hangs under; None for a global resource."""
-    region = run.region_of(record)
-    parent = run.by_urn.get(record.parent or "")
-    while region is None and parent is not None:
-        region = parent.name if parent.type == "qnom:components:Region" else None
-        parent = run.by_urn.get(parent.parent or "")
-    return region
+    return run.region_of(record) or run.enclosing_region(record)
 
 
 def _priced(run: ProgramRun, settings: StackSettings, translate) -> list[dict[str, Any]]:

@@ -72,6 +72,15 @@ class ProgramRun:
         provider = resource if resource.type == "pulumi:providers:aws" else self.by_urn.get(resource.provider or "")
         return provider.inputs.get("region") if provider and provider.type == "pulumi:providers:aws" else None
 
+    def enclosing_region(self, resource: RecordedResource) -> str | None:
+        """Name of the `Region` component the resource hangs under, if any."""
+        parent = self.by_urn.get(resource.parent or "")
+        while parent is not None:
+            if parent.type == "qnom:components:Region":
+                return parent.name
+            parent = self.by_urn.get(parent.parent or "")
+        return None
+
     @cached_property
     def by_urn(self) -> dict[str, RecordedResource]:
         return {resource.urn: resource for resource in self.resources}

@@ -38,14 +38,7 @@ class Plan:
         return [r for r in self.resources if r.parent == parent.urn]
 
     def enclosing_region(self, resource: RecordedResource) -> str | None:
-        """Name of the `Region` component the resource hangs under, if any."""
-        by_urn = self.run.by_urn
-        parent = by_urn.get(resource.parent or "")
-        while parent is not None:
-            if parent.type == "qnom:components:Region":
-                return parent.name
-            parent = by_urn.get(parent.parent or "")
-        return None
+        return self.run.enclosing_region(resource)
 
     def region_of(self, resource: RecordedResource) -> str | None:
         return self.run.region_of(resource)

@@ -97,6 +97,13 @@ def _stack_file(config: dict, tmp_path: Path, name: str = README_STACK) -> Path:
     return path
 
 
+def _copy_of_stack_file(stack: str, tmp_path: Path) -> Path:
+    """The project's stack file copied under `tmp_path`, for a command that writes into its stack file."""
+    copy = tmp_path / f"Pulumi.{stack}.yaml"
+    copy.write_text((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    return copy
+
+
 def _qnom_cases() -> list[tuple[int, list[str], dict]]:
     """(block, CLI arguments, the config `pulumi config set` gave the block's stack so far)."""
     cases = []
@@ -135,9 +142,7 @@ def test_each_qnom_command_exits_0(block, args, configured, capsys, tmp_path, mo
         # The block created this stack with `pulumi stack init` and `pulumi config set`.
         args = [*args, "--stack-file", str(_stack_file(configured, tmp_path, stack))]
     elif args[0] in WRITING_COMMANDS and stack is not None and "--stack-file" not in args:
-        copy = tmp_path / f"Pulumi.{stack}.yaml"
-        copy.write_text((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-        args = [*args, "--stack-file", str(copy)]
+        args = [*args, "--stack-file", str(_copy_of_stack_file(stack, tmp_path))]
     stack_files = {path: path.read_bytes() for path in PROJECT_DIR.glob("Pulumi*.yaml")}
     result = run_cli(capsys, *args)
     assert result.returncode == 0, result.stderr + result.stdout[-2000:]
@@ -269,9 +274,7 @@ def test_each_shown_command_prints_what_the_readme_shows(words, shown, capsys, t
         return  # run by its own module (see test_each_qnom_command_exits_0)
     if args[0] in WRITING_COMMANDS:
         stack = args[args.index("--stack") + 1]
-        copy = tmp_path / f"Pulumi.{stack}.yaml"
-        copy.write_text((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-        args = [*args, "--stack-file", str(copy)]
+        args = [*args, "--stack-file", str(_copy_of_stack_file(stack, tmp_path))]
     result = run_cli(capsys, *_with_date(args))
     assert result.returncode == 0, result.stderr
     printed = [line.rstrip() for line in result.stdout.splitlines()]

@@ -507,7 +507,7 @@ class ApiTier(pulumi.ComponentResource):
                 predefined_metric_specification=aws.autoscaling.
                 PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
                     predefined_metric_type="ALBRequestCountPerTarget",
-                    resource_label=pulumi.Output.concat(self.alb.arn_suffix, "/", self.target_group.arn_suffix),
+                    resource_label=self._request_count_label(),
                 ),
             ),
         # The label names a target group of the load balancer, and a target group belongs to a load
@@ -518,6 +518,10 @@ class ApiTier(pulumi.ComponentResource):
         if scaling.predictive:
             self._create_predictive_policy(scaling)
         return policies["up"]
+
+    def _request_count_label(self) -> pulumi.Output[str]:
+        """The request-count metrics' resource label: `<load balancer arn suffix>/<target group arn suffix>`."""
+        return pulumi.Output.concat(self.alb.arn_suffix, "/", self.target_group.arn_suffix)
 
     def _create_predictive_policy(self, scaling: models.ScalingPolicies) -> None:
         """Forecast and scale ahead of the daily and weekly pattern, on the same request target.
@@ -539,7 +543,7 @@ class ApiTier(pulumi.ComponentResource):
                     predefined_metric_pair_specification=aws.autoscaling.
                     PolicyPredictiveScalingConfigurationMetricSpecificationPredefinedMetricPairSpecificationArgs(
                         predefined_metric_type="ALBRequestCount",
-                        resource_label=pulumi.Output.concat(self.alb.arn_suffix, "/", self.target_group.arn_suffix),
+                        resource_label=self._request_count_label(),
                     ),
                 ),
             ),
