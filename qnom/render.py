@@ -20,6 +20,7 @@ from rich.table import Table
 from components.compute.schedule import UNCHANGED, active_window, upcoming_windows, window_size
 from phases.catalog import load_phase
 from policy.pack import PACK_NAME
+from policy import resource_types
 from policy.resource_types import STATEFUL
 
 if TYPE_CHECKING:
@@ -35,19 +36,14 @@ KEY_INPUTS = (
 )
 
 
-SCHEDULE = "aws:autoscaling/schedule:Schedule"
-GROUP = "aws:autoscaling/group:Group"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-DB_INSTANCE = "aws:rds/instance:Instance"
-DB_CLUSTER = "aws:rds/cluster:Cluster"
-DB_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
-CACHE_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
-CACHE_GLOBAL = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
-SEARCH_DOMAIN = "aws:opensearch/domain:Domain"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+# The views' names for the type tokens the policy pack already lists.
+SCHEDULE, GROUP, LAUNCH_TEMPLATE = resource_types.ASG_SCHEDULE, resource_types.ASG, resource_types.LAUNCH_TEMPLATE
+DB_INSTANCE, DB_CLUSTER = resource_types.RDS_INSTANCE, resource_types.RDS_CLUSTER
+DB_CLUSTER_INSTANCE = resource_types.RDS_CLUSTER_INSTANCE
+CACHE_GROUP, CACHE_GLOBAL = resource_types.CACHE_REPLICATION_GROUP, resource_types.CACHE_GLOBAL_REPLICATION_GROUP
+SEARCH_DOMAIN = resource_types.OPENSEARCH_DOMAIN
+EKS_CLUSTER, EKS_NODE_GROUP = resource_types.EKS_CLUSTER, resource_types.EKS_NODE_GROUP
+K8S_DEPLOYMENT, HELM_RELEASE = resource_types.K8S_DEPLOYMENT, resource_types.HELM_RELEASE
 SIZES = ("minSize", "desiredCapacity", "maxSize")
 # A scheduled action's size of -1 leaves the group's value as it is (Terraform's
 # aws_autoscaling_schedule and pulumi-aws autoscaling.Schedule docs, min_size/max_size/

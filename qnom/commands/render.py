@@ -27,11 +27,11 @@ from typing import Any
 import yaml
 
 from phases.settings import settings_from_config
+from policy.resource_types import HELM_RELEASE
 from qnom.commands import EXIT_FAILURE, EXIT_OK, add_date_option, add_stack_options, resolve_stack
 from qnom.engine import ProgramRun, RecordedResource
 
 PROVIDER_TYPE = "pulumi:providers:kubernetes"
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 CLUSTER_SCOPE = "_cluster"
 HELM_DIR = "_helm"
 _MANIFEST_KEYS = ("apiVersion", "kind", "metadata")
