@@ -21,6 +21,7 @@ import pulumi_aws as aws
 
 from components import policy_documents
 from phases.environment import EnvironmentProfile
+from phases.models import Architecture
 
 
 def stateful_options(child: pulumi.ResourceOptions, profile: EnvironmentProfile) -> pulumi.ResourceOptions:
@@ -54,6 +55,13 @@ OPENSEARCH_TLS_POLICY = "Policy-Min-TLS-1-2-2019-07"
 
 AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 """AWS's public SSM parameter naming the current Amazon Linux 2023 x86_64 AMI of a region."""
+
+
+def al2023_ami_parameter(architecture: Architecture) -> str:
+    """The public SSM parameter of the current Amazon Linux 2023 AMI for `architecture`: AWS publishes one
+    per architecture (`...-kernel-default-x86_64`, `...-kernel-default-arm64`), and an instance boots only
+    an image of its type's architecture."""
+    return AL2023_AMI_PARAMETER.removesuffix("x86_64") + architecture
 CLOUDWATCH_AGENT_POLICY_ARN = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
 """What the CloudWatch agent needs to publish metrics (PutMetricData, DescribeTags)."""
 SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"

@@ -33,6 +33,14 @@ _BELOW_LARGE = ("nano", "micro", "small", "medium")
 GLOBAL_DATASTORE_MAX_SECONDARIES = 2
 
 
+Architecture = Literal["x86_64", "arm64"]
+
+
+def instance_architecture(instance_type: str) -> Architecture:
+    """`arm64` for a Graviton type (a `g` after the generation: t4g, c6gn, m7g, r6g; and a1), else `x86_64`."""
+    return "arm64" if _ARM_FAMILY.match(instance_type) or instance_type.startswith("a1.") else "x86_64"
+
+
 def _x86_instance_type(value: str) -> str:
     if _ARM_FAMILY.match(value):
         raise ValueError(f"{value} is an arm64 (Graviton) type; the launch templates boot the x86_64 "
