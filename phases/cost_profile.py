@@ -1,24 +1,37 @@
-"""The cost-optimised profile (`qnom:costProfile optimised`): the same capacity on cheaper families.
+"""The cost-optimised profile (`qnom:costProfile optimised`): the same capacity for less.
 
-Every instance type of the catalog maps to one with equal or more vCPUs and memory: AMD EC2 types
-for the API groups and workers (the launch templates boot the x86_64 Amazon Linux 2023 image, so
-Graviton EC2 types would need an arm64 image), and Graviton (arm64) classes for RDS, Aurora and
-ElastiCache, whose engines AWS runs for us. OpenSearch already runs on Graviton. A change of class
-is an in-place modification of a database or cache (a restart or failover, never a replacement).
+- Every instance type of the catalog maps to one with equal or more vCPUs and memory on AWS
+  Graviton (arm64): EC2 for the API groups and workers (their launch templates then boot the arm64
+  Amazon Linux 2023 image, so the app's container image must be published for linux/arm64),
+  RDS, Aurora and ElastiCache. OpenSearch already runs on Graviton. A change of class is an
+  in-place modification of a database or cache (a restart or failover, never a replacement); a
+  group's new type and image roll in through its instance refresh.
+- The API groups run a spot share: half the region's everyday minimum (rounded up) stays on
+  demand, and everything above it runs on spot across several types of at least the API type's
+  size (capacity-optimized pools, capacity rebalancing). The seed keeps spot for workloads that can
+  lose an instance; an API group above that base is one: the base alone carries the seed's current
+  load (two phase-1 instances run at 20% utilisation), and the load balancer stops routing to an
+  instance two minutes before its spot interruption.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any, Literal
 
 CostProfileName = Literal["standard", "optimised"]
 
 OPTIMISED_TYPES: dict[str, str] = {
-    # EC2: AMD EPYC twins at the same vCPU and memory (t3a: 2 vCPU/4 GiB and 8 GiB; c6a.xlarge 4/8).
-    "t3.medium": "t3a.medium",
-    "t3.large": "t3a.large",
-    "c5.xlarge": "c6a.xlarge",
+    # EC2, Graviton at the same vCPU and memory: t4g.medium 2 vCPU / 4 GiB, t4g.large 2 / 8,
+    # c6g.xlarge 4 / 8, m6g/m7g/m6gd/m7gd.large 2 / 8 (the workers' four spot pools stay four).
+    "t3.medium": "t4g.medium",
+    "t3.large": "t4g.large",
+    "c5.xlarge": "c6g.xlarge",
+    "m5.large": "m6g.large",
+    "m5a.large": "m6gd.large",
+    "m6i.large": "m7g.large",
+    "m6a.large": "m7gd.large",
     # RDS and Aurora PostgreSQL: Graviton at the same vCPU and memory.
     "db.t3.medium": "db.t4g.medium",
     "db.r5.large": "db.r6g.large",
@@ -29,8 +42,23 @@ OPTIMISED_TYPES: dict[str, str] = {
 }
 """Standard type -> its cost-optimised equivalent."""
 STANDARD_TYPES = {value: key for key, value in OPTIMISED_TYPES.items()}
-CHEAPEST_WORKER = "m6a.large"
-"""The cheapest of the catalog's worker types (2 vCPU, 8 GiB on AMD)."""
+CHEAPEST_WORKER = "m6g.large"
+"""The cheapest of the optimised workers' types (2 vCPU, 8 GiB on Graviton): on demand runs it."""
+
+API_SPOT_TYPES: dict[str, list[str]] = {
+    # The API type first, then Graviton types with at least its vCPUs and memory (more spot pools).
+    "t4g.medium": ["t4g.medium", "c6g.large", "c7g.large"],
+    "t4g.large": ["t4g.large", "m6g.large", "m7g.large"],
+    "c6g.xlarge": ["c6g.xlarge", "c7g.xlarge", "c6gn.xlarge", "m6g.xlarge"],
+}
+"""An optimised API type -> the types its group may launch."""
+API_ON_DEMAND_PERCENT_OF_MIN = 50
+"""The optimised API groups' on-demand base, as a share of the region's everyday minimum (rounded up)."""
+
+
+def api_on_demand_base(minimum: int, percent_of_min: int = API_ON_DEMAND_PERCENT_OF_MIN) -> int:
+    """Instances an API group keeps on demand: `percent_of_min` of its everyday minimum, rounded up."""
+    return math.ceil(minimum * percent_of_min / 100)
 
 
 def optimised(instance_type: str) -> str:
@@ -46,7 +74,10 @@ def apply_profile(document: dict[str, Any], profile: CostProfileName) -> dict[st
     if profile == "standard":
         return document
     document = copy.deepcopy(document)
-    document["api"]["instance_type"] = optimised(document["api"]["instance_type"])
+    api_type = document["api"]["instance_type"] = optimised(document["api"]["instance_type"])
+    if api_type in API_SPOT_TYPES:  # a type the profile does not know (an override) stays on demand
+        document["api"]["spot"] = {"instance_types": API_SPOT_TYPES[api_type],
+                                   "on_demand_percent_of_min": API_ON_DEMAND_PERCENT_OF_MIN}
     database = document["database"]
     database["instance_class"] = optimised(database["instance_class"])
     if database.get("aurora"):
@@ -58,5 +89,5 @@ def apply_profile(document: dict[str, Any], profile: CostProfileName) -> dict[st
 
 
 def worker_types(types: list[str]) -> list[str]:
-    """The workers' types with the cheapest same-size one first: on demand runs the first."""
-    return sorted(types, key=lambda name: name != CHEAPEST_WORKER)
+    """The workers' optimised types with the cheapest one first: on demand runs the first."""
+    return sorted((optimised(name) for name in types), key=lambda name: name != CHEAPEST_WORKER)

@@ -170,6 +170,31 @@ class ScalingPolicies(Model):
         return self
 
 
+def _one_architecture(types: list[str]) -> list[str]:
+    """A group launches every type from one template, whose image has one architecture."""
+    architectures = {name: instance_architecture(name) for name in types}
+    if len(set(architectures.values())) > 1:
+        raise ValueError(f"mixes x86_64 and arm64 types ({', '.join(f'{k}: {v}' for k, v in architectures.items())}); "
+                         "the group's one launch template boots one image, of one architecture")
+    return types
+
+
+class ApiSpot(Model):
+    """A spot share of the API groups above an on-demand base (the cost-optimised profile sets it)."""
+
+    instance_types: list[str] = Field(
+        min_length=2, description="Types the group may launch, the API's type first (on demand runs it); the others "
+                                  "have at least its vCPUs and memory and widen the spot pools.")
+    on_demand_percent_of_min: int = Field(
+        ge=1, le=100, description="On-demand base as a share of the region's everyday minimum, rounded up; the "
+                                  "capacity above it runs on spot.")
+
+    @field_validator("instance_types")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        return _one_architecture(value)
+
+
 class ApiTier(Model):
     instance_type: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
     port: int = Field(ge=1024, le=65535, description="Port the API container listens on (seed upstreams: :3000).")
@@ -183,11 +208,16 @@ class ApiTier(Model):
         default=None, ge=10, le=2_000_000_000,
         description="WAF rate-based rule limit per client IP; null: no web ACL (AWS minimum is 10).",
     )
+    spot: ApiSpot | None = Field(
+        default=None, description="Null (the catalog's): every API instance on demand. The cost-optimised "
+                                  "profile sets a spot share above an on-demand base.")
 
-    @field_validator("instance_type")
-    @classmethod
-    def _x86(cls, value: str) -> str:
-        return _x86_instance_type(value)
+    @model_validator(mode="after")
+    def _spot_starts_with_the_type(self) -> ApiTier:
+        if self.spot is not None and self.spot.instance_types[0] != self.instance_type:
+            raise ValueError(f"spot.instance_types must start with instance_type ({self.instance_type}), "
+                             f"got {self.spot.instance_types}")
+        return self
 
 
 class SeasonalWindow(Model):
@@ -269,9 +299,7 @@ class Workers(Model):
             problems.append(f"must be unique, got {value}")
         if problems:
             raise ValueError("; ".join(problems))
-        for name in value:
-            _x86_instance_type(name)
-        return value
+        return _one_architecture(value)
 
     @model_validator(mode="after")
     def _sizes(self) -> Workers:

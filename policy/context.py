@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from phases.catalog import PHASE_NUMBERS, load_phase
-from phases.cost_profile import optimised
+from phases.cost_profile import API_SPOT_TYPES, optimised
 from phases.environment import PROFILES, EnvironmentProfile
 from phases.models import Phase
 from phases.settings import NAMESPACE, SettingsError, StackSettings, read_pulumi_config, settings_from_config
@@ -151,6 +151,7 @@ def allowed_families(phase: Phase) -> dict[str, set[str]]:
         search = {family(phase.search.instance_type), family(phase.search.dedicated_master_type)}
     # The cost-optimised profile's equivalents are the same capacity on other families (phases/cost_profile.py).
     ec2 |= {family(optimised(kind)) for kind in ec2_types}
+    ec2 |= {family(kind) for kind in API_SPOT_TYPES.get(optimised(phase.api.instance_type), [])}
     rds |= {family(optimised(phase.database.instance_class))}
     if phase.database.aurora:
         rds.add(family(optimised(phase.database.aurora.replica_instance_class)))

@@ -20,7 +20,14 @@ import yaml
 
 from components.kubernetes.karpenter import SPREAD_LABEL, SPREAD_VALUES
 from components.kubernetes.sizing import baseline_service_nodes
-from phases.cost_profile import CHEAPEST_WORKER, optimised, standard
+from phases.cost_profile import (
+    API_SPOT_TYPES,
+    CHEAPEST_WORKER,
+    CostProfileName,
+    api_on_demand_base,
+    optimised,
+    standard,
+)
 from phases.settings import StackSettings
 from qnom.engine import UNKNOWN, ProgramRun, RecordedResource
 
@@ -54,20 +61,22 @@ def _known(value: Any) -> bool:
     return value is not None and value != UNKNOWN
 
 
-def _as_planned(instance_type: str) -> str:
-    return instance_type
-
-
 @dataclass
 class _Pricer:
     run: ProgramRun
     settings: StackSettings
-    translate: Any = _as_planned
-    """Instance type -> the type priced: as planned, or a cost profile's equivalent."""
+    profile: CostProfileName | None = None
+    """The cost profile priced: None as planned, else the profile's types (and API spot share)."""
 
     @property
     def hours(self) -> int:
         return price_table()["hours_per_month"]
+
+    def translate(self, instance_type: str) -> str:
+        """Instance type -> the type priced: as planned, or the profile's equivalent."""
+        if self.profile is None:
+            return instance_type
+        return optimised(instance_type) if self.profile == "optimised" else standard(instance_type)
 
     def source(self, record: RecordedResource, prop: str, resource_type: str) -> RecordedResource | None:
         by_urn = self.run.by_urn
@@ -79,35 +88,44 @@ class _Pricer:
     def group(self, record: RecordedResource, region: str) -> tuple[float, str]:
         inputs = record.inputs
         count = inputs.get("desiredCapacity", inputs.get("minSize", 0))
-        template = self.source(record, "launchTemplate", "aws:ec2/launchTemplate:LaunchTemplate")
         mixed = inputs.get("mixedInstancesPolicy")
-        volume_gb = 0
-        if mixed:
-            spec = mixed["launchTemplate"]
-            template = self.source(record, "mixedInstancesPolicy", "aws:ec2/launchTemplate:LaunchTemplate")
+        template = self.source(record, "mixedInstancesPolicy" if mixed else "launchTemplate",
+                               "aws:ec2/launchTemplate:LaunchTemplate")
+        planned = [override["instanceType"] for override in mixed["launchTemplate"]["overrides"]] if mixed else [
+            template.inputs["instanceType"]]
+        types = [self.translate(name) for name in planned]
+        distribution = (mixed or {}).get("instancesDistribution", {})
+        is_mix, base = bool(mixed), distribution.get("onDemandBaseCapacity", 0)
+        on_demand_percent = distribution.get("onDemandPercentageAboveBaseCapacity", 100)
+        if self.profile is not None and inputs.get("targetGroupArns"):
+            # An API group: the profile decides its mix (phases/cost_profile.py), whatever the plan's.
+            is_mix = self.profile == "optimised" and types[0] in API_SPOT_TYPES
+            if is_mix:
+                types, on_demand_percent = API_SPOT_TYPES[types[0]], 0
+                base = api_on_demand_base(self._everyday_api_min(region, inputs.get("minSize", count)))
+        elif self.profile == "optimised" and mixed:
+            types.sort(key=lambda name: name != CHEAPEST_WORKER)
+        hourly = rate("ec2_instance_hour", types[0], region)
+        if is_mix:
             # The on-demand share runs the first (prioritized) type; spot picks the cheapest pools.
-            types = [self.translate(override["instanceType"]) for override in spec["overrides"]]
-            if self.translate is optimised:
-                types.sort(key=lambda name: name != CHEAPEST_WORKER)
-            distribution = mixed["instancesDistribution"]
-            base = min(count, distribution.get("onDemandBaseCapacity", 0))
-            above = count - base
-            on_demand = base + math.ceil(above * distribution.get("onDemandPercentageAboveBaseCapacity", 100) / 100)
-            spot = count - on_demand
-            hourly = rate("ec2_instance_hour", types[0], region)
-            spot_hourly = min(rate("ec2_instance_hour", name, region) for name in types) * (
-                1 - price_table()["spot"]["discount"])
+            # Auto Scaling rounds a fractional on-demand share up, in favour of on demand.
+            base = min(count, base)
+            on_demand = base + math.ceil((count - base) * on_demand_percent / 100)
+            spot, discount = count - on_demand, price_table()["spot"]["discount"]
+            spot_hourly = min(rate("ec2_instance_hour", name, region) for name in types) * (1 - discount)
             monthly = (on_demand * hourly + spot * spot_hourly) * self.hours
-            basis = f"{on_demand} x {types[0]} on demand + {spot} spot at -{price_table()['spot']['discount']:.0%}"
+            basis = f"{on_demand} x {types[0]} on demand + {spot} spot at -{discount:.0%}"
         else:
-            instance_type = self.translate(template.inputs["instanceType"])
-            monthly = count * rate("ec2_instance_hour", instance_type, region) * self.hours
-            basis = f"{count} x {instance_type}"
-        if template is not None:
-            for device in template.inputs.get("blockDeviceMappings", []):
-                volume_gb += int(device.get("ebs", {}).get("volumeSize", 0))
+            monthly, basis = count * hourly * self.hours, f"{count} x {types[0]}"
+        volume_gb = sum(int(device.get("ebs", {}).get("volumeSize", 0))
+                        for device in (template.inputs.get("blockDeviceMappings", []) if template else []))
         monthly += count * volume_gb * rate("ebs_gp3_gb_month", "gp3", region)
         return monthly, f"{basis}, {volume_gb} GiB gp3 each"
+
+    def _everyday_api_min(self, region: str, planned_min: int) -> int:
+        """The region's everyday API minimum (the on-demand base's yardstick), as the catalog sizes it."""
+        spec = next((item for item in self.settings.phase.regions if item.name == region), None)
+        return spec.api.min if spec is not None else planned_min
 
     def rds_instance(self, record: RecordedResource, region: str) -> tuple[float, str]:
         inputs, phase = record.inputs, self.settings.phase
@@ -295,13 +313,14 @@ def cost_document(run: ProgramRun, settings: StackSettings) -> dict[str, Any]:
     for record in run.resources:
         if not record.type.startswith(COMPONENT_PREFIX) and record.type not in known:
             raise PriceMissing(f"prices.yaml does not list {record.type} (fixed, usage or free)")
-    resources = _priced(run, settings, _as_planned)
+    resources = _priced(run, settings, None)
     total = round(sum(item["monthly"] for item in resources), 2)
     budget = settings.phase.budget.monthly_usd
-    # Both profiles from the same plan: a profile changes instance types and nothing else.
+    # Both profiles from the same plan: a profile changes instance types and the API groups' spot
+    # share, nothing else.
     profiles = {}
-    for name, translate in (("standard", standard), ("optimised", optimised)):
-        amount = round(sum(item["monthly"] for item in _priced(run, settings, translate)), 2)
+    for name in ("standard", "optimised"):
+        amount = round(sum(item["monthly"] for item in _priced(run, settings, name)), 2)
         profiles[name] = {"total": amount, "budgetShare": round(amount / budget, 3)}
     usage = usage_items(run, settings)
     usage_total = round(sum(item["monthly"] or 0 for item in usage), 2)
@@ -334,9 +353,9 @@ def _region(run: ProgramRun, record: RecordedResource) -> str | None:
     return run.region_of(record) or run.enclosing_region(record)
 
 
-def _priced(run: ProgramRun, settings: StackSettings, translate) -> list[dict[str, Any]]:
-    """Every fixed-cost resource of the run, priced with instance types passed through `translate`."""
-    pricer, fixed, resources = _Pricer(run, settings, translate), price_table()["types"]["fixed"], []
+def _priced(run: ProgramRun, settings: StackSettings, profile: CostProfileName | None) -> list[dict[str, Any]]:
+    """Every fixed-cost resource of the run, priced as planned (`profile` None) or as `profile` would plan it."""
+    pricer, fixed, resources = _Pricer(run, settings, profile), price_table()["types"]["fixed"], []
     for record in run.resources:
         if record.type not in fixed:
             continue

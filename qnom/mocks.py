@@ -16,6 +16,9 @@ from pulumi.runtime.rpc import UNKNOWN
 
 ACCOUNT_ID = "123456789012"
 AMI_ID = "ami-0abcdef1234567890"
+ARM64_AMI_ID = "ami-0fedcba0987654321"
+AMI_ARCHITECTURES = {AMI_ID: "x86_64", ARM64_AMI_ID: "arm64"}
+"""The architecture of each image the mocked AMI parameters name (AWS publishes one parameter per architecture)."""
 ZONE_SUFFIXES = ("a", "b", "c", "d")
 DEFAULT_REGION = "us-east-1"
 AUTO_NAME_SUFFIX_LENGTH = 7
@@ -107,7 +110,7 @@ def _ssm_parameter(region: str, args: dict) -> dict:
         "id": name,
         "name": name,
         "type": "String",
-        "value": AMI_ID if "/ami/" in name or "ami" in name else "mock-value",
+        "value": (ARM64_AMI_ID if name.endswith("arm64") else AMI_ID) if "ami" in name else "mock-value",
         "arn": f"arn:aws:ssm:{region}:{ACCOUNT_ID}:parameter{name}",
         "version": 1,
         "withDecryption": True,

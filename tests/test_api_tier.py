@@ -533,7 +533,8 @@ def test_api_image_setting_is_declared_and_validated():
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"api": {"instance_type": "m6g.large"}}, "qnom:overrides.api.instance_type: got 'm6g.large'"),
+    ({"api": {"spot": {"instance_types": ["t3.large", "m6g.large"], "on_demand_percent_of_min": 50}}},
+     "qnom:overrides.api.spot.instance_types: .*mixes x86_64 and arm64 types"),
     ({"schedule": {"timezone": "Nowhere/City"}},
      "qnom:overrides.schedule.timezone: got 'Nowhere/City'; must be an IANA time zone"),
     ({"workers": {"capacity": {"min": 0, "desired": 0, "max": 3}}}, r"qnom:overrides.workers: capacity.min \(0\)"),
@@ -544,8 +545,12 @@ def test_invalid_overrides_name_the_key_path(overrides, message):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"instance_type": "m6g.large"}, "arm64"),
-    ({"instance_type": "t4g.medium"}, "arm64"),
+    ({"spot": {"instance_types": ["t3.large", "t4g.large"], "on_demand_percent_of_min": 50}},
+     r"mixes x86_64 and arm64 types \(t3.large: x86_64, t4g.large: arm64\)"),
+    ({"spot": {"instance_types": ["m5.large", "t3.large"], "on_demand_percent_of_min": 50}},
+     r"spot.instance_types must start with instance_type \(t3.large\)"),
+    ({"spot": {"instance_types": ["t3.large", "m5.large"], "on_demand_percent_of_min": 0}},
+     "greater than or equal to 1"),
     ({"idle_timeout_seconds": 0}, "greater than or equal to 1"),
     ({"port": 80}, "greater than or equal to 1024"),
     ({"rate_limit_per_5min": 5}, "greater than or equal to 10"),

@@ -119,6 +119,18 @@ def one_time(start: str) -> RecordedResource:
                deps={"autoscalingGroupName": [ASG_RESOURCE]})
 
 
+X86_TEMPLATE = res(TEMPLATE, "api-lt", {"imageId": mocks.AMI_ID, "instanceType": "t3.medium"})
+ARM_TEMPLATE = res(TEMPLATE, "api-lt", {"imageId": mocks.ARM64_AMI_ID, "instanceType": "t4g.medium"})
+
+
+def graviton_group(types: list[str]) -> RecordedResource:
+    """An API group of a mixed instances policy over Graviton `types`, from the template `api-lt`."""
+    policy = {"launchTemplate": {"overrides": [{"instanceType": name} for name in types]},
+              "instancesDistribution": {"onDemandBaseCapacity": 1, "onDemandPercentageAboveBaseCapacity": 0}}
+    return res(GROUP, "api", {"minSize": 2, "maxSize": 2, "mixedInstancesPolicy": policy},
+               deps={"mixedInstancesPolicy": [X86_TEMPLATE]})
+
+
 def template(script: str, hops: int) -> RecordedResource:
     return res(TEMPLATE, "workers-lt", {"userData": _b64(script), "metadataOptions": {
         "httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": hops}})
@@ -235,6 +247,13 @@ CASES = [
     Case("asg-size-bounds", res(GROUP, "api", {"minSize": 5, "maxSize": 3}),
          refused="ValidationError: Max bound, 3, must be greater than or equal to min bound, 5"),
     Case("asg-size-bounds", ASG_RESOURCE),
+    # Every type a group launches runs the template image's architecture.
+    Case("asg-instance-type-architecture", graviton_group(["t4g.medium", "c6g.large"]), [X86_TEMPLATE],
+         refused="ValidationError: You must use a valid fully-formed launch template. The architecture 'arm64' of "
+                 "the specified instance type does not match the architecture 'x86_64' of the specified AMI"),
+    Case("asg-instance-type-architecture", graviton_group(["t4g.medium", "c6g.large"]), [ARM_TEMPLATE]),
+    Case("asg-instance-type-architecture", res(GROUP, "api", {"minSize": 2, "maxSize": 2},
+                                               deps={"launchTemplate": [X86_TEMPLATE]}), [X86_TEMPLATE]),
     # 4. Containers on the bridge network need a second metadata hop.
     Case("ec2-container-metadata-hop-limit", template("#!/bin/bash\ndocker run --rm -p 80:80 qnom/api\n", 1),
          refused="In a container environment, if the hop limit is 1, the IMDSv2 response does not return"),

@@ -912,9 +912,10 @@ def test_instance_types_belong_to_the_phase_families():
     assert check_stack("instance-types-in-phase-families", phase_2) == []
     bigger = [stack_resource(LAUNCH_TEMPLATE, "api-lt", with_(LAUNCH, instanceType="m7i.8xlarge"))]
     found = check_stack("instance-types-in-phase-families", bigger)
-    # t3a: the cost-optimised profile's twin of t3 (phases/cost_profile.py).
+    # t4g, m6g, m7g, m6gd, m7gd: the cost-optimised profile's Graviton twins of t3 and the workers'
+    # types; m6g and m7g also widen its API group's spot pools (phases/cost_profile.py).
     assert found == [("api-lt: instanceType m7i.8xlarge is outside phase 2's ec2 families "
-                      "(m5, m5a, m6a, m6i, t3, t3a)", "api-lt")]
+                      "(m5, m5a, m6a, m6g, m6gd, m6i, m7g, m7gd, t3, t4g)", "api-lt")]
     assert check_stack("instance-types-in-phase-families", bigger, config={"extraFamilies": ["m7i"]}) == []
     # Phase 3 moves the API to c5: a t3 launch template left behind is flagged.
     assert flagged(check_stack("instance-types-in-phase-families", phase_2[:1], phase=3)) == ["api-lt"]

@@ -20,14 +20,15 @@ Creates, under the component:
   database and cache secrets (and decrypting them with their keys through Secrets Manager),
   the object bucket's app prefix, sending to the job queue (phase 2 on), and ECR pulls only
   when the image lives in a private ECR repository;
-- a launch template: Amazon Linux 2023 (public SSM parameter), IMDSv2 with hop limit 2 (the
+- a launch template: Amazon Linux 2023 of the API type's architecture (public SSM parameter), IMDSv2 with hop limit 2 (the
   API runs in a bridge-network container and needs the instance role), no public IP,
   encrypted gp3 root volume, detailed monitoring, user data from
   `templates/api-user-data.sh.tpl` (it reads the configuration at every start and runs the
   CloudWatch agent for memory use, with AWS's agent policy on the role);
 - the Auto Scaling group (it and the template through `components/compute/instance_group.py`) over
   the private subnets of every AZ, with rolling instance refresh, created only after
-  `boot_after` (the NAT routes, the configuration) and the role's policies;
+  `boot_after` (the NAT routes, the configuration) and the role's policies; with `spec.spot` (the
+  cost-optimised profile) a mixed instances policy: an on-demand base, spot above it;
 - with `spec.scaling`: CPU step policies (+ their alarms) and request-count target tracking
   (after the listener), and with `spec.scaling.predictive` (phase 3 on) a predictive scaling
   policy (forecast and scale) on the request-count metric pair;
@@ -53,11 +54,18 @@ from components import policy_documents as documents
 from components.compute import schedule as traffic
 from components.compute.app_config import AppAccess
 from components.data.buckets import create_private_bucket
-from components.compute.instance_group import GroupArgs, LaunchTemplateArgs, create_group, create_launch_template
+from components.compute.instance_group import (
+    GroupArgs,
+    LaunchTemplateArgs,
+    MixedInstances,
+    create_group,
+    create_launch_template,
+)
 from components.compute.instance_role import app_access_policies, create_instance_role
 from components.edge import origin_access
 from components.edge.waf import WafLogging, rate_limited_web_acl
 from phases import models
+from phases.cost_profile import api_on_demand_base
 from phases.environment import EnvironmentProfile
 
 ACCESS_LOG_PREFIX = "alb"
@@ -435,7 +443,8 @@ class ApiTier(pulumi.ComponentResource):
         return create_launch_template(self._name, LaunchTemplateArgs(
             instance_profile_arn=profile.arn, security_group_id=self.instance_sg.id,
             root_volume_gb=args.spec.root_volume_gb, user_data=userdata.encode(script),
-            instance_type=args.spec.instance_type, tags=args.tags,
+            instance_type=args.spec.instance_type, architecture=models.instance_architecture(args.spec.instance_type),
+            tags=args.tags,
         ), self._invoke, self._child)
 
     def _create_group(self) -> aws.autoscaling.Group:
@@ -458,9 +467,23 @@ class ApiTier(pulumi.ComponentResource):
             subnet_ids=args.private_subnet_ids,
             refresh_min_healthy_percent=args.spec.instance_refresh_min_healthy_percent,
             health_check_type="ELB", health_check_grace_seconds=args.spec.health_check_grace_seconds,
-            target_group_arns=[self.target_group.arn],
+            target_group_arns=[self.target_group.arn], mixed_instances=self._spot_share(),
             boot_after=[*args.boot_after, *self.role_policies], tags=args.tags,
         ), self.launch_template, self._child)
+
+    def _spot_share(self) -> MixedInstances | None:
+        """The cost-optimised profile's mix: an on-demand base of a share of the everyday minimum, spot above it.
+
+        Spot above the base only, never an on-demand share: Auto Scaling rounds a fractional on-demand share
+        up, in favour of on demand (User Guide, "Auto Scaling groups with multiple instance types and
+        purchase options", on-demand percentage), so a share of one instance above the base would buy
+        nothing. The base follows the everyday minimum, not the schedule's surges: a seasonal window
+        adds spot capacity."""
+        spot = self._args.spec.spot
+        if spot is None:
+            return None
+        return MixedInstances(instance_types=spot.instance_types, spot_percent=100,
+                              on_demand_base=api_on_demand_base(self._args.capacity.min, spot.on_demand_percent_of_min))
 
     # Scaling ----------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The launch template and Auto Scaling group of an app instance group (the API tier, the workers).
 
 Creates no component. `create_launch_template` creates the `aws.ec2.LaunchTemplate`
-(`{name}-lt`): Amazon Linux 2023 (public SSM parameter), the instance profile, IMDSv2 with hop
+(`{name}-lt`): Amazon Linux 2023 of the types' architecture (public SSM parameter), the instance profile, IMDSv2 with hop
 limit 2 (the app runs in a bridge-network container and needs the instance role), no public IP,
 an encrypted gp3 root volume, detailed monitoring, the given user data, and tags for instances
 and volumes. `create_group` creates the `aws.autoscaling.Group` (`{name}-asg`) over the private
@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults
+from phases.models import Architecture
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class LaunchTemplateArgs:
     """Size of the encrypted gp3 root volume."""
     user_data: str
     """The boot script, base64-encoded (`userdata.encode`)."""
+    architecture: Architecture
+    """Architecture of every type the template launches (`models.instance_architecture`): the image's."""
     instance_type: str | None = None
     """Instance type; default None: the group's mixed instances policy lists the types."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -82,7 +85,7 @@ def create_launch_template(name: str, args: LaunchTemplateArgs, invoke: pulumi.I
     """The launch template `f"{name}-lt"`; `invoke` reads the AMI parameter through the group's provider."""
     # The parameter moves to each new AL2023 release; the next `pulumi up` then writes a
     # new template version and the instance refresh rolls the group onto the patched AMI.
-    ami = aws.ssm.get_parameter_output(name=defaults.AL2023_AMI_PARAMETER, opts=invoke)
+    ami = aws.ssm.get_parameter_output(name=defaults.al2023_ami_parameter(args.architecture), opts=invoke)
     return aws.ec2.LaunchTemplate(f"{name}-lt", aws.ec2.LaunchTemplateArgs(
         image_id=ami.value,
         instance_type=args.instance_type,

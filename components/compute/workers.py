@@ -148,7 +148,8 @@ class Workers(pulumi.ComponentResource):
         # No instance type here: the group's overrides list the types it may launch.
         return create_launch_template(self._name, LaunchTemplateArgs(
             instance_profile_arn=profile.arn, security_group_id=self.security_group.id,
-            root_volume_gb=args.spec.root_volume_gb, user_data=user_data, tags=args.tags,
+            root_volume_gb=args.spec.root_volume_gb, user_data=user_data,
+            architecture=models.instance_architecture(args.spec.instance_types[0]), tags=args.tags,
         ), self._invoke, self._child)
 
     def _create_group(self) -> aws.autoscaling.Group:

@@ -1,4 +1,5 @@
-"""Auto Scaling: group sizes, and scheduled actions whose start time AWS refuses once it is past."""
+"""Auto Scaling: group sizes, instance types of the launch template image's architecture, and
+scheduled actions whose start time AWS refuses once it is past."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections.abc import Iterator
 from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from policy.resource_types import ASG, ASG_SCHEDULE
+from phases.models import instance_architecture
+from policy.resource_types import ASG, ASG_SCHEDULE, LAUNCH_TEMPLATE
+from qnom import mocks
 from qnom.awsrules import Request, known, rule
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # the provider's ScheduleTimeLayout
@@ -27,6 +30,32 @@ def _group_bounds(request: Request) -> Iterator[str]:
     elif all(isinstance(value, (int, float)) for value in (low, high, desired)) and not low <= desired <= high:
         yield (f"ValidationError: Desired capacity:{desired} must be between the specified min size:{low} "
                f"and max size:{high}")
+
+
+@rule("asg-instance-type-architecture", ASG,
+      error="ValidationError: You must use a valid fully-formed launch template. The architecture '{type's}' of "
+            "the specified instance type does not match the architecture '{image's}' of the specified AMI",
+      # CreateAutoScalingGroup checks every type it may launch (the template's, or each override of a
+      # mixed instances policy) against the template's image: an Amazon Linux 2023 image is published
+      # per architecture, and a Graviton (arm64) type boots only the arm64 one. Observed answers:
+      # masterpointio/terraform-aws-ssm-agent#25 (t4g.nano with an x86_64 image), eksctl-io/eksctl#8235.
+      source="https://github.com/masterpointio/terraform-aws-ssm-agent/issues/25")
+def _types_match_the_image(request: Request) -> Iterator[str]:
+    mixed = request.inputs.get("mixedInstancesPolicy")
+    prop = "mixedInstancesPolicy" if mixed else "launchTemplate"
+    template = request.source(prop, LAUNCH_TEMPLATE)
+    image = mocks.AMI_ARCHITECTURES.get(template.inputs.get("imageId")) if template else None
+    if image is None:
+        return
+    if mixed:
+        types = [override.get("instanceType") for override in mixed.get("launchTemplate", {}).get("overrides") or []]
+    else:
+        types = [template.inputs.get("instanceType")]
+    wrong = [name for name in types if known(name) and instance_architecture(name) != image]
+    if wrong:
+        yield ("ValidationError: You must use a valid fully-formed launch template. The architecture "
+               f"'{instance_architecture(wrong[0])}' of the specified instance type does not match the "
+               f"architecture '{image}' of the specified AMI ({', '.join(wrong)}; image {template.inputs.get('imageId')})")
 
 
 @rule("asg-recurring-action-update", ASG_SCHEDULE,
