@@ -227,7 +227,8 @@ class StackSettings(BaseModel):
     cost_profile: Annotated[CostProfileName, Choice] = Field(
         "standard", alias="costProfile",
         description="Instance families: standard (default; the seed's) or optimised (the same vCPUs and memory on "
-                    "AMD EC2 and Graviton RDS, Aurora and ElastiCache types; qnom cost shows both).")
+                    "Graviton EC2, RDS, Aurora and ElastiCache types, images published for linux/arm64, and the API "
+                    "groups above half their everyday minimum on spot; qnom cost shows both).")
     phase: Phase = Field(description="Growth phase: 1-4 or launch, growth, scale, global.")
     """The phase's catalog with the overrides applied (the key names the phase), surged while `surge` is on."""
     environment: Annotated[EnvironmentName, Choice] = Field(

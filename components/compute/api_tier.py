@@ -478,7 +478,9 @@ class ApiTier(pulumi.ComponentResource):
         up, in favour of on demand (User Guide, "Auto Scaling groups with multiple instance types and
         purchase options", on-demand percentage), so a share of one instance above the base would buy
         nothing. The base follows the everyday minimum, not the schedule's surges: a seasonal window
-        adds spot capacity."""
+        adds spot capacity. Switching a stack's profile updates the group in place: the provider sends
+        the new launch template or mixed instances policy in UpdateAutoScalingGroup and starts an
+        instance refresh (internal/service/autoscaling/group.go, resourceGroupUpdate)."""
         spot = self._args.spec.spot
         if spot is None:
             return None
