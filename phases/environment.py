@@ -32,7 +32,7 @@ class EnvironmentProfile(Model):
     nat_per_az: bool = Field(description="One NAT gateway per AZ from phase 2 (phase 1 always shares one).")
     spot_only: bool = Field(
         description="Groups that can run on spot (the workers) run on spot alone: no on-demand base, no "
-                    "on-demand share above it. The API group has no spot mix and stays on demand.")
+                    "on-demand share above it. The API group's spot share is the cost profile's, not this switch's.")
 
 
 PROFILES: dict[str, EnvironmentProfile] = {
@@ -65,8 +65,8 @@ PROFILES: dict[str, EnvironmentProfile] = {
         search_dedicated_masters=True,
         nat_per_az=True,
         # Seed, Cost Optimization: staging 100% spot with no fallback. Interruptions cost
-        # nothing but queued work waiting; the API group serves requests from one instance
-        # type with no spot mix (instance_group.py), so it stays on demand.
+        # nothing but queued work waiting. The API group serves requests: it stays on demand,
+        # unless the cost-optimised profile runs its capacity above an on-demand base on spot.
         spot_only=True,
     ),
     "prod": EnvironmentProfile(
