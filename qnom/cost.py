@@ -20,7 +20,7 @@ import yaml
 
 from components.kubernetes.karpenter import SPREAD_LABEL, SPREAD_VALUES
 from components.kubernetes.sizing import baseline_service_nodes
-from phases.cost_profile import CHEAPEST_WORKER, optimised, standard
+from phases.cost_profile import CHEAPEST_WORKER, optimised, optimised_node, standard, standard_node
 from phases.settings import StackSettings
 from qnom.engine import UNKNOWN, ProgramRun, RecordedResource
 
@@ -64,6 +64,11 @@ class _Pricer:
     settings: StackSettings
     translate: Any = _as_planned
     """Instance type -> the type priced: as planned, or a cost profile's equivalent."""
+
+    @property
+    def node_translate(self):
+        """Kubernetes node type -> the type priced: the profile's Graviton twin or the catalog's type."""
+        return {optimised: optimised_node, standard: standard_node}.get(self.translate, _as_planned)
 
     @property
     def hours(self) -> int:
@@ -185,7 +190,8 @@ class _Pricer:
         # EKS managed node groups: on-demand instances at the desired size, 20 GiB root volumes unless
         # set (Amazon EKS API Reference, CreateNodegroup diskSize: "defaults to 20 GiB").
         inputs = record.inputs
-        instance_type, count = inputs["instanceTypes"][0], int(inputs["scalingConfig"]["desiredSize"])
+        instance_type = self.node_translate(inputs["instanceTypes"][0])
+        count = int(inputs["scalingConfig"]["desiredSize"])
         disk_gb = int(inputs.get("diskSize") or 20)
         monthly = count * (rate("ec2_instance_hour", instance_type, region) * self.hours
                            + disk_gb * rate("ebs_gp3_gb_month", "gp3", region))
@@ -195,7 +201,9 @@ class _Pricer:
         # Karpenter launches the services' nodes at run time: the baseline the services' requests need
         # at their HPA minimums (components/kubernetes/sizing.py), split over the pools by the spread
         # domains each owns, the spot pool at the spot discount. Instance hours only.
+        # A twin has the sizing type's vCPUs, memory and max pods (phases/cost_profile.py): the same count.
         nodes, instance_type = baseline_service_nodes(self.settings.phase.kubernetes, len(SPREAD_VALUES))
+        instance_type = self.node_translate(instance_type)
         requirements = {item["key"]: item["values"] for item in record.inputs["spec"]["template"]["spec"]["requirements"]}
         share = nodes * len(requirements[SPREAD_LABEL]) / len(SPREAD_VALUES)
         spot = "spot" in requirements["karpenter.sh/capacity-type"]
