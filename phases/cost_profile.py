@@ -12,6 +12,10 @@
   lose an instance; an API group above that base is one: the base alone carries the seed's current
   load (two phase-1 instances run at 20% utilisation), and the load balancer stops routing to an
   instance two minutes before its spot interruption.
+- Kubernetes (phases 3-4, `optimised_kubernetes`): the EKS system node group and the Karpenter
+  service node pools move to Graviton twins of the same vCPUs and memory (`OPTIMISED_NODE_TYPES`);
+  the service images must then be published for linux/arm64. The switch replaces the system node
+  group and drifts the service nodes (components/kubernetes/cluster.py, karpenter.py).
 """
 
 from __future__ import annotations
@@ -85,9 +89,70 @@ def apply_profile(document: dict[str, Any], profile: CostProfileName) -> dict[st
     document["cache"]["node_type"] = optimised(document["cache"]["node_type"])
     if document.get("workers"):
         document["workers"]["instance_types"] = worker_types(document["workers"]["instance_types"])
+    if document.get("kubernetes"):
+        document["kubernetes"] = optimised_kubernetes(document["kubernetes"])
     return document
 
 
 def worker_types(types: list[str]) -> list[str]:
     """The workers' optimised types with the cheapest one first: on demand runs the first."""
     return sorted((optimised(name) for name in types), key=lambda name: name != CHEAPEST_WORKER)
+
+
+# Kubernetes nodes ---------------------------------------------------------------------------
+# EKS nodes run the AL2023 image of their own architecture (the node group's AMI type, Karpenter's
+# `al2023@latest` alias), so the optimised profile moves them to Graviton (arm64). Every service
+# image, and every chart's, must then be published for linux/arm64.
+
+OPTIMISED_NODE_TYPES: dict[str, str] = {
+    # The system node group: m5.large (2 vCPU, 8 GiB) -> m6g.large, $0.077 an hour in us-east-1
+    # against m7g.large's $0.0816 (Amazon EC2 On-Demand Pricing, Linux).
+    "m5.large": "m6g.large",
+    # The service node pools: the same sizes on Graviton, one twin per catalog type. c6g is the
+    # cheapest of c6g, c7g and c6gn at each size, so the sizing type c5.large becomes c6g.large.
+    "c5.large": "c6g.large",
+    "c5a.large": "c7g.large",
+    "c6i.large": "c6gn.large",
+    "c5.xlarge": "c6g.xlarge",
+    "c5a.xlarge": "c7g.xlarge",
+    "c6i.xlarge": "c6gn.xlarge",
+    "m5.xlarge": "m6g.xlarge",
+}
+"""Catalog node type -> its Graviton twin (equal vCPUs and memory)."""
+STANDARD_NODE_TYPES = {value: key for key, value in OPTIMISED_NODE_TYPES.items()}
+NODE_SIZES: dict[str, tuple[int, int, int]] = {
+    # (vCPUs, memory GiB, EKS max pods). vCPUs and memory: Amazon EC2 Instance Types, "Specifications";
+    # max pods: awslabs/amazon-eks-ami `templates/shared/runtime/eni-max-pods.txt` (ENIs x (IPs per
+    # ENI - 1) + 2: 3 x 9 + 2 for large, 4 x 14 + 2 for xlarge).
+    **dict.fromkeys(("c5.large", "c5a.large", "c6i.large", "c6g.large", "c7g.large", "c6gn.large"), (2, 4, 29)),
+    **dict.fromkeys(("m5.large", "m6g.large"), (2, 8, 29)),
+    **dict.fromkeys(("c5.xlarge", "c5a.xlarge", "c6i.xlarge", "c6g.xlarge", "c7g.xlarge", "c6gn.xlarge"), (4, 8, 58)),
+    **dict.fromkeys(("m5.xlarge", "m6g.xlarge"), (4, 16, 58)),
+}
+"""Node type -> (vCPUs, memory GiB, max pods): what the services' baseline is sized with."""
+
+
+def optimised_node(instance_type: str) -> str:
+    return OPTIMISED_NODE_TYPES.get(instance_type, instance_type)
+
+
+def standard_node(instance_type: str) -> str:
+    return STANDARD_NODE_TYPES.get(instance_type, instance_type)
+
+
+def optimised_kubernetes(kubernetes: dict[str, Any]) -> dict[str, Any]:
+    """The Kubernetes block with Graviton nodes: the system node group's type, and the service node
+    pools' types with the sizing type's vCPUs, memory and max pods. A list moves only when every type
+    in it has a twin (a list runs one architecture); a partial block (a phase file's) is left alone."""
+    kubernetes = copy.deepcopy(kubernetes)
+    system = kubernetes.get("system_nodes") or {}
+    if system.get("instance_type") in OPTIMISED_NODE_TYPES:
+        system["instance_type"] = optimised_node(system["instance_type"])
+    service = kubernetes.get("service_nodes") or {}
+    types, sizing = service.get("instance_types") or [], service.get("sizing_instance_type")
+    if types and sizing and all(name in OPTIMISED_NODE_TYPES for name in [*types, sizing]):
+        service["instance_types"] = [optimised_node(name) for name in types]
+        service["sizing_instance_type"] = optimised_node(sizing)
+        service["sizing_vcpus"], service["sizing_memory_gib"], service["sizing_max_pods"] = (
+            NODE_SIZES[service["sizing_instance_type"]])
+    return kubernetes

@@ -530,11 +530,6 @@ class NodeGroup(Model):
     instance_type: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
     capacity: Capacity
 
-    @field_validator("instance_type")
-    @classmethod
-    def _x86(cls, value: str) -> str:
-        return _x86_instance_type(value)
-
 
 class ServiceNodes(Model):
     """Nodes the node autoscaler launches for the services, and the type their baseline is priced with."""
@@ -550,9 +545,17 @@ class ServiceNodes(Model):
 
     @model_validator(mode="after")
     def _sizing_type_listed(self) -> ServiceNodes:
+        problems = []
         if self.sizing_instance_type not in self.instance_types:
-            raise ValueError(f"sizing_instance_type ({self.sizing_instance_type}) must be one of "
-                             f"instance_types ({self.instance_types})")
+            problems.append(f"sizing_instance_type ({self.sizing_instance_type}) must be one of "
+                            f"instance_types ({self.instance_types})")
+        # One architecture per pool: the pods' images and the node pools' kubernetes.io/arch
+        # requirement are for one of them, and a mixed list would price a type the pods cannot run on.
+        architectures = {name: instance_architecture(name) for name in self.instance_types}
+        if len(set(architectures.values())) > 1:
+            problems.append(f"instance_types must share one architecture, got {architectures}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 

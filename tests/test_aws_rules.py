@@ -337,6 +337,15 @@ CASES = [
          refused="expected scaling_config.0.max_size to be at least (1), got 0"),
     Case("eks-nodegroup-capacity", res(NODE_GROUP, "k8s-system", {"scalingConfig": {
         "minSize": 2, "desiredSize": 2, "maxSize": 4}})),
+    Case("eks-nodegroup-ami-architecture", res(NODE_GROUP, "k8s-system", {
+        "amiType": "AL2023_x86_64_STANDARD", "instanceTypes": ["m6g.large"]}),
+         refused="InvalidParameterException: [m6g.large] is not a valid instance type for requested amiType "
+                 "AL2023_x86_64_STANDARD"),
+    Case("eks-nodegroup-ami-architecture", res(NODE_GROUP, "k8s-system", {
+        "amiType": "AL2023_ARM_64_STANDARD", "instanceTypes": ["m5.large"]}),
+         refused="[m5.large] is not a valid instance type for requested amiType AL2023_ARM_64_STANDARD"),
+    Case("eks-nodegroup-ami-architecture", res(NODE_GROUP, "k8s-system", {
+        "amiType": "AL2023_ARM_64_STANDARD", "instanceTypes": ["m6g.large"]})),
     # 12. Alarms and cost anomaly subscriptions.
     Case("cloudwatch-alarm-evaluation-range", res(ALARM, "availability", {"period": 86400, "evaluationPeriods": 2}),
          refused="Metrics cannot be checked across more than a day"),

@@ -172,7 +172,7 @@ def test_the_pull_request_workflow_posts_the_markdown_cost():
 # The cost-optimised profile ---------------------------------------------------------------
 
 @pytest.mark.parametrize(("environment", "phase", "optimised"), [
-    ("prod", 1, 179.0), ("prod", 2, 1017.76), ("prod", 3, 7962.85), ("prod", 4, 12608.24), ("dev", 3, 7451.05),
+    ("prod", 1, 179.0), ("prod", 2, 1017.76), ("prod", 3, 7755.99), ("prod", 4, 12361.15), ("dev", 3, 7244.19),
 ])
 def test_both_profiles_are_priced(environment, phase, optimised):
     doc = document(environment, phase)
@@ -234,3 +234,17 @@ def test_the_kubernetes_tier_is_priced_from_its_nodes():
     spot, on_demand = resource(doc, "us-east-1-k8s-node-pool-spot"), resource(doc, "us-east-1-k8s-node-pool-on-demand")
     assert spot["monthly"] == round(4.8 * 0.085 * 0.4 * 730, 2) and on_demand["monthly"] == round(1.2 * 0.085 * 730, 2)
     assert doc["byComponent"]["Kubernetes"] == 1274.31  # three regions; eu-west-1 at its own prices
+
+
+def test_the_optimised_profile_prices_the_kubernetes_nodes_at_graviton_rates():
+    priced = {item["name"]: item for item in cost._priced(build("prod", 3).run, settings_for("prod", 3), "optimised")
+              if item["component"] == "Kubernetes"}
+    system = priced["us-east-1-k8s-system"]
+    assert (system["monthly"], system["basis"]) == (round(2 * (0.077 * 730 + 20 * 0.08), 2),
+                                                    "2 x m6g.large on demand, 20 GiB each")
+    # The same 6 baseline nodes on c6g.large: 4/5 spot at -60%, 1/5 on demand; eu-west-1 at its own price.
+    spot, on_demand = priced["us-east-1-k8s-node-pool-spot"], priced["us-east-1-k8s-node-pool-on-demand"]
+    assert spot["monthly"] == round(4.8 * 0.068 * 0.4 * 730, 2) and on_demand["monthly"] == round(1.2 * 0.068 * 730, 2)
+    assert on_demand["basis"] == "1.2 of 6 baseline c6g.large service nodes, on demand"
+    assert priced["eu-west-1-k8s-node-pool-on-demand"]["monthly"] == round(1.2 * 0.077 * 730, 2)
+    assert round(sum(item["monthly"] for item in priced.values()), 2) == 1067.45  # with the three secrets keys ($1 each)

@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from components.kubernetes import karpenter, sizing
+from phases import cost_profile
 from phases.catalog import load_phase
+from phases.models import instance_architecture
 from phases.settings import SettingsError
 from qnom.commands.render import Manifest, validate
 from qnom.engine import run_program
@@ -397,6 +399,109 @@ def test_staging_runs_the_services_on_spot_alone(staging_run):
     # Nothing protected in staging, the secrets key included.
     key = next(r for r in staging_run.resources if r.name == "us-west-2-k8s-secrets-key")
     assert key.options["protect"] is False
+
+
+# --------------------------------------------------------------------------- the cost-optimised profile: Graviton nodes
+
+def test_the_optimised_profile_runs_the_nodes_on_graviton():
+    kubernetes = settings_for("prod", 3, costProfile="optimised").phase.kubernetes
+    assert kubernetes.system_nodes.instance_type == "m6g.large"
+    nodes = kubernetes.service_nodes
+    assert nodes.instance_types == ["c6g.large", "c7g.large", "c6gn.large", "m6g.large", "c6g.xlarge", "c7g.xlarge",
+                                    "c6gn.xlarge", "m6g.xlarge"]
+    # c6g.large: 2 vCPU, 4 GiB, 29 pods (eni-max-pods.txt), as c5.large: the same 6 (phase 4: 8) nodes.
+    assert (nodes.sizing_instance_type, nodes.sizing_vcpus, nodes.sizing_memory_gib, nodes.sizing_max_pods) == (
+        "c6g.large", 2, 4, 29)
+    assert sizing.baseline_service_nodes(kubernetes, 5) == (6, "c6g.large")
+    four = settings_for("prod", 4, costProfile="optimised").phase.kubernetes
+    assert sizing.baseline_service_nodes(four, 5) == (8, "c6g.large")
+    # The standard profile keeps the catalog's nodes.
+    assert settings_for("prod", 3).phase.kubernetes.system_nodes.instance_type == "m5.large"
+
+
+@pytest.mark.parametrize(("standard", "twin"), sorted(cost_profile.OPTIMISED_NODE_TYPES.items()))
+def test_every_graviton_twin_has_equal_or_more_capacity(standard, twin):
+    (cpu, memory, pods), (twin_cpu, twin_memory, twin_pods) = (cost_profile.NODE_SIZES[standard],
+                                                               cost_profile.NODE_SIZES[twin])
+    assert twin_cpu >= cpu and twin_memory >= memory and twin_pods == pods
+    assert instance_architecture(standard) == "x86_64" and instance_architecture(twin) == "arm64"
+
+
+@pytest.mark.parametrize(("chosen", "others"), [("m6g.large", ["m7g.large"]),
+                                                ("c6g.large", ["c7g.large", "c6gn.large"])])
+def test_the_system_and_sizing_twins_are_the_cheapest_of_their_size(chosen, others):
+    from qnom.cost import rate
+
+    for region in REGIONS:
+        assert all(rate("ec2_instance_hour", chosen, region) < rate("ec2_instance_hour", other, region)
+                   for other in others), region
+
+
+def test_a_node_pool_list_runs_one_architecture():
+    with pytest.raises(SettingsError) as error:
+        settings_for("prod", 3, {"kubernetes": {"service_nodes": {"instance_types": ["c5.large", "c6g.large"]}}})
+    assert ("instance_types must share one architecture, got {'c5.large': 'x86_64', 'c6g.large': 'arm64'}"
+            in str(error.value))
+
+
+OPTIMISED_PROGRAM = textwrap.dedent('''
+    import pulumi
+    import pulumi_aws as aws
+
+    from components.kubernetes.kubernetes import Kubernetes, KubernetesArgs
+    from phases.environment import PROFILES
+    from tests.support import settings_for
+
+    provider = aws.Provider("aws-us-east-1", aws.ProviderArgs(region="us-east-1"))
+    Kubernetes("us-east-1-k8s", KubernetesArgs(
+        spec=settings_for("prod", 3, costProfile="optimised").phase.kubernetes,
+        region="us-east-1",
+        cluster_name="qnom-prod",
+        vpc_cidr="10.10.0.0/16",
+        subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
+        profile=PROFILES["prod"],
+        images={name: f"public.ecr.aws/qnom/{name}:stable" for name in (
+            "api-gateway", "auth-service", "user-service", "order-service", "notification-service")},
+        config_path="/qnom/prod/app",
+        public_access_cidrs=(),
+        admin_role_arn="arn:aws:iam::123456789012:role/qnom-deployer",
+        data_cidrs=["10.10.0.0/16"],
+    ), pulumi.ResourceOptions(providers={"aws": provider}))
+''')
+
+
+@pytest.fixture(scope="module")
+def optimised_run(tmp_path_factory):
+    program = tmp_path_factory.mktemp("k8s-optimised") / "program.py"
+    program.write_text(OPTIMISED_PROGRAM)
+    return run_program("prod", {"aws:region": "us-east-1"}, program=program)
+
+
+def test_the_optimised_system_node_group_boots_the_arm64_image(optimised_run):
+    [group] = [r for r in optimised_run.resources if r.type == "aws:eks/nodeGroup:NodeGroup"]
+    assert group.inputs["instanceTypes"] == ["m6g.large"] and group.inputs["amiType"] == "AL2023_ARM_64_STANDARD"
+    # No fixed name: the profile switch replaces the group (ForceNew), the new one created first.
+    assert "nodeGroupName" not in group.inputs and "nodeGroupNamePrefix" not in group.inputs
+    standard = build("prod", 3).named("us-east-1-k8s-system", "aws:eks/nodeGroup:NodeGroup")
+    assert standard.inputs["amiType"] == "AL2023_x86_64_STANDARD" and "nodeGroupName" not in standard.inputs
+
+
+def test_the_optimised_node_pools_launch_graviton_types_only(optimised_run):
+    pools = {r.inputs["metadata"]["name"]: r.inputs["spec"]["template"]["spec"]["requirements"]
+             for r in optimised_run.resources if r.type == "kubernetes:karpenter.sh/v1:NodePool"}
+    assert sorted(pools) == ["on-demand", "spot"]
+    for requirements in pools.values():
+        by_key = {item["key"]: (item["operator"], item["values"]) for item in requirements}
+        assert by_key["kubernetes.io/arch"] == ("In", ["arm64"])
+        assert by_key["node.kubernetes.io/instance-type"] == ("In", [
+            "c6g.large", "c7g.large", "c6gn.large", "m6g.large", "c6g.xlarge", "c7g.xlarge", "c6gn.xlarge",
+            "m6g.xlarge"])
+    # The standard profile's pools are as they were: no architecture requirement, the catalog's types.
+    standard = _of(build("prod", 3), "kubernetes:karpenter.sh/v1:NodePool", "us-east-1-k8s-node-pool-spot")
+    requirements = standard.inputs["spec"]["template"]["spec"]["requirements"]
+    assert [item["key"] for item in requirements] == [
+        "karpenter.sh/capacity-type", "node.kubernetes.io/instance-type", "qnom.io/capacity-spread"]
+    assert requirements[1]["values"][0] == "c5.large"
 
 
 # --------------------------------------------------------------------------- settings

@@ -61,7 +61,8 @@ FAILING = [
                               for name in ("karpenter", "prometheus", "prometheus-adapter")},
      "charts must pin ['istio-base', 'istio-cni', 'istiod', 'ztunnel']"),
     (3, "kubernetes.version", "1.34.1", "String should match pattern"),
-    (3, "kubernetes.system_nodes.instance_type", "m6g.large", "m6g.large is an arm64 (Graviton) type"),
+    (3, "kubernetes.service_nodes.instance_types", ["c5.large", "c6g.large"],
+     "instance_types must share one architecture, got {'c5.large': 'x86_64', 'c6g.large': 'arm64'}"),
     (1, "monitoring.cpu_percent", {"target": 90, "critical": 80},
      "cpu_percent.target (90.0) must be below cpu_percent.critical (80.0)"),
     (1, "budget.warning_ratio", 1.5, "less than or equal to 1"),
@@ -83,6 +84,7 @@ PASSING = [
     (1, "cache.automatic_failover", False),
     (4, "cache.global_datastore", True),
     (3, "regions.2.db_read_replicas", 1),
+    (3, "kubernetes.system_nodes.instance_type", "m6g.large"),  # the node group's AMI type follows it
     (1, "regions.0.api", {"min": 2, "desired": 2, "max": 2}),
     (2, "schedule.business_hours_capacity", 5),
     (2, "schedule.surge_max", 20),

@@ -6,6 +6,18 @@ access entries (API authentication mode, no aws-auth ConfigMap): the deploying p
 cluster admin and Karpenter's node role as EC2 Linux nodes; the system node group and its role;
 the managed add-ons; and the cluster's kubeconfig, built from its outputs for the Kubernetes
 provider (an exec credential: `aws eks get-token`, nothing written to disk).
+
+The system node group runs the AL2023 image of its instance type's architecture: x86_64 on the
+catalog's m5.large, arm64 (`AL2023_ARM_64_STANDARD`) on the cost-optimised profile's Graviton
+m6g.large. `instance_types` and `ami_type` force a new node group (terraform-provider-aws
+internal/service/eks/node_group.go), so switching `qnom:costProfile` replaces it: Pulumi creates
+the new group first (the provider names it uniquely, as no name is set), and its nodes carry the
+same `qnom.io/pool: system` label; deleting the old group then drains its nodes one by one (Amazon
+EKS User Guide, "Delete a managed node group from your cluster": preStop hooks, SIGTERM, the
+grace period, and a forced termination after 5 minutes). Karpenter, CoreDNS, metrics-server and
+Prometheus restart on the new nodes (two replicas each where they have two, so one keeps serving);
+for those minutes the cluster runs both groups. Every image the system nodes run must be published
+for the new architecture: the managed add-ons', the pinned charts' and the services' images.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ import pulumi_aws as aws
 from components import defaults
 from components import policy_documents as documents
 from phases.environment import EnvironmentProfile
+from phases.models import Architecture, instance_architecture
 from phases.models import Kubernetes as KubernetesSpec
 
 # AWS managed policies of EKS nodes (Amazon EKS User Guide, "Amazon EKS node IAM role").
@@ -42,6 +55,10 @@ ADDONS = {
     "coredns": None,
     "metrics-server": None,
 }
+# The node group's image follows its instance type's architecture: EKS launches the AMI type's image
+# on every node, and an arm64 image cannot boot an x86_64 type nor the reverse (Amazon EKS API
+# Reference, CreateNodegroup: amiType; Amazon EKS User Guide, "Managed node groups": AMI types).
+NODE_AMI_TYPES: dict[Architecture, str] = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
 # Add-ons whose pods need a node to run on: created once the system node group exists (the others
 # run on every node as DaemonSets, and a node is Ready only once they do).
 ADDONS_ON_NODES = ("coredns", "metrics-server")
@@ -164,6 +181,9 @@ def _system_node_group(name: str, cluster: aws.eks.Cluster, spec: KubernetesSpec
                        subnet_ids: list[pulumi.Input[str]], after: list[pulumi.Resource],
                        child: pulumi.ResourceOptions) -> aws.eks.NodeGroup:
     role = _role(f"{name}-system-node", "ec2.amazonaws.com", "QNom EKS system nodes", NODE_POLICY_ARNS, child)
+    # instance_types and ami_type are ForceNew (terraform-provider-aws internal/service/eks/node_group.go):
+    # a cost profile switch replaces the group, create before delete. No node_group_name, so the
+    # provider picks a unique one and the new group never collides with the old (module docstring).
     capacity = spec.system_nodes.capacity
     return aws.eks.NodeGroup(f"{name}-system", aws.eks.NodeGroupArgs(
         cluster_name=cluster.name,
@@ -171,7 +191,7 @@ def _system_node_group(name: str, cluster: aws.eks.Cluster, spec: KubernetesSpec
         subnet_ids=subnet_ids,
         instance_types=[spec.system_nodes.instance_type],
         capacity_type="ON_DEMAND",
-        ami_type="AL2023_x86_64_STANDARD",
+        ami_type=NODE_AMI_TYPES[instance_architecture(spec.system_nodes.instance_type)],
         scaling_config=aws.eks.NodeGroupScalingConfigArgs(
             min_size=capacity.min, desired_size=capacity.desired, max_size=capacity.max),
         update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),

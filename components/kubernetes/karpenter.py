@@ -17,6 +17,14 @@ encrypted gp3 root volume) and the NodePools of the spot policy:
   pattern of AWS's Karpenter blueprints).
 - staging (profile `spot_only`): one `spot` NodePool owning all five values, spot only, no
   fallback (seed: `staging: { percentage: 100, fallback: 'none' }`).
+
+The pools launch the catalog's instance types, one architecture per list (`phases/models.py`); the
+cost-optimised profile lists Graviton twins and adds a `kubernetes.io/arch: arm64` requirement, and
+the node class's `al2023@latest` alias resolves to the image of each launched type's architecture
+(karpenter.sh, "NodeClasses": amiSelectorTerms alias). Switching `qnom:costProfile` changes the
+pools' requirements in place; Karpenter then finds the running nodes drifted and replaces them
+within the pools' disruption rules and the services' PodDisruptionBudgets (karpenter.sh,
+"Disruption": drift), so every service image must be published for linux/arm64 before the switch.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import pulumi_kubernetes as kubernetes
 from components import policy_documents as documents
 from components.kubernetes.helm import helm_release
 from phases.models import Kubernetes as KubernetesSpec
+from phases.models import instance_architecture
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "karpenter"
@@ -36,6 +45,9 @@ SPREAD_LABEL = "qnom.io/capacity-spread"
 SPREAD_VALUES = ("1", "2", "3", "4", "5")
 ROLE_LABEL = "qnom.io/pool"
 SERVICES_POOL = "services"
+ARCH_LABEL = "kubernetes.io/arch"
+# instance_architecture's names -> the node label's values (Kubernetes well-known labels: GOARCH).
+NODE_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
 
 
 def spread_values(spot_percent: int, spot_only: bool) -> dict[str, tuple[str, ...]]:
@@ -142,6 +154,11 @@ def create_karpenter(name: str, cluster: aws.eks.Cluster, node_role: aws.iam.Rol
                 "volumeSize": "40Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True}}],
         }, opts=after_release)
     pools = []
+    architecture = NODE_ARCH[instance_architecture(spec.service_nodes.instance_types[0])]
+    # The catalog's x86_64 pools carry no architecture requirement (their types alone decide it, and
+    # their plans stay as they were); Graviton pools state arm64, the node label a pod's selector
+    # for an arm64-only image matches (karpenter.sh, "NodePools": well-known labels).
+    arch = [{"key": ARCH_LABEL, "operator": "In", "values": [architecture]}] if architecture == "arm64" else []
     for pool, values in spread_values(spec.service_nodes.spot_percent, spot_only).items():
         capacity = capacity_types(pool, spot_only)
         pools.append(kubernetes.apiextensions.CustomResource(
@@ -157,6 +174,7 @@ def create_karpenter(name: str, cluster: aws.eks.Cluster, node_role: aws.iam.Rol
                             {"key": "node.kubernetes.io/instance-type", "operator": "In",
                              "values": list(spec.service_nodes.instance_types)},
                             {"key": SPREAD_LABEL, "operator": "In", "values": list(values)},
+                            *arch,
                         ],
                         "expireAfter": "720h",
                     },

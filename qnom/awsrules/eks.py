@@ -1,10 +1,12 @@
-"""Amazon EKS: the cluster's Kubernetes version against EKS's release calendar, and node group sizes."""
+"""Amazon EKS: the cluster's Kubernetes version against EKS's release calendar, node group sizes, and a node
+group's AMI type against its instance types' architecture."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
 
+from phases.models import instance_architecture
 from policy.resource_types import EKS_CLUSTER, EKS_NODE_GROUP
 from qnom.awsrules import Request, known, rule
 
@@ -60,3 +62,25 @@ def _capacity_ordered(request: Request) -> Iterator[str]:
         yield f"InvalidParameterException: Minimum capacity {low:g} can't be greater than desired size {desired:g}"
     if high < 1:
         yield f"expected scaling_config.0.max_size to be at least (1), got {high:g}"
+
+
+def ami_architecture(ami_type: str) -> str | None:
+    """The architecture of an EKS AMI type (`AL2023_ARM_64_STANDARD` -> arm64), None when it names none."""
+    if "ARM_64" in ami_type:
+        return "arm64"
+    return "x86_64" if "x86_64" in ami_type else None
+
+
+@rule("eks-nodegroup-ami-architecture", EKS_NODE_GROUP,
+      error="InvalidParameterException: [{instance_type}] is not a valid instance type for requested amiType {ami_type}",
+      # CreateNodegroup launches the AMI type's image on every instance type listed, so each type must
+      # be of the image's architecture (Amazon EKS API Reference, CreateNodegroup: amiType, instanceTypes).
+      source="https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html")
+def _ami_matches_instances(request: Request) -> Iterator[str]:
+    ami_type, instance_types = request.inputs.get("amiType"), request.inputs.get("instanceTypes")
+    if not known(ami_type) or not known(instance_types) or ami_architecture(str(ami_type)) is None:
+        return
+    wrong = [name for name in instance_types
+             if known(name) and instance_architecture(str(name)) != ami_architecture(str(ami_type))]
+    if wrong:
+        yield f"InvalidParameterException: [{', '.join(wrong)}] is not a valid instance type for requested amiType {ami_type}"
