@@ -34,7 +34,7 @@ NAT_INSTANCE_PATH = sorted([
     ("aws:ec2/securityGroup:SecurityGroup", NAT_INSTANCE),
     *(("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", f"{NAT_INSTANCE}-{port}-out")
       for port in ("http", "https")),
-    *(("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", f"{NAT_INSTANCE}-from-private-us-east-1{zone}")
+    *(("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", f"{NAT_INSTANCE}-from-app-us-east-1{zone}")
       for zone in "abc"),
 ])
 

@@ -118,7 +118,7 @@ def _security_group(name: str, args: NatInstanceArgs, opts: pulumi.ResourceOptio
         tags={"Name": name},
     ), opts)
     for zone, cidr in sorted(args.private_cidrs.items()):
-        aws.vpc.SecurityGroupIngressRule(f"{name}-from-private-{zone}", aws.vpc.SecurityGroupIngressRuleArgs(
+        aws.vpc.SecurityGroupIngressRule(f"{name}-from-app-{zone}", aws.vpc.SecurityGroupIngressRuleArgs(
             security_group_id=group.id, ip_protocol="-1", cidr_ipv4=cidr,
             description=f"everything the private subnet in {zone} sends out",
         ), opts)
