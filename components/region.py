@@ -57,7 +57,7 @@ from components.compute.app_config import AppAccess, AppConfig, AppConfigArgs, S
 from components.data.cache import Cache, DatastoreMembership, MemberCacheArgs, StandaloneCacheArgs
 from components.data.database import DB_NAME, AuroraSecondary, Database, FollowerDatabaseArgs, WriterDatabaseArgs
 from components.edge.origin_access import OriginSecrets
-from components.network.network import Network, NetworkArgs, subnet_cidrs
+from components.network.network import NatGateways, NatInstance, Network, NetworkArgs, subnet_cidrs
 from components.data.object_storage import BUCKET_KEYS, ObjectStorage, ObjectStorageArgs
 from components.network.peering import AccepterPeeringArgs, Peering, RequesterPeeringArgs
 from components.data.queue import Queue, QueueArgs
@@ -188,7 +188,8 @@ class Region(pulumi.ComponentResource):
             region=spec.name,
             cidr=spec.cidr,
             availability_zones=self.availability_zones,
-            nat_per_az=settings.nat_per_az,
+            nat=(NatInstance(instance_type=settings.phase.egress.instance_type)
+                 if settings.phase.egress.nat == "instance" else NatGateways(per_az=settings.nat_per_az)),
             flow_log_retention_days=settings.profile.log_retention_days,
             log_key_arn=self.log_key.arn,
         ), self._child)

@@ -91,8 +91,8 @@ PROFILES: dict[str, EnvironmentProfile] = {
 def nat_gateways_per_az(environment: EnvironmentName, phase_number: int) -> bool:
     """One NAT gateway per AZ from phase 2 in the environments whose profile asks for it (staging, prod).
 
-    Dev and phase 1 share one NAT gateway: three would cost about $100/month before
-    traffic, half of phase 1's ~$200 budget. Prod from phase 2 pays for AZ independence,
+    Dev shares one NAT gateway: three would cost about $100/month before traffic. Phase 1 runs no
+    gateway at all: its catalog picks one NAT instance (`egress`), about $7 of its ~$200 budget. Prod from phase 2 pays for AZ independence,
     and staging copies prod's topology so a promotion rehearsed there changes what prod's would.
     """
     return PROFILES[environment].nat_per_az and phase_number >= 2

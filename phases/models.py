@@ -454,6 +454,24 @@ class Cdn(Model):
         return self
 
 
+class Egress(Model):
+    """How the private (app) subnets reach the internet (`egress` in the catalog)."""
+
+    nat: Literal["gateway", "instance"] = Field(
+        description="`gateway`: managed NAT gateways (one, or one per AZ where the environment says so); "
+                    "`instance`: one NAT instance in the first AZ's public subnet (phase 1: ~$7 a month, not $36.50).")
+    instance_type: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
+        description="EC2 type of the NAT instance; required with `nat: instance`, refused with `nat: gateway`.")
+
+    @model_validator(mode="after")
+    def _instance_type_with_instance(self) -> Egress:
+        if (self.nat == "instance") != (self.instance_type is not None):
+            raise ValueError(f"egress.instance_type ({self.instance_type}) is required when egress.nat is "
+                             f"instance and refused when it is gateway (egress.nat is {self.nat})")
+        return self
+
+
 class Surge(Model):
     """What surge mode (`qnom:surge`, the seed's Emergency Scaling Playbook) raises; see `Phase.surged()`."""
 
@@ -686,6 +704,7 @@ class Phase(Model):
     queue: Queue | None = None
     search: Search | None = None
     cdn: Cdn
+    egress: Egress
     kubernetes: Kubernetes | None = None
     budget: Budget
     surge: Surge | None = None

@@ -141,7 +141,8 @@ def family(instance_type: str) -> str:
 
 def allowed_families(phase: Phase) -> dict[str, set[str]]:
     """Instance families a phase uses, per service (EC2, RDS, ElastiCache, OpenSearch)."""
-    ec2_types = [phase.api.instance_type, *(phase.workers.instance_types if phase.workers else [])]
+    ec2_types = [phase.api.instance_type, *(phase.workers.instance_types if phase.workers else []),
+                 *([phase.egress.instance_type] if phase.egress.instance_type else [])]
     ec2 = {family(kind) for kind in ec2_types}
     rds = {family(phase.database.instance_class)}
     if phase.database.aurora:

@@ -2,8 +2,8 @@
 
 Only types the program creates: tests check that each one exists in pulumi-aws and that every
 rule's types appear in the plans of the committed stacks. A rule for a type the program never
-registers checks nothing, so it waits for the component that creates that type: no bare EC2
-instance, no `aws.ec2.SecurityGroupRule`, no stand-alone SQS redrive policy, no `aws.s3.BucketV2`
+registers checks nothing, so it waits for the component that creates that type: no
+`aws.ec2.SecurityGroupRule`, no stand-alone SQS redrive policy, no `aws.s3.BucketV2`
 or its V2 configuration resources (pulumi-aws 7 deprecates BucketV2 for `aws.s3.Bucket`:
 `pulumi_aws/s3/bucket_v2.py`), no `aws.alb` twins of the `aws.lb` resources the program uses
 (the same resource under another type token, so a rule would have to list both:
@@ -43,6 +43,7 @@ LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 LISTENERS = (LISTENER,)  # as a tuple for the engine's listener rule (qnom/awsrules/elb.py)
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+EC2_INSTANCE = "aws:ec2/instance:Instance"  # phase 1's NAT instance
 ASG = "aws:autoscaling/group:Group"
 ASG_SCHEDULE = "aws:autoscaling/schedule:Schedule"
 
@@ -52,6 +53,9 @@ DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 SUBNET = "aws:ec2/subnet:Subnet"
 VPC = "aws:ec2/vpc:Vpc"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+EIP = "aws:ec2/eip:Eip"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+ROUTE = "aws:ec2/route:Route"
 
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"

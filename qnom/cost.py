@@ -135,6 +135,14 @@ class _Pricer:
         spec = next((item for item in self.settings.phase.regions if item.name == region), None)
         return spec.api.min if spec is not None else planned_min
 
+    def instance(self, record: RecordedResource, region: str) -> tuple[float, str]:
+        # A stand-alone EC2 instance (the NAT instance): always on, on demand, and its root volume.
+        instance_type = self.translate(record.inputs["instanceType"])
+        volume_gb = int((record.inputs.get("rootBlockDevice") or {}).get("volumeSize", 0))
+        monthly = (rate("ec2_instance_hour", instance_type, region) * self.hours
+                   + volume_gb * rate("ebs_gp3_gb_month", "gp3", region))
+        return monthly, f"1 x {instance_type} on demand, {volume_gb} GiB gp3"
+
     def rds_instance(self, record: RecordedResource, region: str) -> tuple[float, str]:
         inputs, phase = record.inputs, self.settings.phase
         instance_class = self.translate(inputs["instanceClass"])
@@ -247,6 +255,7 @@ class _Pricer:
         }
         functions = {
             "aws:autoscaling/group:Group": self.group,
+            "aws:ec2/instance:Instance": self.instance,
             "aws:rds/instance:Instance": self.rds_instance,
             "aws:rds/clusterInstance:ClusterInstance": self.cluster_instance,
             "aws:elasticache/replicationGroup:ReplicationGroup": self.cache_group,
@@ -282,6 +291,20 @@ def _requests_per_month(settings: StackSettings) -> int:
     return (users.max or users.min) * usage["requests_per_user_per_day"] * usage["days_per_month"]
 
 
+def _nat_processing(settings: StackSettings, instances: int, region: str) -> dict[str, Any]:
+    usage = price_table()["usage"]
+    volume = f"{instances} API instances x {usage['nat_gb_per_instance_per_day']} GB a day"
+    if settings.phase.egress.nat == "instance":
+        # A NAT instance's forwarding is free; what leaves for the internet is data transfer out,
+        # billed the same behind a gateway (Amazon VPC pricing, NAT gateway pricing).
+        return {"item": "NAT instance data processed", "monthly": 0.0,
+                "assumption": f"{volume}; an instance charges nothing per GB processed"}
+    return {"item": "NAT gateway data processed",
+            "monthly": round(instances * usage["nat_gb_per_instance_per_day"] * usage["days_per_month"]
+                             * rate("nat_gateway_gb", "nat", region), 2),
+            "assumption": volume}
+
+
 def usage_items(run: ProgramRun, settings: StackSettings) -> list[dict[str, Any]]:
     """Usage-based costs: an estimate where the seed gives the usage, with the assumption it uses."""
     usage, requests = price_table()["usage"], _requests_per_month(settings)
@@ -301,10 +324,7 @@ def usage_items(run: ProgramRun, settings: StackSettings) -> list[dict[str, Any]
                           * rate("alb_lcu_hour", "application", primary) * price_table()["hours_per_month"], 2),
          "assumption": f"{per_second:.1f} requests/s, {usage['new_connections_per_request']} new connection each "
                        "(25 new connections/s per LCU), at least 1 LCU per load balancer"},
-        {"item": "NAT gateway data processed",
-         "monthly": round(instances * usage["nat_gb_per_instance_per_day"] * usage["days_per_month"]
-                          * rate("nat_gateway_gb", "nat", primary), 2),
-         "assumption": f"{instances} API instances x {usage['nat_gb_per_instance_per_day']} GB a day"},
+        _nat_processing(settings, instances, primary),
     ]
     if settings.phase.api.rate_limit_per_5min is not None:
         items.append({"item": "WAF requests",

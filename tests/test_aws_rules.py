@@ -136,6 +136,23 @@ def template(script: str, hops: int) -> RecordedResource:
         "httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": hops}})
 
 
+VPC = res("aws:ec2/vpc:Vpc", "network-vpc", {"cidrBlock": "10.10.0.0/16"})
+PUBLIC_SUBNET = res("aws:ec2/subnet:Subnet", "network-public-a", {"vpcId": UNKNOWN}, deps={"vpcId": [VPC]})
+IGW = res("aws:ec2/internetGateway:InternetGateway", "network-igw", {"vpcId": UNKNOWN}, deps={"vpcId": [VPC]})
+NAT_INSTANCE = res("aws:ec2/instance:Instance", "network-nat-instance", {"instanceType": "t4g.nano",
+                                                                          "subnetId": UNKNOWN},
+                   deps={"subnetId": [PUBLIC_SUBNET]})
+NAT_ADDRESS = res("aws:ec2/eip:Eip", "network-nat-instance", {"domain": "vpc", "instance": UNKNOWN},
+                  deps={"instance": [NAT_INSTANCE]})
+
+
+def route(**targets) -> RecordedResource:
+    """A default route with the given targets (unknown values, each from a resource of its own)."""
+    return res("aws:ec2/route:Route", "network-private-a-nat", {
+        "routeTableId": UNKNOWN, "destinationCidrBlock": "0.0.0.0/0", **{key: UNKNOWN for key in targets}},
+        deps={key: [source] for key, source in targets.items()})
+
+
 def domain(zone_aware: bool, zones: int, subnets: int, nodes: int) -> RecordedResource:
     cluster = {"instanceCount": nodes, "zoneAwarenessEnabled": zone_aware}
     if zone_aware:
@@ -375,6 +392,17 @@ CASES = [
     Case("cloudfront-function-size", res("aws:cloudfront/function:Function", "viewer", {"code": "x" * 10241}),
          refused="FunctionSizeLimitExceeded"),
     Case("cloudfront-function-size", res("aws:cloudfront/function:Function", "viewer", {"code": VIEWER_CODE})),
+    # 16. Routes name exactly one target: the NAT instance's interface (phase 1) or the gateway.
+    Case("ec2-route-one-target", route(networkInterfaceId=NAT_INSTANCE, natGatewayId=IGW),
+         refused="only one of `carrier_gateway_id,core_network_arn,egress_only_gateway_id,gateway_id,instance_id,"
+                 "local_gateway_id,nat_gateway_id,network_interface_id,transit_gateway_id,vpc_endpoint_id,"
+                 "vpc_peering_connection_id` can be specified, but `nat_gateway_id,network_interface_id` were specified."),
+    Case("ec2-route-one-target", route(), refused="must be specified"),
+    Case("ec2-route-one-target", route(networkInterfaceId=NAT_INSTANCE)),
+    # 17. An Elastic IP is associated with an instance only in a VPC with an internet gateway.
+    Case("ec2-eip-needs-internet-gateway", NAT_ADDRESS, before=[VPC, PUBLIC_SUBNET, NAT_INSTANCE],
+         refused="Gateway.NotAttached: Network network-vpc is not attached to any internet gateway"),
+    Case("ec2-eip-needs-internet-gateway", NAT_ADDRESS, before=[VPC, PUBLIC_SUBNET, IGW, NAT_INSTANCE]),
 ]
 
 

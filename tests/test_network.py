@@ -1,5 +1,6 @@
 """Network component through the offline engine: AZs, subnet tiers, NAT gateways per
-environment and phase, flow logs, the locked default security group, providers per region."""
+environment and phase, phase 1's NAT instance, flow logs, the locked default security group,
+providers per region."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ import ipaddress
 
 import pytest
 
+from components import defaults
 from components.network.network import subnet_cidrs
+from phases.models import instance_architecture
 from tests.support import build
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"
+NAT_INSTANCE = "aws:ec2/instance:Instance"
+EIP = "aws:ec2/eip:Eip"
+ROUTE = "aws:ec2/route:Route"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
 def test_three_azs_with_three_tiers():
@@ -41,7 +49,7 @@ def test_subnet_cidrs_refuse_a_vpc_too_small():
 
 
 @pytest.mark.parametrize(("environment", "phase", "nat_gateways"), [
-    ("dev", 1, 1), ("dev", 2, 1), ("dev", 3, 1), ("prod", 1, 1), ("prod", 2, 3), ("prod", 4, 3),
+    ("dev", 2, 1), ("dev", 3, 1), ("prod", 2, 3), ("prod", 4, 3),
 ])
 def test_nat_gateways_follow_cost_and_availability(environment, phase, nat_gateways):
     plan = build(environment, phase)
@@ -49,6 +57,89 @@ def test_nat_gateways_follow_cost_and_availability(environment, phase, nat_gatew
     assert len(primary) == nat_gateways
     # The shared gateway keeps its name when the stack moves to one per AZ.
     assert "us-east-1-network-nat-us-east-1a" in {gateway.name for gateway in primary}
+    assert plan.of_type(NAT_INSTANCE) == []
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_phase_1_egresses_through_one_nat_instance(environment):
+    plan = build(environment, 1)
+    assert plan.of_type(NAT) == []
+    [instance] = plan.of_type(NAT_INSTANCE)
+    assert instance.name == "us-east-1-network-nat-instance-us-east-1a"
+    inputs = instance.inputs
+    assert inputs["instanceType"] == "t4g.nano"
+    assert inputs["sourceDestCheck"] is False
+    assert inputs["associatePublicIpAddress"] is False
+    assert "keyName" not in inputs
+    assert inputs["metadataOptions"]["httpTokens"] == "required"
+    assert inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
+    assert inputs["rootBlockDevice"] == {"volumeSize": 8, "volumeType": "gp3", "encrypted": True,
+                                         "deleteOnTermination": True}
+    assert inputs["maintenanceOptions"] == {"autoRecovery": "default"}
+    assert instance.options["ignoreChanges"] == ["ami"]
+    # The first AZ's public subnet.
+    assert instance.dependencies["subnetId"] == [plan.named("us-east-1-network-public-us-east-1a", SUBNET).urn]
+    # Its address is its own Elastic IP, never the gateway's.
+    address = plan.named("us-east-1-network-nat-instance-us-east-1a", EIP)
+    assert address.inputs["domain"] == "vpc"
+    assert address.dependencies["instance"] == [instance.urn]
+    assert plan.named("us-east-1-network-igw").urn in address.options["dependsOn"]
+    assert [eip.name for eip in plan.of_type(EIP)] == ["us-east-1-network-nat-instance-us-east-1a"]
+
+
+def test_private_routes_target_the_nat_instance_interface_in_phase_1():
+    plan = build("prod", 1)
+    instance = plan.named("us-east-1-network-nat-instance-us-east-1a", NAT_INSTANCE)
+    for zone in ("us-east-1a", "us-east-1b", "us-east-1c"):
+        route = plan.named(f"us-east-1-network-private-{zone}-nat")
+        assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
+        assert route.dependencies["networkInterfaceId"] == [instance.urn]
+        assert "natGatewayId" not in route.inputs and "natGatewayId" not in route.dependencies
+
+
+def test_nat_instance_admits_only_the_private_subnets():
+    plan = build("dev", 1)
+    group = plan.named("us-east-1-network-nat-instance-us-east-1a", "aws:ec2/securityGroup:SecurityGroup")
+    instance = plan.named("us-east-1-network-nat-instance-us-east-1a", NAT_INSTANCE)
+    assert instance.dependencies["vpcSecurityGroupIds"] == [group.urn]
+    rules = [rule for rule in plan.of_type(INGRESS_RULE) if rule.dependencies["securityGroupId"] == [group.urn]]
+    assert sorted((rule.inputs["ipProtocol"], rule.inputs["cidrIpv4"]) for rule in rules) == [
+        ("-1", "10.10.48.0/20"), ("-1", "10.10.64.0/20"), ("-1", "10.10.80.0/20")]
+    out = [rule for rule in plan.of_type(EGRESS_RULE) if rule.dependencies["securityGroupId"] == [group.urn]]
+    assert sorted((rule.inputs["fromPort"], rule.inputs["cidrIpv4"]) for rule in out) == [
+        (80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
+
+
+def test_nat_instance_boots_arm64_al2023_and_masquerades_for_the_vpc():
+    plan = build("dev", 1)
+    instance = plan.named("us-east-1-network-nat-instance-us-east-1a", NAT_INSTANCE)
+    assert defaults.al2023_ami_parameter(instance_architecture("t4g.nano")) == (
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64")
+    script = instance.inputs["userData"]
+    assert "net.ipv4.ip_forward = 1" in script and "/etc/sysctl.d/" in script
+    assert "-s 10.10.0.0/16 -j MASQUERADE" in script
+    # Saved by iptables-services, so the rules survive a reboot; the package's reject rule goes first.
+    assert script.index("iptables -F FORWARD") < script.index("service iptables save")
+    assert "systemctl enable --now iptables" in script
+    assert instance.inputs["userDataReplaceOnChange"] is True
+
+
+def test_nat_instance_boots_after_the_public_route_and_the_app_groups_wait_for_it():
+    plan = build("dev", 1)
+    instance = plan.named("us-east-1-network-nat-instance-us-east-1a", NAT_INSTANCE)
+    assert plan.named("us-east-1-network-public-internet", ROUTE).urn in instance.options["dependsOn"]
+    group = plan.named("us-east-1-api-asg")
+    waits = set(group.options["dependsOn"])
+    assert {instance.urn, plan.named("us-east-1-network-nat-instance-us-east-1a", EIP).urn,
+            plan.named("us-east-1-network-private-us-east-1a-nat", ROUTE).urn} <= waits
+
+
+def test_nat_instance_reboots_on_a_failed_status_check():
+    plan = build("prod", 1)
+    alarm = plan.named("us-east-1-network-nat-instance-us-east-1a-status")
+    assert alarm.inputs["metricName"] == "StatusCheckFailed_Instance"
+    assert alarm.inputs["alarmActions"] == ["arn:aws:automate:us-east-1:ec2:reboot"]
+    assert alarm.dependencies["dimensions"] == [plan.named("us-east-1-network-nat-instance-us-east-1a", NAT_INSTANCE).urn]
 
 
 def test_each_private_route_uses_its_own_azs_nat_in_prod():

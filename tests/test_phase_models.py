@@ -69,6 +69,10 @@ FAILING = [
     (2, "regions.0.db_read_replicas", 6, "less than or equal to 5"),
     (2, "api.rate_limit_per_5min", 5, "greater than or equal to 10"),
     (1, "environment", "dev", "Extra inputs are not permitted"),
+    (1, "egress", {"nat": "instance"}, "egress.instance_type (None) is required when egress.nat is instance"),
+    (2, "egress", {"nat": "gateway", "instance_type": "t4g.nano"},
+     "egress.instance_type (t4g.nano) is required when egress.nat is instance and refused when it is gateway"),
+    (1, "egress", {"nat": "bastion", "instance_type": "t4g.nano"}, "Input should be 'gateway' or 'instance'"),
 ]
 
 # The same fields set to values that satisfy the rule.
@@ -95,7 +99,16 @@ PASSING = [
     (2, "api.rate_limit_per_5min", 10),
     (1, "monitoring.cpu_percent", {"target": 60, "critical": 80}),
     (1, "budget.warning_ratio", 0.8),
+    (1, "egress", {"nat": "gateway"}),
+    (2, "egress", {"nat": "instance", "instance_type": "t4g.micro"}),
 ]
+
+
+@pytest.mark.parametrize(("number", "nat", "instance_type"), [
+    (1, "instance", "t4g.nano"), (2, "gateway", None), (3, "gateway", None), (4, "gateway", None)])
+def test_only_phase_1_egresses_through_a_nat_instance(number, nat, instance_type):
+    egress = Phase.model_validate(phase_document(number)).egress
+    assert (egress.nat, egress.instance_type) == (nat, instance_type)
 
 
 @pytest.mark.parametrize(("number", "path", "value", "message"), FAILING,

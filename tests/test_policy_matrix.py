@@ -59,7 +59,7 @@ def statuses(result) -> dict[str, str]:
 def test_no_mandatory_violation_in_any_phase(environment, phase):
     result = report(environment, phase)
     assert [(item.rule, item.name, item.message) for item in result.mandatory] == []
-    assert len(result.outcomes) == len(BY_ID) == 107
+    assert len(result.outcomes) == len(BY_ID) == 108
     assert result.enforcement.value == ("mandatory" if environment == "prod" else "advisory")
     found = statuses(result)
     assert {rule: found[rule] for rule in ALWAYS_PASSING} == {rule: "passed" for rule in ALWAYS_PASSING}
@@ -236,7 +236,7 @@ def test_cli_passes_every_stack_file_in_every_phase(stack, phase, capsys):
     assert document["schema"] == "qnom.policy/v1"
     jsonschema.validate(document, REPORT_SCHEMA)
     assert (document["environment"], document["phase"]["number"]) == (stack, phase)
-    assert document["summary"]["rules"] == 107 and document["summary"]["mandatoryViolations"] == 0
+    assert document["summary"]["rules"] == 108 and document["summary"]["mandatoryViolations"] == 0
     assert [rule["id"] for rule in document["rules"]] == list(BY_ID)
 
 
@@ -263,5 +263,5 @@ def test_cli_exits_2_on_invalid_settings(tmp_path, capsys):
 def test_cli_lists_the_rules_it_ran(capsys):
     assert main(["policy", "--stack", "dev", "--date", PLAN_DATE.isoformat()]) == 0
     output = capsys.readouterr().out
-    assert "107 rules" in output and "passed" in output
+    assert "108 rules" in output and "passed" in output
     assert all(rule in output for rule in BY_ID)

@@ -39,17 +39,21 @@ from policy.resource_types import (
     CACHE_REPLICATION_GROUP,
     CLOUDFRONT_DISTRIBUTION,
     DEFAULT_SECURITY_GROUP,
+    EC2_INSTANCE,
+    EIP,
     FLOW_LOG,
     KMS_KEY,
     LAUNCH_TEMPLATE,
     LOG_GROUP,
     METRIC_ALARM,
+    NAT_GATEWAY,
     OPENSEARCH_DOMAIN,
     RDS_CLUSTER,
     RDS_CLUSTER_PARAMETER_GROUP,
     RDS_CLUSTER_INSTANCE,
     RDS_INSTANCE,
     RDS_PARAMETER_GROUP,
+    ROUTE,
     S3_BUCKET,
     S3_ENCRYPTION,
     S3_OWNERSHIP_CONTROLS,
@@ -172,6 +176,14 @@ LAUNCH = {
                              "ebs": {"encrypted": "true", "volumeType": "gp3", "volumeSize": 20}}],
     "networkInterfaces": [{"associatePublicIpAddress": "false", "securityGroups": [U]}],
     "monitoring": {"enabled": True}, "iamInstanceProfile": {"arn": U}, "userData": U,
+}
+# Phase 1's NAT instance as the program registers it (components/network/nat_instance.py).
+NAT = {
+    "ami": "ami-0abcdef1234567890", "instanceType": "t4g.nano", "subnetId": U, "vpcSecurityGroupIds": [U],
+    "associatePublicIpAddress": False, "sourceDestCheck": False,
+    "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+    "rootBlockDevice": {"volumeSize": 8, "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True},
+    "maintenanceOptions": {"autoRecovery": "default"}, "userData": U,
 }
 GROUP = {"minSize": 4, "maxSize": 20, "desiredCapacity": 4, "healthCheckType": "ELB", "healthCheckGracePeriod": 300,
          "vpcZoneIdentifiers": [U, U, U], "targetGroupArns": [U], "launchTemplate": {"id": U, "version": "$Latest"},
@@ -366,6 +378,15 @@ RESOURCE_CASES = [
          "nobody hears"),
     variant("ec2-no-public-ip", LAUNCH_TEMPLATE, LAUNCH, "associatePublicIpAddress",
             networkInterfaces=[{"associatePublicIpAddress": "true"}]),
+    variant("ec2-imdsv2-required", EC2_INSTANCE, NAT, "'optional'",
+            metadataOptions={"httpTokens": "optional", "httpPutResponseHopLimit": 1}),
+    variant("ec2-imds-hop-limit", EC2_INSTANCE, NAT, "3, not 1 or 2",
+            metadataOptions={"httpTokens": "required", "httpPutResponseHopLimit": 3}),
+    variant("ec2-ebs-encrypted", EC2_INSTANCE, NAT, "rootBlockDevice.encrypted",
+            rootBlockDevice={"volumeSize": 8, "volumeType": "gp3"}),
+    variant("ec2-ebs-encrypted", EC2_INSTANCE, NAT, "ebsBlockDevices[0]",
+            ebsBlockDevices=[{"deviceName": "/dev/sdf", "volumeSize": 10}]),
+    variant("ec2-no-public-ip", EC2_INSTANCE, NAT, "associatePublicIpAddress is true", associatePublicIpAddress=True),
     variant("ec2-detailed-monitoring", LAUNCH_TEMPLATE, LAUNCH, "monitoring.enabled", monitoring={"enabled": False}),
     variant("asg-elb-health-check", ASG, GROUP, "'EC2'", healthCheckType="EC2"),
     variant("asg-min-two-in-prod", ASG, GROUP, "minSize is 1", minSize=1, desiredCapacity=1),
@@ -904,6 +925,32 @@ def test_waf_guards_internet_facing_load_balancers_from_phase_2():
     assert check_stack("alb-waf-from-phase", [balancer], phase=1) == NA
 
 
+def nat_path(instance: dict | None = None, routed: bool = True) -> list[dict]:
+    """A NAT instance, its Elastic IP and (when `routed`) a private route to its interface."""
+    return [stack_resource(EC2_INSTANCE, "network-nat-instance", instance or NAT),
+            stack_resource(EIP, "network-nat-address", {"domain": "vpc", "instance": U},
+                           deps={"instance": ["network-nat-instance"]}),
+            *([stack_resource(ROUTE, "network-private-a-nat", {"destinationCidrBlock": "0.0.0.0/0",
+                                                                "networkInterfaceId": U},
+                              deps={"networkInterfaceId": ["network-nat-instance"]})] if routed else [])]
+
+
+def test_elastic_ips_serve_only_nat_gateways_and_nat_instances():
+    gateway = [stack_resource(EIP, "network-nat-a", {"domain": "vpc"}),
+               stack_resource(NAT_GATEWAY, "network-nat-a-gateway", {"allocationId": U, "subnetId": U},
+                              deps={"allocationId": ["network-nat-a"]})]
+    assert check_stack("eip-nat-only", gateway) == []
+    assert check_stack("eip-nat-only", nat_path(), phase=1) == []
+    assert check_stack("eip-nat-only", gateway[:1]) == [
+        ("network-nat-a: no NAT gateway uses it and it names no NAT instance", "network-nat-a")]
+    # A web server with an address of its own, and a NAT instance nothing routes to.
+    assert check_stack("eip-nat-only", nat_path(with_(NAT, sourceDestCheck=True)), phase=1) == [
+        ("network-nat-address: instance network-nat-instance checks source and destination: it is no NAT",
+         "network-nat-address")]
+    assert flagged(check_stack("eip-nat-only", nat_path(routed=False), phase=1)) == ["network-nat-address"]
+    assert check_stack("eip-nat-only", [], phase=1) == NA
+
+
 def test_instance_types_belong_to_the_phase_families():
     phase_2 = [stack_resource(LAUNCH_TEMPLATE, "api-lt", LAUNCH), stack_resource(RDS_INSTANCE, "db", RDS_PRIMARY),
                stack_resource(CACHE_REPLICATION_GROUP, "cache", CACHE),
@@ -919,6 +966,11 @@ def test_instance_types_belong_to_the_phase_families():
     assert check_stack("instance-types-in-phase-families", bigger, config={"extraFamilies": ["m7i"]}) == []
     # Phase 3 moves the API to c5: a t3 launch template left behind is flagged.
     assert flagged(check_stack("instance-types-in-phase-families", phase_2[:1], phase=3)) == ["api-lt"]
+    # Phase 1's NAT instance is of the catalog's egress family; it has no place in phase 2.
+    assert check_stack("instance-types-in-phase-families", nat_path()[:1], phase=1) == []
+    assert check_stack("instance-types-in-phase-families", nat_path()[:1]) == [
+        ("network-nat-instance: instanceType t4g.nano is outside phase 2's ec2 families "
+         "(m5, m5a, m6a, m6i, t3, t3a)", "network-nat-instance")]
 
 
 def test_capacity_stays_within_the_phase_ceilings():
@@ -1043,7 +1095,7 @@ def test_every_stack_rule_has_cases():
               "alb-waf-from-phase", "instance-types-in-phase-families", "capacity-within-phase-ceilings",
               "stack-overrides-keep-phase-guarantees", "rds-master-password-rotated-secret", "k8s-deployment-has-pdb",
               "alb-ingress-cloudfront-only", "alb-requires-origin-secret", "waf-logging-redacted",
-              "alb-log-bucket-versioned", "s3-access-logged", "cloudfront-log-bucket-kms"}
+              "alb-log-bucket-versioned", "s3-access-logged", "cloudfront-log-bucket-kms", "eip-nat-only"}
     assert tested == {rule.id for rule in STACK_RULES}
 
 
@@ -1056,7 +1108,7 @@ def test_enforcement_follows_the_environment(environment, level):
     assert default_enforcement(environment) == level
     policies = build_policies(FixedContext(PolicyContext(environment=environment)), default_enforcement(environment))
     assert {policy.enforcement_level for policy in policies} == {level}
-    assert len(policies) == len(BY_ID) == 107
+    assert len(policies) == len(BY_ID) == 108
 
 
 def test_context_from_provider_tags_when_the_config_is_missing():

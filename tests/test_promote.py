@@ -25,11 +25,26 @@ def _inputs(diff, name: str) -> dict:
     return {key: (value.get("old"), value.get("new")) for key, value in found[0].inputs.items()}
 
 
+NAT_INSTANCE = "us-east-1-network-nat-instance-us-east-1a"
+# What phase 1's NAT instance path is, and what promotion to phase 2 deletes once the routes point
+# to the NAT gateway: the instance, its address, its alarm, its group and the group's rules.
+NAT_INSTANCE_PATH = sorted([
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", f"{NAT_INSTANCE}-status"),
+    ("aws:ec2/eip:Eip", NAT_INSTANCE), ("aws:ec2/instance:Instance", NAT_INSTANCE),
+    ("aws:ec2/securityGroup:SecurityGroup", NAT_INSTANCE),
+    *(("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", f"{NAT_INSTANCE}-{port}-out")
+      for port in ("http", "https")),
+    *(("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", f"{NAT_INSTANCE}-from-app-us-east-1{zone}")
+      for zone in "abc"),
+])
+
+
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 @pytest.mark.parametrize(("before", "after"), [(1, 2), (2, 3), (3, 4)])
 def test_every_transition_only_adds_and_updates_in_place(environment, before, after):
     diff = diff_runs(build(environment, before).run, build(environment, after).run)
-    assert diff.deleted == []
+    # Only phase 1's NAT instance goes, once the NAT gateway has taken over its routes.
+    assert sorted((change.type, change.name) for change in diff.deleted) == (NAT_INSTANCE_PATH if before == 1 else [])
     # Scheduled actions are replaced on any change by design (components/compute/schedule.py);
     # phase 1 has none, so going to phase 2 only creates them.
     assert {change.type for change in diff.replaced} <= {SCHEDULE}
@@ -54,6 +69,19 @@ def test_the_seed_sizes_change_in_place(environment):
     # The autoscaler owns the running count: an ignored input is no change.
     assert "desiredCapacity" not in asg
     assert "us-east-1-db-replica-0" in {change.name for change in first.added}
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_promotion_to_phase_2_repoints_the_private_routes_in_place(environment):
+    diff = diff_runs(build(environment, 1).run, build(environment, 2).run)
+    for zone in ("us-east-1a", "us-east-1b", "us-east-1c"):
+        # An in-place update (EC2 ReplaceRoute): a route's target is not ForceNew in the provider.
+        route = _inputs(diff, f"us-east-1-network-private-{zone}-nat")
+        assert route == {"natGatewayId": (None, "[unknown]"), "networkInterfaceId": ("[unknown]", None)}
+    added = {(change.type, change.name) for change in diff.added}
+    # The gateway's address is its own resource, never the instance's.
+    assert {("aws:ec2/natGateway:NatGateway", "us-east-1-network-nat-us-east-1a"),
+            ("aws:ec2/eip:Eip", "us-east-1-network-nat-us-east-1a")} <= added
 
 
 def test_changes_are_grouped_by_component():

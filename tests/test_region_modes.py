@@ -42,9 +42,10 @@ def test_every_plan_keeps_its_urns(plan):
     actual = {resource.urn for resource in run.resources}
     assert (sorted(expected - actual), sorted(actual - expected)) == ([], [])
     # Every region: its monitoring and log key; the edge's origin secrets. Phase 3 on: each region's Kubernetes tier (86 resources, 95 with
-    # the phase-4 mesh) and the data stores' rules admitting its clusters.
-    assert len(actual) == {"dev-phase-1": 197, "dev-phase-2": 271, "dev-phase-3": 932, "dev-phase-4": 983,
-                           "prod-phase-1": 218, "prod-phase-2": 296, "prod-phase-3": 991, "prod-phase-4": 1042,
+    # the phase-4 mesh) and the data stores' rules admitting its clusters. Phase 1: the NAT instance, its
+    # address, alarm, group and five rules (9) where phase 2 has the NAT gateway and its address (2).
+    assert len(actual) == {"dev-phase-1": 204, "dev-phase-2": 271, "dev-phase-3": 932, "dev-phase-4": 983,
+                           "prod-phase-1": 225, "prod-phase-2": 296, "prod-phase-3": 991, "prod-phase-4": 1042,
                            "prod-phase-4-cutover": 1057, "prod-phase-4-retired": 1031}[plan]
 
 

@@ -1,16 +1,27 @@
 """Network of one region: VPC over three AZs with public, private (app) and isolated (data)
-subnets, internet and NAT gateways, route tables, an S3 gateway endpoint, VPC flow logs to
+subnets, an internet gateway, the private subnets' way out (NAT gateways, or one NAT instance:
+`components/network/nat_instance.py`), route tables, an S3 gateway endpoint, VPC flow logs to
 CloudWatch Logs, and the VPC's default security group stripped of every rule.
 
 The private (one per AZ) and isolated route table ids come out, so routes to a peered region's
 VPC can be added later as separate `aws.ec2.Route` resources: an inline route on a table would
 make Pulumi own the table's whole route list and rewrite it.
 
+NAT: `NatGateways` (phase 2 on) puts a managed NAT gateway with its Elastic IP in the first AZ, or in
+every AZ; `NatInstance` (the catalog's `egress: {nat: instance}`, phase 1) runs one small EC2 instance
+in the first AZ's public subnet instead (about $7 a month against $36.50). The private routes keep
+their names either way and only change target: a route's target is not ForceNew and an update is an
+EC2 ReplaceRoute (Terraform provider, internal/service/ec2/vpc_route.go: resourceRouteUpdate), so
+promotion to phase 2 re-points the routes to the new gateway, then deletes the instance and its own
+Elastic IP (`{name}-nat-instance-{zone}`, never the gateway's `{name}-nat-{zone}`).
+
 Deploy order: the NAT gateways wait for the internet gateway (AWS creates a public NAT gateway
 only in a VPC with an internet gateway attached; the Terraform provider's `aws_nat_gateway` docs
-recommend an explicit dependency on it). `internet_egress` lists what an instance in a private
-subnet needs before its traffic reaches the internet (the NAT routes, the public route to the
-internet gateway and the route table associations); the app groups wait for it.
+recommend an explicit dependency on it); the NAT instance waits for the public route and the
+public subnets' associations, so its first boot can reach the internet. `internet_egress` lists
+what an instance in a private subnet needs before its traffic reaches the internet (the NAT
+routes, the NAT instance and its address, the public route to the internet gateway and the
+route table associations); the app groups wait for it.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policy_documents as documents
+from components.network.nat_instance import NatInstanceArgs, create_nat_instance
 
 TIERS = ("public", "private", "isolated")
 SUBNET_PREFIX = 20  # nine /20s out of the /16 leave seven free for later tiers
@@ -37,6 +49,22 @@ def subnet_cidrs(vpc_cidr: str, zone_count: int) -> dict[str, list[str]]:
 
 
 @dataclass(frozen=True)
+class NatGateways:
+    """Managed NAT gateways, each with its Elastic IP."""
+
+    per_az: bool
+    """True: one NAT gateway per AZ. False: one shared NAT gateway in the first AZ."""
+
+
+@dataclass(frozen=True)
+class NatInstance:
+    """One NAT instance in the first AZ's public subnet, shared by every private subnet."""
+
+    instance_type: str
+    """EC2 type of the instance (the catalog's `egress.instance_type`, e.g. t4g.nano)."""
+
+
+@dataclass(frozen=True)
 class NetworkArgs:
     region: str
     """AWS region the network lives in (the provider's region)."""
@@ -44,8 +72,8 @@ class NetworkArgs:
     """VPC CIDR, a private /16. Fixed for the VPC's lifetime: AWS replaces a VPC whose CIDR changes."""
     availability_zones: list[str]
     """AZ names to spread subnets over (three in every phase)."""
-    nat_per_az: bool
-    """True: one NAT gateway per AZ. False: one shared NAT gateway in the first AZ."""
+    nat: NatGateways | NatInstance
+    """How the private subnets reach the internet: NAT gateways, or one NAT instance."""
     flow_log_retention_days: int
     """Retention of the flow log group, days."""
     log_key_arn: pulumi.Input[str] | None = None
@@ -59,6 +87,7 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: list[pulumi.Output[str]]
     isolated_subnet_ids: list[pulumi.Output[str]]
     nat_gateway_ids: list[pulumi.Output[str]]
+    nat_instance_id: pulumi.Output[str] | None
     flow_log_id: pulumi.Output[str]
     private_route_table_ids: list[pulumi.Output[str]]
     isolated_route_table_id: pulumi.Output[str]
@@ -84,9 +113,14 @@ class Network(pulumi.ComponentResource):
         self.isolated_subnet_ids = [subnet.id for subnet in self._subnets["isolated"]]
         self.internet_egress = []
         gateway = self._create_public_routes()
-        nat_gateways = self._create_nat_gateways(gateway)
-        self.nat_gateway_ids = [gateway.id for gateway in nat_gateways]
-        private_tables = self._create_private_routes(nat_gateways)
+        match args.nat:
+            case NatGateways():
+                targets = self._create_nat_gateways(gateway)
+                self.nat_gateway_ids, self.nat_instance_id = [target.id for target in targets], None
+            case NatInstance():
+                targets = [self._create_nat_instance(gateway, args.nat)]
+                self.nat_gateway_ids, self.nat_instance_id = [], targets[0].id
+        private_tables = self._create_private_routes(targets)
         isolated_table = self._create_isolated_routes()
         self.private_route_table_ids = [table.id for table in private_tables]
         self.isolated_route_table_id = isolated_table.id
@@ -99,6 +133,7 @@ class Network(pulumi.ComponentResource):
             "private_subnet_ids": self.private_subnet_ids,
             "isolated_subnet_ids": self.isolated_subnet_ids,
             "nat_gateway_ids": self.nat_gateway_ids,
+            "nat_instance_id": self.nat_instance_id,
             "flow_log_id": self.flow_log_id,
             "private_route_table_ids": self.private_route_table_ids,
             "isolated_route_table_id": self.isolated_route_table_id,
@@ -150,7 +185,7 @@ class Network(pulumi.ComponentResource):
     def _create_nat_gateways(self, internet_gateway: aws.ec2.InternetGateway) -> list[aws.ec2.NatGateway]:
         # The shared gateway is the first AZ's, under the same name it keeps when the stack
         # moves to one per AZ: promotion adds gateways and never replaces this one.
-        zones = self._args.availability_zones if self._args.nat_per_az else self._args.availability_zones[:1]
+        zones = self._args.availability_zones if self._args.nat.per_az else self._args.availability_zones[:1]
         gateways = []
         for zone, subnet in zip(zones, self._subnets["public"]):
             address = aws.ec2.Eip(f"{self._name}-nat-{zone}", aws.ec2.EipArgs(
@@ -162,16 +197,44 @@ class Network(pulumi.ComponentResource):
             ), pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[internet_gateway]))))
         return gateways
 
-    def _create_private_routes(self, gateways: list[aws.ec2.NatGateway]) -> list[aws.ec2.RouteTable]:
+    def _create_nat_instance(self, internet_gateway: aws.ec2.InternetGateway, nat: NatInstance) -> aws.ec2.Instance:
+        zones = self._args.availability_zones
+        created = create_nat_instance(self._name, NatInstanceArgs(
+            region=self._args.region,
+            zone=zones[0],
+            vpc_id=self.vpc.id,
+            vpc_cidr=self._args.cidr,
+            subnet_id=self._subnets["public"][0].id,
+            private_cidrs=dict(zip(zones, self._cidrs["private"])),
+            instance_type=nat.instance_type,
+            internet_gateway=internet_gateway,
+            # The public route and associations (already in `internet_egress`): the first boot
+            # downloads the packet filter's service from the internet.
+            boot_after=list(self.internet_egress),
+        ), self._child)
+        self.internet_egress += [created.instance, created.address]
+        return created.instance
+
+    def _private_route_args(self, table: aws.ec2.RouteTable,
+                            target: aws.ec2.NatGateway | aws.ec2.Instance) -> aws.ec2.RouteArgs:
+        # A route names exactly one target (the provider's ExactlyOneOf over the target arguments).
+        if isinstance(target, aws.ec2.Instance):
+            # The instance's primary interface, not `instance_id`, which the provider deprecates.
+            return aws.ec2.RouteArgs(route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
+                                     network_interface_id=target.primary_network_interface_id)
+        return aws.ec2.RouteArgs(route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
+                                 nat_gateway_id=target.id)
+
+    def _create_private_routes(self, targets: list[aws.ec2.NatGateway | aws.ec2.Instance]) -> list[aws.ec2.RouteTable]:
         tables = []
+        per_az = isinstance(self._args.nat, NatGateways) and self._args.nat.per_az
         for index, zone in enumerate(self._args.availability_zones):
             table = aws.ec2.RouteTable(f"{self._name}-private-{zone}", aws.ec2.RouteTableArgs(
                 vpc_id=self.vpc.id, tags={"Name": f"{self._name}-private-{zone}"},
             ), self._child)
-            gateway = gateways[index] if self._args.nat_per_az else gateways[0]
-            self.internet_egress.append(aws.ec2.Route(f"{self._name}-private-{zone}-nat", aws.ec2.RouteArgs(
-                route_table_id=table.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=gateway.id,
-            ), self._child))
+            target = targets[index] if per_az else targets[0]
+            self.internet_egress.append(aws.ec2.Route(f"{self._name}-private-{zone}-nat",
+                                                      self._private_route_args(table, target), self._child))
             tables.append(table)
         self.internet_egress += self._associate_each(tables, self._subnets["private"], "private")
         return tables

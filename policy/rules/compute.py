@@ -1,5 +1,5 @@
-"""Resource rules for the compute tier: launch templates (IMDSv2, EBS encryption, no public IPs,
-monitoring), Auto Scaling groups (ELB health checks, no single instance in
+"""Resource rules for the compute tier: launch templates and stand-alone instances (IMDSv2, EBS
+encryption, no public IPs; launch templates: monitoring), Auto Scaling groups (ELB health checks, no single instance in
 prod, several AZs), the Application Load Balancer and its listeners, and the WAF web ACL.
 """
 
@@ -11,7 +11,7 @@ from pulumi_policy import Severity
 
 from policy.framework import Check, References, Registry, Setting
 from policy.views import Resource, elements, lookup, truthy
-from policy.resource_types import ASG, LAUNCH_TEMPLATE, LISTENER, LOAD_BALANCER, WEB_ACL
+from policy.resource_types import ASG, EC2_INSTANCE, LAUNCH_TEMPLATE, LISTENER, LOAD_BALANCER, WEB_ACL
 
 RULES = Registry()
 
@@ -36,9 +36,9 @@ def _attached_to_load_balancer(resource: Resource) -> bool:
 
 @RULES.resource(
     id="ec2-imdsv2-required",
-    description="Launch templates require IMDSv2 session tokens.",
+    description="Launch templates and instances require IMDSv2 session tokens.",
     severity=Severity.HIGH,
-    resource_types=(LAUNCH_TEMPLATE,),
+    resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
     references=References(checkov=("CKV_AWS_79",), aws=("EC2.8", "EC2.170")),
 )
 def imdsv2(resource: Resource, check: Check):
@@ -57,9 +57,9 @@ metadata options"). More would let the token travel beyond the instance's own co
 
 @RULES.resource(
     id="ec2-imds-hop-limit",
-    description="Launch templates keep the metadata response hop limit at 1, or 2 for containers.",
+    description="Launch templates and instances keep the metadata response hop limit at 1, or 2 for containers.",
     severity=Severity.MEDIUM,
-    resource_types=(LAUNCH_TEMPLATE,),
+    resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
     references=References(checkov=("CKV_AWS_341",)),
 )
 def imds_hop_limit(resource: Resource, check: Check):
@@ -74,12 +74,15 @@ def imds_hop_limit(resource: Resource, check: Check):
 
 @RULES.resource(
     id="ec2-ebs-encrypted",
-    description="Every EBS volume of a launch template is encrypted.",
+    description="Every EBS volume of a launch template or an instance is encrypted.",
     severity=Severity.HIGH,
-    resource_types=(LAUNCH_TEMPLATE,),
+    resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
     references=References(checkov=("CKV_AWS_8",)),
 )
 def ebs_encrypted(resource: Resource, check: Check):
+    if resource.type == EC2_INSTANCE:
+        yield from _instance_volumes_encrypted(resource)
+        return
     mappings = elements(resource.require("blockDeviceMappings"))
     if not mappings:
         yield "no blockDeviceMappings: the root volume's encryption is left to the AMI and account default"
@@ -90,14 +93,28 @@ def ebs_encrypted(resource: Resource, check: Check):
             yield f"blockDeviceMappings[{index}] ({lookup(mapping, 'deviceName')}) is not encrypted"
 
 
+def _instance_volumes_encrypted(resource: Resource):
+    # Unset, the root volume follows the AMI's snapshot and the account's default: the stack must say it.
+    if truthy(resource.require("rootBlockDevice.encrypted", False)) is not True:
+        yield "rootBlockDevice.encrypted is not true"
+    for index, _ in enumerate(elements(resource.require("ebsBlockDevices"))):
+        if truthy(resource.require(f"ebsBlockDevices.{index}.encrypted", False)) is not True:
+            yield f"ebsBlockDevices[{index}] is not encrypted"
+
+
 @RULES.resource(
     id="ec2-no-public-ip",
-    description="Launch templates never assign public IP addresses.",
+    description=("Launch templates and instances never assign public IP addresses (a NAT instance's "
+                 "Elastic IP is `eip-nat-only`'s)."),
     severity=Severity.HIGH,
-    resource_types=(LAUNCH_TEMPLATE,),
+    resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
     references=References(checkov=("CKV_AWS_88",), aws=("EC2.9", "EC2.25")),
 )
 def no_public_ip(resource: Resource, check: Check):
+    if resource.type == EC2_INSTANCE:
+        if truthy(resource.require("associatePublicIpAddress", "false")) is True:
+            yield "associatePublicIpAddress is true"
+        return
     for index, _ in enumerate(elements(resource.require("networkInterfaces"))):
         if truthy(resource.require(f"networkInterfaces.{index}.associatePublicIpAddress", "false")) is True:
             yield f"networkInterfaces[{index}].associatePublicIpAddress is true"

@@ -6,7 +6,7 @@
   stack has monitoring.
 - Exposure: HTTP listeners redirect to HTTPS when the load balancer has a certificate;
   world-open ports only on internet-facing load balancers; WAF on them from the phase that
-  promises rate limiting; flow logs on every VPC.
+  promises rate limiting; flow logs on every VPC; Elastic IPs only on NAT gateways and NAT instances.
 - Cost guardrails from the catalog: instance families and capacity ceilings of the phase.
 - The stack's overrides never weaken what the phase promises.
 
@@ -32,15 +32,19 @@ from policy.resource_types import (
     CACHE_GLOBAL_REPLICATION_GROUP,
     CACHE_REPLICATION_GROUP,
     CLOUDFRONT_DISTRIBUTION,
+    EC2_INSTANCE,
+    EIP,
     FLOW_LOG,
     LAUNCH_TEMPLATE,
     LISTENER,
     LOAD_BALANCER,
     METRIC_ALARM,
+    NAT_GATEWAY,
     OPENSEARCH_DOMAIN,
     RDS_CLUSTER,
     RDS_CLUSTER_INSTANCE,
     RDS_INSTANCE,
+    ROUTE,
     S3_BUCKET,
     S3_OWNERSHIP_CONTROLS,
     S3_ENCRYPTION,
@@ -400,6 +404,28 @@ def world_only_on_alb(stack: Stack, check: Check):
 
 
 @RULES.stack(
+    id="eip-nat-only",
+    description=("Elastic IPs belong to NAT gateways or to NAT instances (source/destination check off, "
+                 "the target of a route): no other instance is reachable from the internet."),
+    severity=Severity.HIGH,
+    resource_types=(EIP, EC2_INSTANCE, NAT_GATEWAY, ROUTE),
+    references=References(aws=("EC2.12",)),
+)
+def eip_nat_only(stack: Stack, check: Check):
+    for address in _each(stack.of_type(EIP), "Elastic IP", check):
+        instances = stack.dependencies(address, "instance")
+        if not instances:
+            if not stack.dependents(address, [NAT_GATEWAY], ["allocationId"]):
+                yield _finding(address, "no NAT gateway uses it and it names no NAT instance")
+            continue
+        for instance in instances:
+            if truthy(instance.require("sourceDestCheck", True)) is not False:
+                yield _finding(address, f"instance {instance.name} checks source and destination: it is no NAT")
+            elif not stack.dependents(instance, [ROUTE], ["networkInterfaceId"]):
+                yield _finding(address, f"instance {instance.name} is the target of no route: it is no NAT")
+
+
+@RULES.stack(
     id="alb-waf-from-phase",
     description=("From the phase that promises API rate limiting (2+), every internet-facing load balancer "
                  "has a WAF web ACL."),
@@ -422,7 +448,7 @@ def waf_on_alb(stack: Stack, check: Check):
 
 def _instance_types(stack: Stack) -> Iterable[tuple[Resource, str, str, object]]:
     """(resource, property, service, value) of every instance type or class in the stack."""
-    paths = ((LAUNCH_TEMPLATE, "instanceType", "ec2"),
+    paths = ((LAUNCH_TEMPLATE, "instanceType", "ec2"), (EC2_INSTANCE, "instanceType", "ec2"),
              (RDS_INSTANCE, "instanceClass", "rds"), (RDS_CLUSTER_INSTANCE, "instanceClass", "rds"),
              (CACHE_REPLICATION_GROUP, "nodeType", "elasticache"),
              (CACHE_GLOBAL_REPLICATION_GROUP, "cacheNodeType", "elasticache"),
@@ -443,7 +469,7 @@ def _instance_types(stack: Stack) -> Iterable[tuple[Resource, str, str, object]]
     description=("Instance types and classes (EC2, RDS, ElastiCache, OpenSearch) belong to the families "
                  "the phase catalog uses."),
     severity=Severity.MEDIUM,
-    resource_types=(LAUNCH_TEMPLATE, ASG, RDS_INSTANCE, RDS_CLUSTER_INSTANCE, CACHE_REPLICATION_GROUP,
+    resource_types=(LAUNCH_TEMPLATE, EC2_INSTANCE, ASG, RDS_INSTANCE, RDS_CLUSTER_INSTANCE, CACHE_REPLICATION_GROUP,
                     CACHE_GLOBAL_REPLICATION_GROUP, OPENSEARCH_DOMAIN),
     references=References(),
     settings=(Setting(name="extraFamilies", schema={"type": "array", "items": {"type": "string"}}, default=[],

@@ -1,5 +1,6 @@
 """EC2: launch templates whose instances run containers that need the instance's credentials;
-security groups within their quota of inbound rules, managed prefix lists counted by weight."""
+security groups within their quota of inbound rules, managed prefix lists counted by weight; routes
+naming exactly one target; Elastic IPs associated only in a VPC with an internet gateway."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import binascii
 import re
 from collections.abc import Iterator
 
-from policy.resource_types import LAUNCH_TEMPLATE, SECURITY_GROUP_INGRESS_RULE
+from policy.resource_types import EIP, LAUNCH_TEMPLATE, ROUTE, SECURITY_GROUP_INGRESS_RULE
 from qnom import mocks
 from qnom.awsrules import Request, known, rule
 
@@ -88,3 +89,55 @@ def _security_group_rule_quota(request: Request) -> Iterator[str]:
     if total > SECURITY_GROUP_RULE_QUOTA:
         yield ("RulesPerSecurityGroupLimitExceeded: The maximum number of rules per security group has been "
                f"reached. (inbound rules weigh {total} here, the quota is {SECURITY_GROUP_RULE_QUOTA})")
+
+
+ROUTE_TARGETS = {
+    "carrierGatewayId": "carrier_gateway_id", "coreNetworkArn": "core_network_arn",
+    "egressOnlyGatewayId": "egress_only_gateway_id", "gatewayId": "gateway_id", "instanceId": "instance_id",
+    "localGatewayId": "local_gateway_id", "natGatewayId": "nat_gateway_id",
+    "networkInterfaceId": "network_interface_id", "transitGatewayId": "transit_gateway_id",
+    "vpcEndpointId": "vpc_endpoint_id", "vpcPeeringConnectionId": "vpc_peering_connection_id",
+}
+"""A route's target inputs (pulumi-aws name -> the provider's), in the provider's order."""
+
+
+@rule("ec2-route-one-target", ROUTE,
+      error="only one of `carrier_gateway_id,...` can be specified (or: one of `...` must be specified)",
+      # The Terraform AWS provider's aws_route schema marks every target argument ExactlyOneOf the
+      # others (internal/service/ec2/vpc_route.go, routeValidTargets); the plan fails before any
+      # CreateRoute or ReplaceRoute call. The NAT path relies on it: phase 1's routes name the NAT
+      # instance's interface, phase 2's the NAT gateway, never both.
+      source="hashicorp/terraform-provider-aws internal/service/ec2/vpc_route.go")
+def _route_one_target(request: Request) -> Iterator[str]:
+    named = [name for key, name in ROUTE_TARGETS.items()
+             if request.inputs.get(key) not in (None, "") or request.record.dependencies.get(key)]
+    keys = ",".join(ROUTE_TARGETS.values())
+    if not named:
+        yield f'"{next(iter(ROUTE_TARGETS.values()))}": one of `{keys}` must be specified'
+    elif len(named) > 1:
+        yield f'"{named[0]}": only one of `{keys}` can be specified, but `{",".join(named)}` were specified.'
+
+
+def _vpc_of_instance(request: Request, instance) -> str | None:
+    subnet = request.source("subnetId", "aws:ec2/subnet:Subnet", instance)
+    vpc = request.source("vpcId", "aws:ec2/vpc:Vpc", subnet) if subnet is not None else None
+    return vpc.urn if vpc is not None else None
+
+
+@rule("ec2-eip-needs-internet-gateway", EIP,
+      error="Gateway.NotAttached: Network vpc-... is not attached to any internet gateway",
+      # Amazon EC2 API Reference, "Error codes for the Amazon EC2 API" (Gateway.NotAttached): "If you
+      # are trying to associate an Elastic IP address with a network interface or instance, ensure
+      # that the internet gateway is attached to the relevant VPC." The association is made when the
+      # address is created with `instance` (Terraform provider, internal/service/ec2/ec2_eip.go).
+      source="https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html")
+def _eip_needs_internet_gateway(request: Request) -> Iterator[str]:
+    instance = request.source("instance", "aws:ec2/instance:Instance")
+    vpc = _vpc_of_instance(request, instance) if instance is not None else None
+    if vpc is None:
+        return  # not associated with an instance this run created: nothing to judge
+    gateways = [record for record in request.registered.values() if record.type == "aws:ec2/internetGateway:InternetGateway"
+                and vpc in record.dependencies.get("vpcId", [])]
+    if not gateways:
+        yield (f"Gateway.NotAttached: Network {request.registered[vpc].name} is not attached to any internet gateway "
+               f"(the Elastic IP {request.record.name} is associated with {instance.name} when it is created)")
