@@ -5,6 +5,7 @@ provider) refuses, with AWS's error text, and accepts the valid request next to 
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -399,6 +400,13 @@ CASES = [
                  "vpc_peering_connection_id` can be specified, but `nat_gateway_id,network_interface_id` were specified."),
     Case("ec2-route-one-target", route(), refused="must be specified"),
     Case("ec2-route-one-target", route(networkInterfaceId=NAT_INSTANCE)),
+    # A NAT instance boots the image of its type's architecture.
+    Case("ec2-instance-type-architecture", res("aws:ec2/instance:Instance", "nat", {"instanceType": "t4g.nano",
+                                                                                   "ami": mocks.AMI_ID}),
+         refused="InvalidParameterValue: The architecture 'arm64' of the specified instance type does not match "
+                 "the architecture 'x86_64' of the specified AMI"),
+    Case("ec2-instance-type-architecture", res("aws:ec2/instance:Instance", "nat", {"instanceType": "t4g.nano",
+                                                                                   "ami": mocks.ARM64_AMI_ID})),
     # 17. An Elastic IP is associated with an instance only in a VPC with an internet gateway.
     Case("ec2-eip-needs-internet-gateway", NAT_ADDRESS, before=[VPC, PUBLIC_SUBNET, NAT_INSTANCE],
          refused="Gateway.NotAttached: Network network-vpc is not attached to any internet gateway"),
@@ -489,3 +497,13 @@ def test_the_engine_judges_a_run_as_of_its_plan_date(tmp_path, plan_date, refuse
     program.write_text(SCHEDULED_PROGRAM, encoding="utf-8")
     run = run_program("dev", {"aws:region": "us-east-1", "qnom:planDate": plan_date}, program, aws_rules=False)
     assert [violation.rule for violation in run.violations] == refused
+
+
+def test_the_readme_lists_every_rule():
+    from qnom.engine import PROJECT_DIR
+
+    # Each rule id is a row of the README's table, or falls under a `prefix-*` row.
+    rows = re.findall(r"^\| `([a-z0-9*-]+)` \|", (PROJECT_DIR / "README.md").read_text(encoding="utf-8"), re.M)
+    missing = [rule for rule in RULES
+               if rule not in rows and not any(row.endswith("*") and rule.startswith(row[:-1]) for row in rows)]
+    assert missing == []

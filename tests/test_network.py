@@ -11,6 +11,7 @@ import pytest
 from components import defaults
 from components.network.network import subnet_cidrs
 from phases.models import instance_architecture
+from qnom import mocks
 from tests.support import build
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -68,6 +69,7 @@ def test_phase_1_egresses_through_one_nat_instance(environment):
     assert instance.name == "us-east-1-network-nat-instance-us-east-1a"
     inputs = instance.inputs
     assert inputs["instanceType"] == "t4g.nano"
+    assert inputs["ami"] == mocks.ARM64_AMI_ID  # Graviton: the arm64 AL2023 image
     assert inputs["sourceDestCheck"] is False
     assert inputs["associatePublicIpAddress"] is False
     assert "keyName" not in inputs

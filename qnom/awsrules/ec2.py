@@ -9,7 +9,8 @@ import binascii
 import re
 from collections.abc import Iterator
 
-from policy.resource_types import EIP, LAUNCH_TEMPLATE, ROUTE, SECURITY_GROUP_INGRESS_RULE
+from phases.models import instance_architecture
+from policy.resource_types import EC2_INSTANCE, EIP, LAUNCH_TEMPLATE, ROUTE, SECURITY_GROUP_INGRESS_RULE
 from qnom import mocks
 from qnom.awsrules import Request, known, rule
 
@@ -141,3 +142,20 @@ def _eip_needs_internet_gateway(request: Request) -> Iterator[str]:
     if not gateways:
         yield (f"Gateway.NotAttached: Network {request.registered[vpc].name} is not attached to any internet gateway "
                f"(the Elastic IP {request.record.name} is associated with {instance.name} when it is created)")
+
+
+@rule("ec2-instance-type-architecture", EC2_INSTANCE,
+      error="InvalidParameterValue: The architecture '{type's}' of the specified instance type does not match the "
+            "architecture '{image's}' of the specified AMI",
+      # RunInstances refuses an image of another architecture than the instance type's (Graviton types boot
+      # only arm64 images; AWS publishes one AL2023 parameter per architecture). Observed answer:
+      # skypilot-org/skypilot#6315 (m6g.large with an x86_64 image).
+      source="https://github.com/skypilot-org/skypilot/issues/6315")
+def _instance_type_matches_the_image(request: Request) -> Iterator[str]:
+    image = mocks.AMI_ARCHITECTURES.get(request.inputs.get("ami"))
+    instance_type = request.inputs.get("instanceType")
+    if image is None or not known(instance_type) or instance_architecture(instance_type) == image:
+        return
+    yield (f"InvalidParameterValue: The architecture '{instance_architecture(instance_type)}' of the specified "
+           f"instance type does not match the architecture '{image}' of the specified AMI ({instance_type}, "
+           f"image {request.inputs['ami']})")
