@@ -339,30 +339,38 @@ def test_promotion_3_to_4_replaces_nothing_in_the_tier():
 
 # --------------------------------------------------------------------------- the component alone
 
-STAGING_PROGRAM = textwrap.dedent('''
-    import pulumi
-    import pulumi_aws as aws
+def one_cluster_program(stack: str, region: str, spec: str, vpc_cidr: str, tag: str,
+                        public_access_cidrs: tuple[str, ...]) -> str:
+    """A program of one region's Kubernetes tier alone; `spec` is the Python expression of its catalog block."""
+    return textwrap.dedent(f'''
+        import pulumi
+        import pulumi_aws as aws
 
-    from components.kubernetes.kubernetes import Kubernetes, KubernetesArgs
-    from phases.catalog import load_phase
-    from phases.environment import PROFILES
+        from components.kubernetes.kubernetes import Kubernetes, KubernetesArgs
+        from phases.catalog import load_phase
+        from phases.environment import PROFILES
+        from tests.support import settings_for
 
-    provider = aws.Provider("aws-us-west-2", aws.ProviderArgs(region="us-west-2"))
-    Kubernetes("us-west-2-k8s", KubernetesArgs(
-        spec=load_phase(3).kubernetes,
-        region="us-west-2",
-        cluster_name="qnom-staging",
-        vpc_cidr="10.20.0.0/16",
-        subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
-        profile=PROFILES["staging"],
-        images={name: f"public.ecr.aws/qnom/{name}:test" for name in (
-            "api-gateway", "auth-service", "user-service", "order-service", "notification-service")},
-        config_path="/qnom/staging/app",
-        public_access_cidrs=("203.0.113.0/24",),
-        admin_role_arn="arn:aws:iam::123456789012:role/qnom-deployer",
-        data_cidrs=["10.10.0.0/16"],
-    ), pulumi.ResourceOptions(providers={"aws": provider}))
-''')
+        provider = aws.Provider("aws-{region}", aws.ProviderArgs(region="{region}"))
+        Kubernetes("{region}-k8s", KubernetesArgs(
+            spec={spec},
+            region="{region}",
+            cluster_name="qnom-{stack}",
+            vpc_cidr="{vpc_cidr}",
+            subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
+            profile=PROFILES["{stack}"],
+            images={{name: f"public.ecr.aws/qnom/{{name}}:{tag}" for name in (
+                "api-gateway", "auth-service", "user-service", "order-service", "notification-service")}},
+            config_path="/qnom/{stack}/app",
+            public_access_cidrs={public_access_cidrs!r},
+            admin_role_arn="arn:aws:iam::123456789012:role/qnom-deployer",
+            data_cidrs=["10.10.0.0/16"],
+        ), pulumi.ResourceOptions(providers={{"aws": provider}}))
+    ''')
+
+
+STAGING_PROGRAM = one_cluster_program("staging", "us-west-2", "load_phase(3).kubernetes", "10.20.0.0/16", "test",
+                                      ("203.0.113.0/24",))
 
 
 @pytest.fixture(scope="module")
@@ -444,30 +452,8 @@ def test_a_node_pool_list_runs_one_architecture():
             in str(error.value))
 
 
-OPTIMISED_PROGRAM = textwrap.dedent('''
-    import pulumi
-    import pulumi_aws as aws
-
-    from components.kubernetes.kubernetes import Kubernetes, KubernetesArgs
-    from phases.environment import PROFILES
-    from tests.support import settings_for
-
-    provider = aws.Provider("aws-us-east-1", aws.ProviderArgs(region="us-east-1"))
-    Kubernetes("us-east-1-k8s", KubernetesArgs(
-        spec=settings_for("prod", 3, costProfile="optimised").phase.kubernetes,
-        region="us-east-1",
-        cluster_name="qnom-prod",
-        vpc_cidr="10.10.0.0/16",
-        subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
-        profile=PROFILES["prod"],
-        images={name: f"public.ecr.aws/qnom/{name}:stable" for name in (
-            "api-gateway", "auth-service", "user-service", "order-service", "notification-service")},
-        config_path="/qnom/prod/app",
-        public_access_cidrs=(),
-        admin_role_arn="arn:aws:iam::123456789012:role/qnom-deployer",
-        data_cidrs=["10.10.0.0/16"],
-    ), pulumi.ResourceOptions(providers={"aws": provider}))
-''')
+OPTIMISED_PROGRAM = one_cluster_program(
+    "prod", "us-east-1", 'settings_for("prod", 3, costProfile="optimised").phase.kubernetes', "10.10.0.0/16", "stable", ())
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,8 @@ def _types_match_the_image(request: Request) -> Iterator[str]:
     if wrong:
         yield ("ValidationError: You must use a valid fully-formed launch template. The architecture "
                f"'{instance_architecture(wrong[0])}' of the specified instance type does not match the "
-               f"architecture '{image}' of the specified AMI ({', '.join(wrong)}; image {template.inputs.get('imageId')})")
+               f"architecture '{image}' of the specified AMI ({', '.join(wrong)}; "
+               f"image {template.inputs.get('imageId')})")
 
 
 @rule("asg-recurring-action-update", ASG_SCHEDULE,
