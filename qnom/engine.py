@@ -32,6 +32,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from phases.settings import PLAN_DATE_KEY, parse_plan_date
+from qnom.collection import program_thresholds
 from qnom.mocks import AwsMocks
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -240,8 +241,9 @@ def _execute(stack: str, config: dict[str, Any], program: Path) -> ProgramRun:
     outcome: dict[str, Any] = {}
     thread = threading.Thread(target=_run_on_fresh_context, args=(stack, config, program, outcome),
                               name=f"qnom-plan-{stack}")
-    thread.start()
-    thread.join()
+    with program_thresholds():
+        thread.start()
+        thread.join()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["run"]

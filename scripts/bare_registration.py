@@ -8,22 +8,31 @@ Imports the SDK class of every resource type in the plan (the same `pulumi_aws`,
 (its inputs as the class's keyword arguments, nested values as plain dicts) under Pulumi's mock
 runtime, with the same name, parent, provider and options as the plan records, in an order
 where parents, providers and explicit dependencies come first. No settings, no
-components, no invokes, no recording and no AWS rules: only what the SDK costs. Prints the
-number of resources registered.
+components, no invokes, no recording and no AWS rules: only what the SDK costs, under the garbage
+collector thresholds the engine runs a program with (`qnom/collection.py`), so that the comparison
+is like for like. Prints the number of resources registered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-import pulumi
-from pulumi import _types
-from pulumi.runtime import Mocks, set_mocks
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from qnom.collection import PROGRAM_THRESHOLDS  # noqa: E402  (no imports of its own)
+
+# Like `python -m qnom`: the whole process under the thresholds, the SDK's imports included.
+gc.set_threshold(*PROGRAM_THRESHOLDS)
+
+import pulumi  # noqa: E402
+from pulumi import _types  # noqa: E402
+from pulumi.runtime import Mocks, set_mocks  # noqa: E402
 
 
 class _EchoMocks(Mocks):

@@ -25,6 +25,8 @@ IAM_DOCUMENTS = {"aws:iam/role:Role": ("assumeRolePolicy", "inlinePolicies"), "a
 def test_no_component_serialises_a_document_itself():
     offenders = []
     for path in sorted((PROJECT_DIR / "components").glob("*.py")):
+        if path.name == "policy_documents.py":
+            continue  # `to_json`, the one serialiser of documents
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import) and any(alias.name == "json" for alias in node.names):
@@ -179,3 +181,4 @@ def test_iam_documents_stay_known_through_the_phase_4_migration_steps(steps):
     secrets = json.loads(plan.named("us-west-2-api-instance-secrets", "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     aurora = mocks.auto_name("aws:secretsmanager/secret:Secret", "us-east-1-db-aurora-master")
     assert f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:{aurora}-??????" in secrets["Statement"][0]["Resource"]
+
