@@ -4,10 +4,11 @@ A plan allocates millions of short-lived objects (Outputs, futures, tasks and th
 dictionaries) that reference counting frees at once. CPython's default first-generation threshold
 (700 net allocations, `gc.get_threshold()` -> (700, 10, 10)) then runs thousands of collections that
 find nearly nothing, and each older-generation pass walks every live object, the SDK's imported
-classes included: about a third of a prod phase-4 plan's wall time. A threshold of 10,000 keeps
-cycles collected (the same three generations, run about 14 times less often) at a few more
-megabytes of memory; the previous thresholds come back when the program ends. `make bench` runs
-its bare registration under the same thresholds, so the project's overhead is measured like for like.
+classes included: about a third of a prod phase-4 plan's wall time. Thresholds of (50,000, 20, 20)
+keep cycles collected (the same three generations, the youngest about 70 times less often) at a
+few more megabytes of memory; the previous thresholds come back when a program run ends. `make
+bench` runs its bare registration under the same thresholds, so the project's overhead is measured
+like for like.
 """
 
 from __future__ import annotations
