@@ -4,17 +4,22 @@ Plans are built as of a fixed day: `tests/support.py` sets `qnom:planDate` (PLAN
 every stack config it makes, so every plan, and every literal size asserted on it, is the
 same on any day the suite runs; a test that plans another day passes that day. The engine's
 run cache (`tests/run_cache.py`) then serves every test that plans the same settings from
-one run, shared by the xdist workers.
+one run, shared by the xdist workers. Each worker runs under the collector thresholds of a
+program run (`qnom/collection.py`), as `python -m qnom` does.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
 
 from qnom import engine
+from qnom.collection import PROGRAM_THRESHOLDS
 from tests.run_cache import SharedRunCache
+
+gc.set_threshold(*PROGRAM_THRESHOLDS)
 
 
 @pytest.fixture(autouse=True, scope="session")
