@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from phases.settings import PLAN_DATE_KEY, settings_from_config
+from phases.settings import PLAN_DATE_KEY, StackSettings, settings_from_config
 from qnom.engine import PROJECT_DIR, PROJECT_NAME, ProgramRun, run_program
 from qnom.stackfile import read_stack_config, stack_file_path
 
@@ -28,14 +28,15 @@ def load_config(stack: str, stack_file: Path | None = None, phase: str | int | N
 
 
 def build_plan(stack: str, stack_file: Path | None = None, phase: str | int | None = None,
-               plan_date: date | None = None) -> dict[str, Any]:
+               plan_date: date | None = None, *, settings: StackSettings | None = None) -> dict[str, Any]:
     """Runs the program offline for `stack` (as of `plan_date`, default the stack's own) and
     returns the plan document.
 
-    Settings are validated before the program runs, so invalid settings register nothing.
+    Settings are validated before the program runs, so invalid settings register nothing;
+    `settings`, when the caller has already validated this same config, is not built twice.
     """
     config = load_config(stack, stack_file, phase, plan_date)
-    settings = settings_from_config(config, stack=stack)
+    settings = settings or settings_from_config(config, stack=stack)
     run = run_program(stack, config)
     return plan_document(run, environment=settings.environment,
                          phase={"number": settings.phase.number, "name": settings.phase.name},

@@ -8,7 +8,6 @@ errors (any provider may own a namespace) but are named by `lookalike_keys` for 
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import Any, Mapping
@@ -104,11 +103,15 @@ def likely_key(key: str) -> str | None:
     by_lower = {candidate.lower(): candidate for candidate in CONFIG_KEYS}
     if name.lower() in by_lower:
         return f"{NAMESPACE}:{by_lower[name.lower()]}"
+    import difflib  # only for a key that looks misspelt: kept off every plan's start-up
+
     close = difflib.get_close_matches(name, list(CONFIG_KEYS), n=1, cutoff=0.6)
     return f"{NAMESPACE}:{close[0]}" if close else None
 
 
 def _looks_like_namespace(word: str) -> bool:
+    import difflib  # only for a key in a namespace that is not ours: kept off every plan's start-up
+
     word = word.lower()
     return NAMESPACE in word or difflib.SequenceMatcher(None, word, NAMESPACE).ratio() >= 0.75
 

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         documents = []
         for phase, each in zip(phases or [args.phase], settings):
             step(f"running the program offline (phase {each.phase.number}, {each.phase.name})")
-            documents.append(build_plan(args.stack, args.stack_file, phase, args.date))
+            documents.append(build_plan(args.stack, args.stack_file, phase, args.date, settings=each))
         if args.json:
             sys.stdout.write(to_json(documents if phases is not None else documents[0]))
             return EXIT_OK
