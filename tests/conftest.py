@@ -32,3 +32,8 @@ def shared_program_runs(tmp_path_factory):
     engine.set_run_cache(SharedRunCache(session_root / "program-runs"))
     yield
     engine.set_run_cache(None)
+
+
+def pytest_collection_finish(session):
+    # Everything imported and collected so far lives as long as the worker: out of the collector's sight.
+    gc.freeze()
