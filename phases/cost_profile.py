@@ -26,13 +26,45 @@ from typing import Any, Literal
 
 CostProfileName = Literal["standard", "optimised"]
 
+# Kubernetes nodes ---------------------------------------------------------------------------
+# EKS nodes run the AL2023 image of their own architecture (the node group's AMI type, Karpenter's
+# `al2023@latest` alias), so the optimised profile moves them to Graviton (arm64). Every service
+# image, and every chart's, must then be published for linux/arm64.
+
+OPTIMISED_NODE_TYPES: dict[str, str] = {
+    # The system node group: m5.large (2 vCPU, 8 GiB) -> m6g.large, $0.077 an hour in us-east-1
+    # against m7g.large's $0.0816 (Amazon EC2 On-Demand Pricing, Linux).
+    "m5.large": "m6g.large",
+    # The service node pools: the same sizes on Graviton, one twin per catalog type. c6g is the
+    # cheapest of c6g, c7g and c6gn at each size, so the sizing type c5.large becomes c6g.large.
+    "c5.large": "c6g.large",
+    "c5a.large": "c7g.large",
+    "c6i.large": "c6gn.large",
+    "c5.xlarge": "c6g.xlarge",
+    "c5a.xlarge": "c7g.xlarge",
+    "c6i.xlarge": "c6gn.xlarge",
+    "m5.xlarge": "m6g.xlarge",
+}
+"""Catalog node type -> its Graviton twin (equal vCPUs and memory)."""
+NODE_SIZES: dict[str, tuple[int, int, int]] = {
+    # (vCPUs, memory GiB, EKS max pods). vCPUs and memory: Amazon EC2 Instance Types, "Specifications";
+    # max pods: awslabs/amazon-eks-ami `templates/shared/runtime/eni-max-pods.txt` (ENIs x (IPs per
+    # ENI - 1) + 2: 3 x 9 + 2 for large, 4 x 14 + 2 for xlarge).
+    **dict.fromkeys(("c5.large", "c5a.large", "c6i.large", "c6g.large", "c7g.large", "c6gn.large"), (2, 4, 29)),
+    **dict.fromkeys(("m5.large", "m6g.large"), (2, 8, 29)),
+    **dict.fromkeys(("c5.xlarge", "c5a.xlarge", "c6i.xlarge", "c6g.xlarge", "c7g.xlarge", "c6gn.xlarge"), (4, 8, 58)),
+    **dict.fromkeys(("m5.xlarge", "m6g.xlarge"), (4, 16, 58)),
+}
+"""Node type -> (vCPUs, memory GiB, max pods): what the services' baseline is sized with."""
+
+
 OPTIMISED_TYPES: dict[str, str] = {
     # EC2, Graviton at the same vCPU and memory: t4g.medium 2 vCPU / 4 GiB, t4g.large 2 / 8,
-    # c6g.xlarge 4 / 8, m6g/m7g/m6gd/m7gd.large 2 / 8 (the workers' four spot pools stay four).
+    # m6g/m7g/m6gd/m7gd.large 2 / 8 (the workers' four spot pools stay four). The API's c5.xlarge
+    # (-> c6g.xlarge) and the workers' m5.large (-> m6g.large) are node twins too, listed above.
+    **OPTIMISED_NODE_TYPES,
     "t3.medium": "t4g.medium",
     "t3.large": "t4g.large",
-    "c5.xlarge": "c6g.xlarge",
-    "m5.large": "m6g.large",
     "m5a.large": "m6gd.large",
     "m6i.large": "m7g.large",
     "m6a.large": "m7gd.large",
@@ -44,7 +76,7 @@ OPTIMISED_TYPES: dict[str, str] = {
     "cache.t3.micro": "cache.t4g.micro",
     "cache.r5.large": "cache.r6g.large",
 }
-"""Standard type -> its cost-optimised equivalent."""
+"""Standard type -> its cost-optimised equivalent, the Kubernetes nodes' included."""
 STANDARD_TYPES = {value: key for key, value in OPTIMISED_TYPES.items()}
 CHEAPEST_WORKER = "m6g.large"
 """The cheapest of the optimised workers' types (2 vCPU, 8 GiB on Graviton): on demand runs it."""
@@ -99,47 +131,6 @@ def worker_types(types: list[str]) -> list[str]:
     return sorted((optimised(name) for name in types), key=lambda name: name != CHEAPEST_WORKER)
 
 
-# Kubernetes nodes ---------------------------------------------------------------------------
-# EKS nodes run the AL2023 image of their own architecture (the node group's AMI type, Karpenter's
-# `al2023@latest` alias), so the optimised profile moves them to Graviton (arm64). Every service
-# image, and every chart's, must then be published for linux/arm64.
-
-OPTIMISED_NODE_TYPES: dict[str, str] = {
-    # The system node group: m5.large (2 vCPU, 8 GiB) -> m6g.large, $0.077 an hour in us-east-1
-    # against m7g.large's $0.0816 (Amazon EC2 On-Demand Pricing, Linux).
-    "m5.large": "m6g.large",
-    # The service node pools: the same sizes on Graviton, one twin per catalog type. c6g is the
-    # cheapest of c6g, c7g and c6gn at each size, so the sizing type c5.large becomes c6g.large.
-    "c5.large": "c6g.large",
-    "c5a.large": "c7g.large",
-    "c6i.large": "c6gn.large",
-    "c5.xlarge": "c6g.xlarge",
-    "c5a.xlarge": "c7g.xlarge",
-    "c6i.xlarge": "c6gn.xlarge",
-    "m5.xlarge": "m6g.xlarge",
-}
-"""Catalog node type -> its Graviton twin (equal vCPUs and memory)."""
-STANDARD_NODE_TYPES = {value: key for key, value in OPTIMISED_NODE_TYPES.items()}
-NODE_SIZES: dict[str, tuple[int, int, int]] = {
-    # (vCPUs, memory GiB, EKS max pods). vCPUs and memory: Amazon EC2 Instance Types, "Specifications";
-    # max pods: awslabs/amazon-eks-ami `templates/shared/runtime/eni-max-pods.txt` (ENIs x (IPs per
-    # ENI - 1) + 2: 3 x 9 + 2 for large, 4 x 14 + 2 for xlarge).
-    **dict.fromkeys(("c5.large", "c5a.large", "c6i.large", "c6g.large", "c7g.large", "c6gn.large"), (2, 4, 29)),
-    **dict.fromkeys(("m5.large", "m6g.large"), (2, 8, 29)),
-    **dict.fromkeys(("c5.xlarge", "c5a.xlarge", "c6i.xlarge", "c6g.xlarge", "c7g.xlarge", "c6gn.xlarge"), (4, 8, 58)),
-    **dict.fromkeys(("m5.xlarge", "m6g.xlarge"), (4, 16, 58)),
-}
-"""Node type -> (vCPUs, memory GiB, max pods): what the services' baseline is sized with."""
-
-
-def optimised_node(instance_type: str) -> str:
-    return OPTIMISED_NODE_TYPES.get(instance_type, instance_type)
-
-
-def standard_node(instance_type: str) -> str:
-    return STANDARD_NODE_TYPES.get(instance_type, instance_type)
-
-
 def optimised_kubernetes(kubernetes: dict[str, Any]) -> dict[str, Any]:
     """The Kubernetes block with Graviton nodes: the system node group's type, and the service node
     pools' types with the sizing type's vCPUs, memory and max pods. A list moves only when every type
@@ -147,12 +138,12 @@ def optimised_kubernetes(kubernetes: dict[str, Any]) -> dict[str, Any]:
     kubernetes = copy.deepcopy(kubernetes)
     system = kubernetes.get("system_nodes") or {}
     if system.get("instance_type") in OPTIMISED_NODE_TYPES:
-        system["instance_type"] = optimised_node(system["instance_type"])
+        system["instance_type"] = optimised(system["instance_type"])
     service = kubernetes.get("service_nodes") or {}
     types, sizing = service.get("instance_types") or [], service.get("sizing_instance_type")
     if types and sizing and all(name in OPTIMISED_NODE_TYPES for name in [*types, sizing]):
-        service["instance_types"] = [optimised_node(name) for name in types]
-        service["sizing_instance_type"] = optimised_node(sizing)
+        service["instance_types"] = [optimised(name) for name in types]
+        service["sizing_instance_type"] = optimised(sizing)
         service["sizing_vcpus"], service["sizing_memory_gib"], service["sizing_max_pods"] = (
             NODE_SIZES[service["sizing_instance_type"]])
     return kubernetes

@@ -41,13 +41,6 @@ def instance_architecture(instance_type: str) -> Architecture:
     return "arm64" if _ARM_FAMILY.match(instance_type) or instance_type.startswith("a1.") else "x86_64"
 
 
-def _x86_instance_type(value: str) -> str:
-    if _ARM_FAMILY.match(value):
-        raise ValueError(f"{value} is an arm64 (Graviton) type; the launch templates boot the x86_64 "
-                         "Amazon Linux 2023 image, so pick an x86_64 type such as c5.xlarge")
-    return value
-
-
 class Model(BaseModel):
     """Base for every catalog model: immutable, and unknown keys are errors."""
 
@@ -170,10 +163,16 @@ class ScalingPolicies(Model):
         return self
 
 
+def _mixed_architectures(types: list[str]) -> dict[str, Architecture] | None:
+    """Each type's architecture when `types` mixes x86_64 and arm64; None when they share one."""
+    architectures = {name: instance_architecture(name) for name in types}
+    return architectures if len(set(architectures.values())) > 1 else None
+
+
 def _one_architecture(types: list[str]) -> list[str]:
     """A group launches every type from one template, whose image has one architecture."""
-    architectures = {name: instance_architecture(name) for name in types}
-    if len(set(architectures.values())) > 1:
+    architectures = _mixed_architectures(types)
+    if architectures:
         raise ValueError(f"mixes x86_64 and arm64 types ({', '.join(f'{k}: {v}' for k, v in architectures.items())}); "
                          "the group's one launch template boots one image, of one architecture")
     return types
@@ -569,8 +568,8 @@ class ServiceNodes(Model):
                             f"instance_types ({self.instance_types})")
         # One architecture per pool: the pods' images and the node pools' kubernetes.io/arch
         # requirement are for one of them, and a mixed list would price a type the pods cannot run on.
-        architectures = {name: instance_architecture(name) for name in self.instance_types}
-        if len(set(architectures.values())) > 1:
+        architectures = _mixed_architectures(self.instance_types)
+        if architectures:
             problems.append(f"instance_types must share one architecture, got {architectures}")
         if problems:
             raise ValueError("; ".join(problems))

@@ -26,9 +26,7 @@ from phases.cost_profile import (
     CostProfileName,
     api_on_demand_base,
     optimised,
-    optimised_node,
     standard,
-    standard_node,
 )
 from phases.settings import StackSettings
 from qnom.engine import UNKNOWN, ProgramRun, RecordedResource
@@ -79,12 +77,6 @@ class _Pricer:
         if self.profile is None:
             return instance_type
         return optimised(instance_type) if self.profile == "optimised" else standard(instance_type)
-
-    def node_translate(self, instance_type: str) -> str:
-        """Kubernetes node type -> the type priced: as planned, or the profile's node twin."""
-        if self.profile is None:
-            return instance_type
-        return optimised_node(instance_type) if self.profile == "optimised" else standard_node(instance_type)
 
     def source(self, record: RecordedResource, prop: str, resource_type: str) -> RecordedResource | None:
         by_urn = self.run.by_urn
@@ -219,7 +211,7 @@ class _Pricer:
         # EKS managed node groups: on-demand instances at the desired size, 20 GiB root volumes unless
         # set (Amazon EKS API Reference, CreateNodegroup diskSize: "defaults to 20 GiB").
         inputs = record.inputs
-        instance_type = self.node_translate(inputs["instanceTypes"][0])
+        instance_type = self.translate(inputs["instanceTypes"][0])
         count = int(inputs["scalingConfig"]["desiredSize"])
         disk_gb = int(inputs.get("diskSize") or 20)
         monthly = count * (rate("ec2_instance_hour", instance_type, region) * self.hours
@@ -232,7 +224,7 @@ class _Pricer:
         # domains each owns, the spot pool at the spot discount. Instance hours only.
         # A twin has the sizing type's vCPUs, memory and max pods (phases/cost_profile.py): the same count.
         nodes, instance_type = baseline_service_nodes(self.settings.phase.kubernetes, len(SPREAD_VALUES))
-        instance_type = self.node_translate(instance_type)
+        instance_type = self.translate(instance_type)
         requirements = {item["key"]: item["values"] for item in record.inputs["spec"]["template"]["spec"]["requirements"]}
         share = nodes * len(requirements[SPREAD_LABEL]) / len(SPREAD_VALUES)
         spot = "spot" in requirements["karpenter.sh/capacity-type"]
